@@ -1,0 +1,249 @@
+import type { AnyBackend } from '@rapide/core'
+import { describe, expect, it } from 'vitest'
+import { type Harness, sameStored, sample, sleep, uniqueName } from './harness.js'
+
+/**
+ * The storage contract itself: what every method must do, as declared by the backend's manifest and
+ * optional methods. A test for a method the backend does not have is a visible skip.
+ */
+export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: B): void {
+  const caps = probe.capabilities
+  const has = (method: keyof AnyBackend) => typeof probe[method] === 'function'
+  const key = () => uniqueName('conformance:key')
+
+  describe('contract', () => {
+    it('declares a specification version, a name and a capability manifest', () => {
+      expect(probe.specificationVersion).toBe(1)
+      expect(typeof probe.name).toBe('string')
+      for (const flag of ['sync', 'persistent', 'shared', 'inProcessValues'] as const) {
+        expect(typeof caps[flag]).toBe('boolean')
+      }
+      if (caps.inProcessValues) expect(caps.shared || caps.persistent || !caps.sync).toBe(false)
+    })
+
+    it('get of a missing key is undefined', async () => {
+      expect(await harness.backend().get(key())).toBeUndefined()
+    })
+
+    it('set then get returns the value (byte for byte, or the same reference in process)', async () => {
+      const backend = harness.backend()
+      const k = key()
+      const value = sample(backend, 'héllo \u0000 wörld')
+      await backend.set(k, value, undefined)
+      expect(sameStored(backend, await backend.get(k), value)).toBe(true)
+    })
+
+    it('stores an empty value and a 1 MiB value', async () => {
+      const backend = harness.backend()
+      for (const text of ['', 'x'.repeat(1 << 20)]) {
+        const k = key()
+        const value = sample(backend, text)
+        await backend.set(k, value, undefined)
+        expect(sameStored(backend, await backend.get(k), value)).toBe(true)
+      }
+    })
+
+    it('keys may hold any characters', async () => {
+      const backend = harness.backend()
+      for (const suffix of ['*?[]\\', 'new\nline', 'üñï©ødé 🐎', ' ', '../../etc/passwd', 'a'.repeat(400)]) {
+        const k = `${key()}${suffix}`
+        const value = sample(backend, suffix)
+        await backend.set(k, value, undefined)
+        expect(sameStored(backend, await backend.get(k), value)).toBe(true)
+      }
+    })
+
+    it('set replaces the value', async () => {
+      const backend = harness.backend()
+      const k = key()
+      await backend.set(k, sample(backend, 'one'), undefined)
+      const second = sample(backend, 'two')
+      await backend.set(k, second, undefined)
+      expect(sameStored(backend, await backend.get(k), second)).toBe(true)
+    })
+
+    it('delete removes and reports whether the key existed', async () => {
+      const backend = harness.backend()
+      const k = key()
+      await backend.set(k, sample(backend, 'v'), undefined)
+      expect(await backend.delete(k)).toBe(true)
+      expect(await backend.get(k)).toBeUndefined()
+      expect(await backend.delete(k)).toBe(false)
+    })
+
+    it('never returns an expired value', async () => {
+      const backend = harness.backend()
+      const k = key()
+      const unit = harness.ttlUnitMs
+      await backend.set(k, sample(backend, 'v'), 20 * unit)
+      expect(await backend.get(k)).toBeDefined()
+      await sleep(40 * unit)
+      expect(await backend.get(k)).toBeUndefined()
+    })
+
+    it('set without ttl clears a previous expiry', async () => {
+      const backend = harness.backend()
+      const k = key()
+      const unit = harness.ttlUnitMs
+      await backend.set(k, sample(backend, 'v'), 20 * unit)
+      await backend.set(k, sample(backend, 'w'), undefined)
+      await sleep(40 * unit)
+      expect(await backend.get(k)).toBeDefined()
+    })
+
+    it.skipIf(!caps.sync)('a synchronous backend answers without promises', () => {
+      const backend = harness.backend()
+      const k = key()
+      expect(backend.set(k, sample(backend, 'v'), undefined)).not.toBeInstanceOf(Promise)
+      expect(backend.get(k)).not.toBeInstanceOf(Promise)
+      expect(backend.delete(k)).not.toBeInstanceOf(Promise)
+    })
+
+    it.skipIf(caps.sync)('an asynchronous backend answers with promises', () => {
+      const backend = harness.backend()
+      const result = backend.get(key())
+      expect(result).toBeInstanceOf(Promise)
+      return result
+    })
+
+    it.skipIf(!has('getMany'))('getMany returns one slot per key, in order', async () => {
+      const backend = harness.backend()
+      const [a, b, c] = [key(), key(), key()]
+      const va = sample(backend, 'a')
+      const vc = sample(backend, 'c')
+      await backend.set(a, va, undefined)
+      await backend.set(c, vc, undefined)
+      const got = await backend.getMany!([a, b, c, a])
+      expect(got).toHaveLength(4)
+      expect(sameStored(backend, got[0], va)).toBe(true)
+      expect(got[1]).toBeUndefined()
+      expect(sameStored(backend, got[2], vc)).toBe(true)
+      expect(sameStored(backend, got[3], va)).toBe(true)
+    })
+
+    it.skipIf(!has('setMany'))('setMany writes every entry with its own ttl', async () => {
+      const backend = harness.backend()
+      const unit = harness.ttlUnitMs
+      const [a, b] = [key(), key()]
+      await backend.setMany!([
+        { key: a, value: sample(backend, 'a'), ttlMs: undefined },
+        { key: b, value: sample(backend, 'b'), ttlMs: 20 * unit },
+      ])
+      expect(await backend.get(a)).toBeDefined()
+      expect(await backend.get(b)).toBeDefined()
+      await sleep(40 * unit)
+      expect(await backend.get(a)).toBeDefined()
+      expect(await backend.get(b)).toBeUndefined()
+    })
+
+    it.skipIf(!has('deleteMany'))('deleteMany counts the keys that existed', async () => {
+      const backend = harness.backend()
+      const [a, b, c] = [key(), key(), key()]
+      await backend.set(a, sample(backend, 'a'), undefined)
+      await backend.set(b, sample(backend, 'b'), undefined)
+      expect(await backend.deleteMany!([a, b, c])).toBe(2)
+      expect(await backend.get(a)).toBeUndefined()
+    })
+
+    it.skipIf(!has('setNx'))('setNx stores only when absent, and an expired key counts as absent', async () => {
+      const backend = harness.backend()
+      const unit = harness.ttlUnitMs
+      const k = key()
+      const first = sample(backend, 'first')
+      expect(await backend.setNx!(k, first, 20 * unit)).toBe(true)
+      expect(await backend.setNx!(k, sample(backend, 'second'), undefined)).toBe(false)
+      expect(sameStored(backend, await backend.get(k), first)).toBe(true)
+      await sleep(40 * unit)
+      expect(await backend.setNx!(k, sample(backend, 'third'), undefined)).toBe(true)
+    })
+
+    it.skipIf(!has('deleteIfEquals'))('deleteIfEquals deletes only on an exact match', async () => {
+      const backend = harness.backend()
+      const k = key()
+      const token = caps.inProcessValues ? 'token-a' : sample(backend, 'token-a')
+      await backend.set(k, token, undefined)
+      const other = caps.inProcessValues ? 'token-b' : sample(backend, 'token-b')
+      expect(await backend.deleteIfEquals!(k, other)).toBe(false)
+      expect(await backend.get(k)).toBeDefined()
+      const same = caps.inProcessValues ? 'token-a' : sample(backend, 'token-a')
+      expect(await backend.deleteIfEquals!(k, same)).toBe(true)
+      expect(await backend.get(k)).toBeUndefined()
+    })
+
+    it.skipIf(!has('incr'))('incr counts from 0, keeps the first ttl, rejects non-counters', async () => {
+      const backend = harness.backend()
+      const unit = harness.ttlUnitMs
+      const k = key()
+      expect(await backend.incr!(k, 1, 30 * unit)).toBe(1)
+      expect(await backend.incr!(k, 5, undefined)).toBe(6)
+      expect(await backend.incr!(k, -10, undefined)).toBe(-4)
+      await sleep(60 * unit)
+      expect(await backend.get(k)).toBeUndefined()
+      const text = key()
+      await backend.set(text, sample(backend, 'not a number'), undefined)
+      await expect(async () => backend.incr!(text, 1, undefined)).rejects.toThrow()
+    })
+
+    it.skipIf(!has('expire'))('expire changes the ttl of an existing key only', async () => {
+      const backend = harness.backend()
+      const unit = harness.ttlUnitMs
+      const k = key()
+      await backend.set(k, sample(backend, 'v'), undefined)
+      expect(await backend.expire!(k, 20 * unit)).toBe(true)
+      expect(await backend.expire!(key(), 20 * unit)).toBe(false)
+      await sleep(40 * unit)
+      expect(await backend.get(k)).toBeUndefined()
+    })
+
+    it.skipIf(!has('keys'))('keys lists live keys under a prefix, and only those', async () => {
+      const backend = harness.backend()
+      const prefix = `${key()}:`
+      const unit = harness.ttlUnitMs
+      await backend.set(`${prefix}a`, sample(backend, 'a'), undefined)
+      await backend.set(`${prefix}b*`, sample(backend, 'b'), undefined)
+      await backend.set(`${prefix}gone`, sample(backend, 'c'), 10 * unit)
+      await backend.set(`${prefix.slice(0, -1)}x`, sample(backend, 'outside'), undefined)
+      await sleep(30 * unit)
+      const listed = backend.keys!(prefix)
+      const keys: string[] = []
+      if (Symbol.asyncIterator in listed) for await (const k of listed as AsyncIterable<string>) keys.push(k)
+      else keys.push(...(await (listed as Iterable<string> | Promise<Iterable<string>>)))
+      expect(keys.sort()).toEqual([`${prefix}a`, `${prefix}b*`])
+    })
+
+    it.skipIf(!has('deletePrefix'))('deletePrefix removes exactly the keys under the prefix', async () => {
+      const backend = harness.backend()
+      const prefix = `${key()}:`
+      await backend.set(`${prefix}a`, sample(backend, 'a'), undefined)
+      await backend.set(`${prefix}%_*`, sample(backend, 'b'), undefined)
+      const outside = `${prefix.slice(0, -1)}_x`
+      await backend.set(outside, sample(backend, 'c'), undefined)
+      expect(await backend.deletePrefix!(prefix)).toBe(2)
+      expect(await backend.get(`${prefix}a`)).toBeUndefined()
+      expect(await backend.get(outside)).toBeDefined()
+    })
+
+    it.skipIf(!has('ping'))('ping answers true', async () => {
+      expect(await harness.backend().ping!()).toBe(true)
+    })
+
+    it.skipIf(!caps.shared)('shared: two instances see each other’s writes and deletes', async () => {
+      const one = harness.backend()
+      const two = harness.backend()
+      const k = key()
+      const value = sample(one, 'shared')
+      await one.set(k, value, undefined)
+      expect(sameStored(two, await two.get(k), value)).toBe(true)
+      await two.delete(k)
+      expect(await one.get(k)).toBeUndefined()
+    })
+
+    it.skipIf(caps.shared)('not shared: a second instance starts empty', async () => {
+      const one = harness.backend()
+      const two = harness.backend()
+      const k = key()
+      await one.set(k, sample(one, 'private'), undefined)
+      expect(await two.get(k)).toBeUndefined()
+    })
+  })
+}

@@ -1,0 +1,5 @@
+export { contractTests } from './contract-tests.js'
+export { engineTests, type Placement } from './engine-tests.js'
+export { deferred, Harness, sleep, uniqueName } from './harness.js'
+export type { ConformanceOptions } from './options.js'
+export { runBackendConformance } from './run-backend-conformance.js'

@@ -1,0 +1,30 @@
+import type { AnyBackend } from '@rapide/core'
+import { describe } from 'vitest'
+import { contractTests } from './contract-tests.js'
+import { engineTests } from './engine-tests.js'
+import { Harness, uniqueName } from './harness.js'
+import type { ConformanceOptions } from './options.js'
+
+/**
+ * Registers the whole conformance suite for a backend in the current vitest file.
+ *
+ * The engine tests run twice, the second time under another key prefix, to catch a backend that leaks
+ * keys across namespaces. Tests for capabilities the backend does not declare are reported as skipped.
+ *
+ * @example
+ * // my-backend.test.ts
+ * import { runBackendConformance } from '@rapide/conformance'
+ * import { MyBackend } from '../src/index.js'
+ *
+ * runBackendConformance({ name: 'my-backend', create: () => new MyBackend({ url: process.env.MY_URL }) })
+ */
+export function runBackendConformance<B extends AnyBackend>(options: ConformanceOptions<B>): void {
+  describe(`rapide conformance: ${options.name}`, () => {
+    const harness = new Harness(options)
+    // One instance is built at registration to read the manifest that decides which tests apply.
+    const probe = harness.backend()
+    contractTests(harness, probe)
+    engineTests(harness, probe, { label: 'first domain', keyPrefix: '' })
+    engineTests(harness, probe, { label: 'second domain, prefixed', keyPrefix: `${uniqueName('prefix')}:` })
+  })
+}

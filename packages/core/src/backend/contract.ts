@@ -1,0 +1,90 @@
+import type { MaybePromise } from '../maybe-promise.js'
+
+/** The contract version this core implements. A backend declares the version it was written for. */
+export const SPECIFICATION_VERSION = 1
+
+/**
+ * What a backend can do. The core and the conformance kit read every flag: each one changes which
+ * code path runs and which conformance tests apply.
+ */
+export interface BackendCapabilities {
+  /** Every method returns its result directly, never a promise. Wrapped sync functions then stay sync. */
+  readonly sync: boolean
+  /** Data survives the process (and a new instance over the same store sees it). */
+  readonly persistent: boolean
+  /** Several instances (processes, threads, machines) can use the same store at once. */
+  readonly shared: boolean
+  /**
+   * Values are kept as live JavaScript values (no serialization): `get` returns the very value `set`
+   * was given. Only possible for a store that is neither shared nor persistent.
+   */
+  readonly inProcessValues: boolean
+}
+
+/** One write of a batch. `ttlMs` undefined means no expiry. */
+export interface BackendEntry<Stored = Uint8Array> {
+  readonly key: string
+  readonly value: Stored
+  readonly ttlMs: number | undefined
+}
+
+/**
+ * The storage contract. Keys are arbitrary strings (any characters, up to a few hundred bytes);
+ * values are `Uint8Array`s, returned byte for byte, unless `inProcessValues` is declared (then any value,
+ * returned as the same reference). A backend never returns an expired value.
+ *
+ * Three methods are required. The optional ones are used when present; otherwise the core falls back
+ * (a batch becomes a loop) or, where a fallback could be wrong on a shared store (atomic `setNx`,
+ * `incr`, compare-and-delete), the operation throws `NotSupportedError`.
+ *
+ * See "Writing a backend" in the `@rapide/core` README for a complete example.
+ */
+export interface Backend<Stored = Uint8Array> {
+  /** Always {@link SPECIFICATION_VERSION} (1) for backends written against this contract. */
+  readonly specificationVersion: 1
+  /** A short name used in error messages and events, e.g. `'memory'`. */
+  readonly name: string
+  readonly capabilities: BackendCapabilities
+
+  get(key: string): MaybePromise<Stored | undefined>
+  /** Stores `value`; `ttlMs` undefined means no expiry. Replaces any previous value and expiry. */
+  set(key: string, value: Stored, ttlMs: number | undefined): MaybePromise<void>
+  /** Removes a key; resolves to whether it existed. */
+  delete(key: string): MaybePromise<boolean>
+
+  /** Reads several keys in one round trip; the result has one slot per key, in order. */
+  getMany?(keys: readonly string[]): MaybePromise<(Stored | undefined)[]>
+  /** Writes several entries atomically: a reader sees all of them or none. */
+  setMany?(entries: readonly BackendEntry<Stored>[]): MaybePromise<void>
+  /** Removes several keys; resolves to how many existed. */
+  deleteMany?(keys: readonly string[]): MaybePromise<number>
+  /** Atomically stores `value` only if `key` holds nothing; resolves to whether it stored. */
+  setNx?(key: string, value: Stored, ttlMs: number | undefined): MaybePromise<boolean>
+  /** Atomically removes `key` only if it holds exactly `value` (compared byte for byte). */
+  deleteIfEquals?(key: string, value: Stored): MaybePromise<boolean>
+  /**
+   * Atomically adds `delta` to the integer counter at `key` and resolves to the new value. An absent key
+   * counts as 0 and is created with `ttlMs`; an existing key keeps its expiry. Counters are stored as
+   * decimal text bytes (a number for `inProcessValues` backends). A non-counter value must throw.
+   */
+  incr?(key: string, delta: number, ttlMs: number | undefined): MaybePromise<number>
+  /** Sets (or with `undefined`, removes) the expiry of an existing key; resolves to whether it existed. */
+  expire?(key: string, ttlMs: number | undefined): MaybePromise<boolean>
+  /** Lists the live keys that start with `prefix` (any order). Used by `clear` and `deletePattern`. */
+  keys?(prefix: string): MaybePromise<Iterable<string>> | AsyncIterable<string>
+  /** Removes every key that starts with `prefix`; resolves to how many. */
+  deletePrefix?(prefix: string): MaybePromise<number>
+  /** Checks the store answers. */
+  ping?(): MaybePromise<boolean>
+  /** Releases connections and handles. Called by `cache.close()` when the cache built the backend. */
+  close?(): MaybePromise<void>
+}
+
+/** Any backend, whatever it stores (method parameters are bivariant, so every `Backend<X>` fits). */
+export type AnyBackend = Backend<unknown>
+
+/** A backend class the cache can construct with its defaults. */
+export type BackendClass<B extends AnyBackend> = new () => B
+
+/** `T` on a synchronous backend, `Promise<T>` on an asynchronous one. */
+export type OnBackend<B extends AnyBackend, T> = B['capabilities']['sync'] extends true ? T : Promise<T>

@@ -1,0 +1,226 @@
+import type { AnyBackend, OnBackend } from './backend/contract.js'
+import { CachedFunction as Engine, type WrapOptions } from './cached-function.js'
+import type { CacheContext } from './context.js'
+import { DuplicateFunctionKeyError, InvalidOptionError } from './errors.js'
+import type { CacheEventName, CacheListener, EventHub } from './events.js'
+import { applyInvalidations, type InvalidationTarget } from './invalidation.js'
+import { KeyValueApi } from './key-value.js'
+import { type MaybePromise, chain } from './maybe-promise.js'
+import type { CachedFunction, CachedMethod } from './types.js'
+
+/**
+ * A cache: one domain on one backend. Made by `createCache`.
+ *
+ * @example
+ * const cache = createCache({ domainKey: 'SHOP', backend: MemoryBackend, defaultTtl: '5m' })
+ * const getPrice = cache.wrap('GET_PRICE', (sku: string) => lookUpPrice(sku))
+ * cache.invalidateResult('GET_PRICE', 'A-1')
+ */
+export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
+  private readonly functions = new Map<string, Engine>()
+  private readonly events: EventHub
+  private readonly ownsBackend: boolean
+
+  /** @internal Use `createCache`. */
+  constructor(ctx: CacheContext, events: EventHub, ownsBackend: boolean) {
+    super(ctx)
+    this.events = events
+    this.ownsBackend = ownsBackend
+  }
+
+  /** The domain key this cache was created with. */
+  get domainKey(): string {
+    return this.ctx.domainKey
+  }
+
+  /** The backend instance (built from the class, if a class was given). */
+  get backend(): B {
+    return this.ctx.backend as B
+  }
+
+  /**
+   * Caches `fn` by its arguments under `functionKey`. A function key can be wrapped once per domain.
+   *
+   * @example
+   * const getCustomerName = cache.wrap('GET_CUSTOMER_NAME', (cid: number) => data[cid])
+   * const getUser = cache.wrap('GET_USER', async (id: string) => db.user(id), { ttl: '1h' })
+   */
+  wrap<Args extends readonly unknown[], R>(
+    functionKey: string,
+    fn: (...args: Args) => R,
+    options: WrapOptions<Args> = {},
+  ): CachedFunction<B, Args, R> {
+    if (typeof fn !== 'function') throw new InvalidOptionError(`wrap("${functionKey}"): expected a function`)
+    const engine = this.register(functionKey, fn, options)
+    const wrapped = function (this: unknown, ...args: Args) {
+      return engine.call(undefined, args)
+    } as unknown as CachedFunction<B, Args, R>
+    Object.defineProperties(wrapped, {
+      name: { value: fn.name || functionKey },
+      functionKey: { value: functionKey, enumerable: true },
+      invalidate: { value: (...args: Args) => this.invalidateResult(functionKey, ...args) },
+      invalidateAll: { value: () => this.invalidateFunc(functionKey) },
+      refresh: { value: (...args: Args) => engine.refresh(undefined, args) },
+    })
+    return wrapped
+  }
+
+  /**
+   * A standard (TC39) method decorator that caches a method's results. The instance (`this`) is left out
+   * of the key unless `keyThis` asks for it, so results are shared between instances by default.
+   * On an asynchronous backend the method must itself return a promise.
+   *
+   * @example
+   * class Prices {
+   *   @cache.method('PRICE_OF')
+   *   priceOf(sku: string): number { ... }
+   * }
+   */
+  method<Args extends readonly unknown[], R, This = unknown>(functionKey: string, options: WrapOptions<Args> = {}) {
+    return (
+      target: (this: This, ...args: Args) => MethodReturn<B, R>,
+      _context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => MethodReturn<B, R>>,
+    ): CachedMethod<This, Args, MethodReturn<B, R>> => {
+      const engine = this.register(functionKey, target as (...args: Args) => unknown, options)
+      return function (this: This, ...args: Args) {
+        return engine.call(this, args) as MethodReturn<B, R>
+      }
+    }
+  }
+
+  private register<Args extends readonly unknown[]>(
+    functionKey: string,
+    fn: (...args: Args) => unknown,
+    options: WrapOptions<Args>,
+  ): Engine {
+    const { ctx } = this
+    ctx.assertOpen()
+    if (typeof functionKey !== 'string' || functionKey.length === 0) {
+      throw new InvalidOptionError('A function key must be a non-empty string')
+    }
+    const engine = new Engine(ctx, functionKey, fn as never, options as WrapOptions<readonly unknown[]>)
+    if (this.functions.has(functionKey) || !ctx.state.claimFunctionKey(ctx.layout.namespace, functionKey)) {
+      throw new DuplicateFunctionKeyError(ctx.domainKey, functionKey)
+    }
+    this.functions.set(functionKey, engine)
+    return engine
+  }
+
+  /** The engine of a function key; one with default options if it is not wrapped here. */
+  private engineFor(functionKey: string): Engine {
+    return (
+      this.functions.get(functionKey) ??
+      new Engine(this.ctx, functionKey, () => undefined, {} as WrapOptions<readonly unknown[]>)
+    )
+  }
+
+  // ---- invalidation -----------------------------------------------------------------------------
+
+  /**
+   * Invalidates one result: pass the same arguments as the call. Race-free: once this returns (or its
+   * promise resolves), no caller is served a result computed before it, including from computations that
+   * were already running.
+   *
+   * For a function key that is not wrapped in this process, arguments are keyed with default options.
+   * @example cache.invalidateResult('GET_CUSTOMER_NAME', cid)
+   */
+  invalidateResult(functionKey: string, ...args: readonly unknown[]): OnBackend<B, void> {
+    return this.apply([this.resultTarget(functionKey, args)])
+  }
+
+  /** Invalidates every result of one function, in O(1) whatever their number. */
+  invalidateFunc(functionKey: string): OnBackend<B, void> {
+    return this.apply([{ level: 'function', fn: this.engineFor(functionKey) }])
+  }
+
+  /** Invalidates every result of every function in this domain, in O(1). */
+  invalidateDomain(): OnBackend<B, void> {
+    return this.apply([{ level: 'domain' }])
+  }
+
+  /**
+   * Several invalidations applied as one atomic step: a reader sees all of them or none.
+   *
+   * @example
+   * await cache.batch().invalidateResult('GET_CUSTOMER', 1).invalidateFunc('LIST_CUSTOMERS').commit()
+   */
+  batch(): InvalidationBatch<B> {
+    return new InvalidationBatch<B>((targets) => this.apply(targets), {
+      result: (functionKey, args) => this.resultTarget(functionKey, args),
+      function: (functionKey) => ({ level: 'function', fn: this.engineFor(functionKey) }),
+    })
+  }
+
+  private resultTarget(functionKey: string, args: readonly unknown[]): InvalidationTarget {
+    const fn = this.engineFor(functionKey)
+    return { level: 'result', fn, key: fn.entryKey(undefined, args) }
+  }
+
+  private apply(targets: readonly InvalidationTarget[]): OnBackend<B, void> {
+    return applyInvalidations(this.ctx, targets) as OnBackend<B, void>
+  }
+
+  // ---- events and lifecycle ---------------------------------------------------------------------
+
+  /**
+   * Subscribes to an event; returns the unsubscribe function.
+   * @example const off = cache.on('error', ({ operation, error }) => log.warn({ operation, error }))
+   */
+  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): () => void {
+    return this.events.on(event, listener)
+  }
+
+  /**
+   * Closes the cache: waits for running computations' writes, frees its function keys, and closes the
+   * backend if the cache built it from a class (a backend instance you passed stays yours to close).
+   */
+  async close(): Promise<void> {
+    const { ctx } = this
+    if (ctx.closed) return
+    ctx.closed = true
+    for (const key of this.functions.keys()) ctx.state.releaseFunctionKey(ctx.layout.namespace, key)
+    this.functions.clear()
+    if (this.ownsBackend) await ctx.backend.close?.()
+  }
+}
+
+/**
+ * Method results must be promises on an asynchronous backend (the cache cannot answer synchronously);
+ * on a synchronous backend anything goes.
+ */
+export type MethodReturn<B extends AnyBackend, R> = B['capabilities']['sync'] extends true ? R : R & PromiseLike<unknown>
+
+/** Collects invalidations for one atomic commit. Made by `cache.batch()`. */
+export class InvalidationBatch<B extends AnyBackend> {
+  private readonly targets: InvalidationTarget[] = []
+
+  /** @internal */
+  constructor(
+    private readonly commitTargets: (targets: readonly InvalidationTarget[]) => MaybePromise<void>,
+    private readonly resolve: {
+      result(functionKey: string, args: readonly unknown[]): InvalidationTarget
+      function(functionKey: string): InvalidationTarget
+    },
+  ) {}
+
+  invalidateResult(functionKey: string, ...args: readonly unknown[]): this {
+    this.targets.push(this.resolve.result(functionKey, args))
+    return this
+  }
+
+  invalidateFunc(functionKey: string): this {
+    this.targets.push(this.resolve.function(functionKey))
+    return this
+  }
+
+  invalidateDomain(): this {
+    this.targets.push({ level: 'domain' })
+    return this
+  }
+
+  /** Applies every collected invalidation at once. */
+  commit(): OnBackend<B, void> {
+    return chain(this.commitTargets(this.targets), () => undefined) as OnBackend<B, void>
+  }
+}
+

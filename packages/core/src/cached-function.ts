@@ -1,0 +1,302 @@
+import type { CacheContext } from './context.js'
+import type { GenerationCounter } from './coordination/backend-state.js'
+import type { Flight } from './coordination/flights.js'
+import { randomToken } from './coordination/random-token.js'
+import {
+  boundArgumentKey,
+  functionGenerationSuffix,
+  resultGenerationPrefix,
+  resultPrefix,
+} from './keys/key-layout.js'
+import { createKeyDeriver, type KeyDeriver, type KeyOptions } from './keys/key-options.js'
+import { LiveEntry } from './live-entry.js'
+import { isPromiseLike, type MaybePromise, chain } from './maybe-promise.js'
+import { decodeEnvelope } from './serialization/envelope.js'
+import { parseOptionalTtl, type Ttl } from './ttl.js'
+
+/** Options of `cache.wrap`. */
+export interface WrapOptions<Args extends readonly unknown[]> extends KeyOptions<Args> {
+  /** Time to live of this function's results; defaults to the cache's `defaultTtl`. */
+  ttl?: Ttl
+  /** A version in the key: bump it when the function's results change shape, and old entries are ignored. */
+  version?: string | number
+}
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown
+
+/**
+ * The engine behind one wrapped function: key derivation, the hit path, single-flight computation and
+ * race-free stores. Everything is written once over `MaybePromise`, so on a synchronous backend a
+ * synchronous function never meets a promise.
+ */
+export class CachedFunction {
+  readonly namespace: string
+  private readonly entryPrefix: string
+  private readonly resultGenerationPrefix: string
+  private readonly functionGenerationKey: string
+  private readonly ttlMs: number | undefined
+  private readonly deriveKey: KeyDeriver
+  private readonly functionGeneration: GenerationCounter
+  /** `async function` is known to be asynchronous before its first call; others are learnt per entry. */
+  private readonly knownAsync: boolean
+
+  constructor(
+    private readonly ctx: CacheContext,
+    readonly functionKey: string,
+    private readonly fn: AnyFunction,
+    options: WrapOptions<readonly unknown[]>,
+  ) {
+    const version = options.version === undefined ? undefined : String(options.version)
+    this.namespace = ctx.layout.functionNamespace(functionKey, version)
+    this.entryPrefix = this.namespace + resultPrefix
+    this.resultGenerationPrefix = this.namespace + resultGenerationPrefix
+    this.functionGenerationKey = this.namespace + functionGenerationSuffix
+    this.ttlMs = parseOptionalTtl(options.ttl, `wrap("${functionKey}").ttl`) ?? ctx.defaultTtlMs
+    this.deriveKey = createKeyDeriver(functionKey, options)
+    this.functionGeneration = ctx.state.generation(this.namespace)
+    this.knownAsync = fn.constructor.name === 'AsyncFunction'
+  }
+
+  /** The backend key of the result of a call. Throws `UnkeyableArgumentError` for unkeyable arguments. */
+  entryKey(self: unknown, args: readonly unknown[]): string {
+    return this.entryPrefix + boundArgumentKey(this.deriveKey(self, args))
+  }
+
+  resultGenerationKey(entryKey: string): string {
+    return this.resultGenerationPrefix + entryKey.slice(this.entryPrefix.length)
+  }
+
+  // ---- calls ------------------------------------------------------------------------------------
+
+  call(self: unknown, args: readonly unknown[]): unknown {
+    const { ctx } = this
+    if (ctx.closed) ctx.assertOpen()
+    const key = this.entryKey(self, args)
+    return ctx.local ? this.callLocal(self, args, key) : this.callShared(self, args, key, false)
+  }
+
+  /** Computes and stores without reading the cache (the seed's skip-cache). */
+  refresh(self: unknown, args: readonly unknown[]): unknown {
+    this.ctx.assertOpen()
+    const key = this.entryKey(self, args)
+    if (this.ctx.local) return this.compute(self, args, key, this.localStamp(), false)
+    return this.callShared(self, args, key, true)
+  }
+
+  private callLocal(self: unknown, args: readonly unknown[], key: string): unknown {
+    const { ctx } = this
+    let stored: unknown
+    try {
+      stored = ctx.backend.get(key)
+    } catch (error) {
+      return this.readFailed(ctx.failure('get', error, key), self, args)
+    }
+    if (stored !== undefined) {
+      if (stored instanceof LiveEntry) {
+        if (
+          stored.domainGeneration === ctx.domainGeneration.value &&
+          stored.functionGeneration === this.functionGeneration.value
+        ) {
+          return this.hit(key, stored.value, stored.async)
+        }
+      } else {
+        const decoded = this.decode(stored, key)
+        if (decoded !== undefined && decoded.stamp === this.localStamp()) {
+          return this.hit(key, decoded.value, decoded.async)
+        }
+      }
+    }
+    return this.compute(self, args, key, this.localStamp(), true)
+  }
+
+  private localStamp(): string {
+    return `${this.ctx.domainGeneration.value}.${this.functionGeneration.value}`
+  }
+
+  /**
+   * Shared coordination: one read fetches the entry with the three generations it must match (result,
+   * function, domain). Absent generations are created first, so an entry is always stamped with tokens.
+   */
+  private callShared(self: unknown, args: readonly unknown[], key: string, skipRead: boolean): unknown {
+    const { ctx } = this
+    const generationKeys = [this.resultGenerationKey(key), this.functionGenerationKey, ctx.layout.domainGeneration]
+    const readKeys = skipRead ? generationKeys : [key, ...generationKeys]
+    let read: MaybePromise<unknown[]>
+    try {
+      read = ctx.getMany(readKeys)
+    } catch (error) {
+      return this.readFailed(error, self, args)
+    }
+    const afterRead = (values: unknown[]): unknown => {
+      const stored = skipRead ? undefined : values[0]
+      const tokens = skipRead ? values : values.slice(1)
+      const useStamp = (stamp: string): unknown => {
+        if (stored !== undefined) {
+          const decoded = this.decode(stored, key)
+          if (decoded !== undefined && decoded.stamp === stamp) return this.hit(key, decoded.value, decoded.async)
+        }
+        return this.compute(self, args, key, stamp, !skipRead)
+      }
+      // Creating a missing generation is backend I/O too: its failure follows the error policy.
+      let stamp: MaybePromise<string>
+      try {
+        stamp = this.ensureGenerations(generationKeys, tokens)
+      } catch (error) {
+        return this.readFailed(error, self, args)
+      }
+      if (stamp instanceof Promise) {
+        return stamp.then(useStamp, (error: unknown) => this.readFailed(error, self, args))
+      }
+      return useStamp(stamp)
+    }
+    if (read instanceof Promise) {
+      return read.then(afterRead, (error: unknown) => this.readFailed(error, self, args))
+    }
+    return afterRead(read)
+  }
+
+  /** Creates missing generation tokens and returns the stamp `domain.function.result`. */
+  private ensureGenerations(keys: readonly string[], stored: readonly unknown[]): MaybePromise<string> {
+    const { ctx } = this
+    const tokens = stored.map((value) => ctx.decodeToken(value))
+    const pending: MaybePromise<void>[] = []
+    for (let i = 0; i < keys.length; i++) {
+      if (tokens[i] !== undefined) continue
+      // A result generation lives a little longer than its entry; function and domain ones do not expire.
+      const ttlMs = i === 0 && this.ttlMs !== undefined ? this.ttlMs * 2 : undefined
+      pending.push(
+        chain(this.createGeneration(keys[i]!, ttlMs), (token) => {
+          tokens[i] = token
+        }),
+      )
+    }
+    const stamp = () => `${tokens[2]}.${tokens[1]}.${tokens[0]}`
+    if (pending.some((p) => p instanceof Promise)) return Promise.all(pending).then(stamp)
+    return stamp()
+  }
+
+  private createGeneration(key: string, ttlMs: number | undefined): MaybePromise<string> {
+    const { ctx } = this
+    const { backend } = ctx
+    const token = randomToken()
+    const encoded = ctx.encodeToken(token)
+    if (!backend.setNx) return chain(ctx.io('set', () => backend.set(key, encoded, ttlMs), key), () => token)
+    return chain(ctx.io('setNx', () => backend.setNx!(key, encoded, ttlMs), key), (stored) => {
+      if (stored) return token
+      // Someone else created (or invalidated) it first: use theirs.
+      return chain(ctx.io('get', () => backend.get(key), key), (value) => ctx.decodeToken(value) ?? token)
+    })
+  }
+
+  private decode(stored: unknown, key: string): { value: unknown; stamp: string; async: boolean } | undefined {
+    try {
+      return decodeEnvelope(this.ctx.serializer, stored)
+    } catch (error) {
+      this.ctx.report('decode', error, key)
+      return undefined
+    }
+  }
+
+  private hit(key: string, value: unknown, async: boolean): unknown {
+    const { events } = this.ctx
+    if (events.has('hit')) events.emit('hit', { functionKey: this.functionKey, key })
+    return async || this.knownAsync ? Promise.resolve(value) : value
+  }
+
+  /** The backend could not be read: `raise` throws, `silent` computes without the cache. */
+  private readFailed(error: unknown, self: unknown, args: readonly unknown[]): unknown {
+    if (this.ctx.onError === 'raise') throw error
+    return this.fn.apply(self, args as unknown[])
+  }
+
+  // ---- computing and storing ----------------------------------------------------------------------
+
+  private compute(self: unknown, args: readonly unknown[], key: string, stamp: string, join: boolean): unknown {
+    const { ctx } = this
+    const { flights } = ctx.state
+    if (join) {
+      const running = flights.joinable(key, stamp)
+      if (running !== undefined) return running
+    }
+    if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
+    const flight = flights.start(key, stamp, ctx.domainGeneration.value, this.functionGeneration.value)
+    let result: unknown
+    try {
+      result = this.fn.apply(self, args as unknown[])
+    } catch (error) {
+      flights.finish(key, flight)
+      throw error
+    }
+    if (!isPromiseLike(result)) return chain(this.store(key, flight, result, false), () => result)
+    const promise = Promise.resolve(result).then(
+      (value) => chain(this.store(key, flight, value, true), () => value),
+      (error: unknown) => {
+        flights.finish(key, flight)
+        throw error
+      },
+    )
+    flight.promise = promise
+    return promise
+  }
+
+  /**
+   * Stores a computed value unless an invalidation happened since the computation started. Under local
+   * coordination that is checked here; under shared coordination the stamp written with the value is
+   * already outdated, so readers ignore it whatever the order of writes.
+   */
+  private store(key: string, flight: Flight, value: unknown, async: boolean): MaybePromise<void> {
+    const { ctx } = this
+    const finish = () => ctx.state.flights.finish(key, flight)
+    if (
+      flight.poisoned ||
+      (ctx.local &&
+        (flight.domainGeneration !== ctx.domainGeneration.value ||
+          flight.functionGeneration !== this.functionGeneration.value))
+    ) {
+      finish()
+      if (ctx.events.has('discard')) ctx.events.emit('discard', { functionKey: this.functionKey, key })
+      return
+    }
+    let stored: unknown
+    try {
+      stored = ctx.live
+        ? new LiveEntry(value, async, flight.domainGeneration, flight.functionGeneration)
+        : ctx.encodeResult(value, flight.stamp, async)
+    } catch (error) {
+      finish()
+      ctx.report('encode', error, key)
+      if (ctx.onError === 'raise') throw error
+      return
+    }
+    const done = () => {
+      finish()
+      if (ctx.events.has('set')) ctx.events.emit('set', { functionKey: this.functionKey, key })
+    }
+    const failed = (error: unknown) => {
+      finish()
+      if (ctx.onError === 'raise') throw error
+    }
+    let write: MaybePromise<void>
+    try {
+      write = ctx.io('set', () => ctx.backend.set(key, stored, this.ttlMs), key)
+    } catch (error) {
+      return failed(error)
+    }
+    if (write instanceof Promise) return write.then(done, failed)
+    done()
+  }
+
+  // ---- invalidation targets -----------------------------------------------------------------------
+
+  get functionGenerationKeyName(): string {
+    return this.functionGenerationKey
+  }
+
+  get localFunctionGeneration(): GenerationCounter {
+    return this.functionGeneration
+  }
+
+  get resultTtlMs(): number | undefined {
+    return this.ttlMs
+  }
+}

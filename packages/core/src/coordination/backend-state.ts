@@ -1,0 +1,54 @@
+import type { AnyBackend } from '../backend/contract.js'
+import { Flights } from './flights.js'
+
+/** The generation of one scope (a domain or a function) under local coordination. */
+export interface GenerationCounter {
+  value: number
+}
+
+/**
+ * State that belongs to one backend instance rather than to one cache: two caches over the same
+ * instance share their running computations, their local generations and their function registry.
+ */
+export class BackendState {
+  readonly flights = new Flights()
+  private readonly generations = new Map<string, GenerationCounter>()
+  private readonly functionKeys = new Map<string, Set<string>>()
+
+  /** The local generation counter of a scope (created at 0). */
+  generation(scope: string): GenerationCounter {
+    let counter = this.generations.get(scope)
+    if (counter === undefined) {
+      counter = { value: 0 }
+      this.generations.set(scope, counter)
+    }
+    return counter
+  }
+
+  /** Registers a function key in a domain namespace; false if it is already taken. */
+  claimFunctionKey(namespace: string, functionKey: string): boolean {
+    let keys = this.functionKeys.get(namespace)
+    if (keys === undefined) {
+      keys = new Set()
+      this.functionKeys.set(namespace, keys)
+    }
+    if (keys.has(functionKey)) return false
+    keys.add(functionKey)
+    return true
+  }
+
+  releaseFunctionKey(namespace: string, functionKey: string): void {
+    this.functionKeys.get(namespace)?.delete(functionKey)
+  }
+}
+
+const states = new WeakMap<AnyBackend, BackendState>()
+
+export function backendState(backend: AnyBackend): BackendState {
+  let state = states.get(backend)
+  if (state === undefined) {
+    state = new BackendState()
+    states.set(backend, state)
+  }
+  return state
+}

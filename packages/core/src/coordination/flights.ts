@@ -1,0 +1,47 @@
+/**
+ * One computation of one key in this process. `stamp` is the generation state it started under:
+ * only callers that observe the same stamp may share its result, and a poisoned flight (its result was
+ * invalidated while it ran) never stores.
+ */
+export interface Flight {
+  readonly stamp: string
+  /** Local generations at the start (local coordination only). */
+  readonly domainGeneration: number
+  readonly functionGeneration: number
+  poisoned: boolean
+  promise: Promise<unknown> | undefined
+}
+
+/** The computations running in this process, by backend key: single-flight and late-write detection. */
+export class Flights {
+  private readonly running = new Map<string, Flight>()
+
+  /** A running asynchronous computation that a caller observing `stamp` may join. */
+  joinable(key: string, stamp: string): Promise<unknown> | undefined {
+    const flight = this.running.get(key)
+    if (flight === undefined || flight.poisoned || flight.stamp !== stamp) return undefined
+    return flight.promise
+  }
+
+  start(key: string, stamp: string, domainGeneration = 0, functionGeneration = 0): Flight {
+    const flight: Flight = { stamp, domainGeneration, functionGeneration, poisoned: false, promise: undefined }
+    this.running.set(key, flight)
+    return flight
+  }
+
+  finish(key: string, flight: Flight): void {
+    if (this.running.get(key) === flight) this.running.delete(key)
+  }
+
+  /** An invalidated key: its running computation must not store, and nobody may join it. */
+  poison(key: string): void {
+    const flight = this.running.get(key)
+    if (flight === undefined) return
+    flight.poisoned = true
+    this.running.delete(key)
+  }
+
+  get size(): number {
+    return this.running.size
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Every error rapide throws is a {@link RapideError} with a stable `code`. Codes are part of the public API:
+ * match on `error.code`, not on messages.
+ */
+export const ErrorCodes = {
+  /** A TTL or duration option is not a positive number of seconds nor a duration string. */
+  INVALID_TTL: 'E_INVALID_TTL',
+  /** An option passed to `createCache`, `wrap` or a backend constructor is invalid. */
+  INVALID_OPTION: 'E_INVALID_OPTION',
+  /** An argument cannot be turned into a key (function, symbol, cycle, promise...). */
+  UNKEYABLE_ARGUMENT: 'E_UNKEYABLE_ARGUMENT',
+  /** Two functions were wrapped with the same function key in one domain. */
+  DUPLICATE_FUNCTION_KEY: 'E_DUPLICATE_FUNCTION_KEY',
+  /** A backend operation failed (the original error is the `cause`). */
+  BACKEND: 'E_BACKEND',
+  /** A backend operation did not finish within the cache's `timeout`. */
+  BACKEND_TIMEOUT: 'E_BACKEND_TIMEOUT',
+  /** The backend lacks a capability the operation needs (for example key listing for `deletePattern`). */
+  NOT_SUPPORTED: 'E_NOT_SUPPORTED',
+  /** A value could not be encoded by the serializer. */
+  SERIALIZATION: 'E_SERIALIZATION',
+  /** `incr` was called on a key that holds something other than a counter. */
+  NOT_A_COUNTER: 'E_NOT_A_COUNTER',
+  /** The cache (or backend) was closed. */
+  CLOSED: 'E_CLOSED',
+  /** A backend does not implement a contract version this core understands. */
+  INCOMPATIBLE_BACKEND: 'E_INCOMPATIBLE_BACKEND',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+const marker = Symbol.for('rapide.error')
+
+/**
+ * Base class of every rapide error.
+ *
+ * `RapideError.isInstance(e)` works across duplicated copies of the package (a marker symbol is checked,
+ * not the prototype chain).
+ *
+ * @example
+ * try { cache.wrap('A', fn); cache.wrap('A', other) }
+ * catch (e) { if (RapideError.isInstance(e) && e.code === 'E_DUPLICATE_FUNCTION_KEY') ... }
+ */
+export class RapideError extends Error {
+  readonly code: ErrorCode
+  private readonly [marker] = true
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+
+  static isInstance(value: unknown): value is RapideError {
+    return typeof value === 'object' && value !== null && marker in value
+  }
+}
+
+/** A TTL or duration is invalid. */
+export class InvalidTtlError extends RapideError {
+  constructor(message: string) {
+    super(ErrorCodes.INVALID_TTL, message)
+  }
+}
+
+/** An option is invalid. */
+export class InvalidOptionError extends RapideError {
+  constructor(message: string) {
+    super(ErrorCodes.INVALID_OPTION, message)
+  }
+}
+
+/** An argument cannot be keyed. `path` names it, e.g. `args[1].user.callback`. */
+export class UnkeyableArgumentError extends RapideError {
+  readonly path: string
+  constructor(path: string, reason: string) {
+    super(ErrorCodes.UNKEYABLE_ARGUMENT, `Cannot derive a cache key: ${path} ${reason}`)
+    this.path = path
+  }
+}
+
+/** A function key is already wrapped in this domain. */
+export class DuplicateFunctionKeyError extends RapideError {
+  constructor(domainKey: string, functionKey: string) {
+    super(
+      ErrorCodes.DUPLICATE_FUNCTION_KEY,
+      `Function key "${functionKey}" is already wrapped in domain "${domainKey}": two functions would share results`,
+    )
+  }
+}
+
+/** A backend operation failed; `operation` names it and `cause` holds the backend's error. */
+export class BackendError extends RapideError {
+  readonly operation: string
+  constructor(operation: string, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    super(ErrorCodes.BACKEND, `Backend operation "${operation}" failed: ${detail}`, { cause })
+    this.operation = operation
+  }
+}
+
+/** A backend operation exceeded the cache's `timeout`. */
+export class BackendTimeoutError extends RapideError {
+  readonly operation: string
+  readonly timeoutMs: number
+  constructor(operation: string, timeoutMs: number) {
+    super(ErrorCodes.BACKEND_TIMEOUT, `Backend operation "${operation}" did not finish within ${timeoutMs} ms`)
+    this.operation = operation
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/** The backend lacks a capability the operation needs. */
+export class NotSupportedError extends RapideError {
+  constructor(message: string) {
+    super(ErrorCodes.NOT_SUPPORTED, message)
+  }
+}
+
+/** The serializer could not encode a value. */
+export class SerializationError extends RapideError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCodes.SERIALIZATION, message, { cause })
+  }
+}
+
+/** `incr` found a value that is not a counter. */
+export class NotACounterError extends RapideError {
+  constructor(key: string) {
+    super(ErrorCodes.NOT_A_COUNTER, `Key "${key}" holds a value that is not a counter`)
+  }
+}
+
+/** The cache or backend is closed. */
+export class ClosedError extends RapideError {
+  constructor(what: string) {
+    super(ErrorCodes.CLOSED, `${what} is closed`)
+  }
+}
+
+/** The backend implements a contract version this core does not understand. */
+export class IncompatibleBackendError extends RapideError {
+  constructor(message: string) {
+    super(ErrorCodes.INCOMPATIBLE_BACKEND, message)
+  }
+}

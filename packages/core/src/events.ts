@@ -1,0 +1,58 @@
+/** What the cache reports. Subscribe with `cache.on(event, listener)`. */
+export interface CacheEvents {
+  /** A wrapped call was answered from the cache. */
+  hit: { functionKey: string; key: string }
+  /** A wrapped call found nothing valid and computes. */
+  miss: { functionKey: string; key: string }
+  /** A computed result was stored. */
+  set: { functionKey: string; key: string }
+  /**
+   * A computed result was not stored because an invalidation happened while it was computed
+   * (the race-free invalidation rule at work).
+   */
+  discard: { functionKey: string; key: string }
+  /** An invalidation was applied. `key` is set for result-level invalidations. */
+  invalidate: { level: 'result' | 'function' | 'domain'; functionKey?: string; key?: string }
+  /**
+   * Something failed: a backend operation, a timeout, a stored entry that does not decode (then treated
+   * as a miss), a value the serializer cannot encode (then not stored).
+   */
+  error: { operation: string; error: unknown; key?: string }
+}
+
+export type CacheEventName = keyof CacheEvents
+export type CacheListener<E extends CacheEventName> = (payload: CacheEvents[E]) => void
+
+/**
+ * A small typed event hub. `has(event)` is a property read, so the hot path pays nothing for events
+ * nobody listens to. A throwing listener never breaks a cached call: its error becomes a process warning.
+ */
+export class EventHub {
+  private readonly listeners: { [E in CacheEventName]?: CacheListener<E>[] } = {}
+
+  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): () => void {
+    const list = (this.listeners[event] ??= []) as CacheListener<E>[]
+    list.push(listener)
+    return () => {
+      const index = list.indexOf(listener)
+      if (index >= 0) list.splice(index, 1)
+    }
+  }
+
+  has(event: CacheEventName): boolean {
+    const list = this.listeners[event]
+    return list !== undefined && list.length > 0
+  }
+
+  emit<E extends CacheEventName>(event: E, payload: CacheEvents[E]): void {
+    const list = this.listeners[event] as CacheListener<E>[] | undefined
+    if (!list) return
+    for (const listener of [...list]) {
+      try {
+        listener(payload)
+      } catch (error) {
+        process.emitWarning(`A rapide "${event}" listener threw: ${String(error)}`, 'RapideListenerWarning')
+      }
+    }
+  }
+}

@@ -1,0 +1,40 @@
+export type {
+  AnyBackend,
+  Backend,
+  BackendCapabilities,
+  BackendClass,
+  BackendEntry,
+  OnBackend,
+} from './backend/contract.js'
+export { SPECIFICATION_VERSION } from './backend/contract.js'
+export { Cache, InvalidationBatch, type MethodReturn } from './cache.js'
+export type { WrapOptions } from './cached-function.js'
+export type { ErrorPolicy } from './context.js'
+export { type CacheOptions, createCache } from './create-cache.js'
+export {
+  BackendError,
+  BackendTimeoutError,
+  ClosedError,
+  DuplicateFunctionKeyError,
+  type ErrorCode,
+  ErrorCodes,
+  IncompatibleBackendError,
+  InvalidOptionError,
+  InvalidTtlError,
+  NotACounterError,
+  NotSupportedError,
+  RapideError,
+  SerializationError,
+  UnkeyableArgumentError,
+} from './errors.js'
+export type { CacheEventName, CacheEvents, CacheListener } from './events.js'
+export type { KeyOptions, LockOptions, SetOptions } from './key-value.js'
+export { encodeArguments } from './keys/encode-arguments.js'
+export { globToRegExp } from './keys/glob.js'
+export type { KeyOptions as ArgumentKeyOptions } from './keys/key-options.js'
+export type { MaybePromise } from './maybe-promise.js'
+export { jsonSerializer } from './serialization/json-serializer.js'
+export type { Serializer } from './serialization/serializer.js'
+export { v8Serializer } from './serialization/v8-serializer.js'
+export { parseTtl, type Ttl } from './ttl.js'
+export type { CachedFunction, CachedMethod, CachedResult } from './types.js'

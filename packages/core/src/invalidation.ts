@@ -1,0 +1,70 @@
+import type { BackendEntry } from './backend/contract.js'
+import type { CachedFunction } from './cached-function.js'
+import type { CacheContext } from './context.js'
+import type { CacheEvents } from './events.js'
+import { randomToken } from './coordination/random-token.js'
+import { type MaybePromise, chain } from './maybe-promise.js'
+
+/** One invalidation, resolved to backend keys. */
+export type InvalidationTarget =
+  | { readonly level: 'result'; readonly fn: CachedFunction; readonly key: string }
+  | { readonly level: 'function'; readonly fn: CachedFunction }
+  | { readonly level: 'domain' }
+
+/**
+ * Applies invalidations as one atomic step, each O(1) whatever the number of entries:
+ *
+ * - local coordination: generation counters move (function, domain) or the entry is deleted and its
+ *   running computation poisoned (result); everything is synchronous, so nothing can interleave.
+ * - shared coordination: every generation involved gets a fresh random token in one atomic `setMany`;
+ *   result entries are then deleted to reclaim space (correctness does not depend on that delete).
+ *
+ * Computations that started earlier carry the old generations, so their late writes are discarded
+ * (local) or stored under a stamp no reader accepts (shared).
+ */
+export function applyInvalidations(ctx: CacheContext, targets: readonly InvalidationTarget[]): MaybePromise<void> {
+  ctx.assertOpen()
+  const { flights } = ctx.state
+  const deletions: string[] = []
+  const writes: BackendEntry<unknown>[] = []
+  for (const target of targets) {
+    switch (target.level) {
+      case 'result':
+        flights.poison(target.key)
+        deletions.push(target.key)
+        if (!ctx.local) {
+          const ttlMs = target.fn.resultTtlMs === undefined ? undefined : target.fn.resultTtlMs * 2
+          writes.push(generationWrite(ctx, target.fn.resultGenerationKey(target.key), ttlMs))
+        }
+        break
+      case 'function':
+        if (ctx.local) target.fn.localFunctionGeneration.value++
+        else writes.push(generationWrite(ctx, target.fn.functionGenerationKeyName, undefined))
+        break
+      case 'domain':
+        if (ctx.local) ctx.domainGeneration.value++
+        else writes.push(generationWrite(ctx, ctx.layout.domainGeneration, undefined))
+        break
+    }
+  }
+  const announce = () => {
+    if (!ctx.events.has('invalidate')) return
+    for (const target of targets) ctx.events.emit('invalidate', describe(target))
+  }
+  return chain(ctx.setAtomically(writes), () => chain(ctx.deleteMany(deletions), announce))
+}
+
+function generationWrite(ctx: CacheContext, key: string, ttlMs: number | undefined): BackendEntry<unknown> {
+  return { key, value: ctx.encodeToken(randomToken()), ttlMs }
+}
+
+function describe(target: InvalidationTarget): CacheEvents['invalidate'] {
+  switch (target.level) {
+    case 'result':
+      return { level: 'result', functionKey: target.fn.functionKey, key: target.key }
+    case 'function':
+      return { level: 'function', functionKey: target.fn.functionKey }
+    case 'domain':
+      return { level: 'domain' }
+  }
+}

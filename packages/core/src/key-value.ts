@@ -1,0 +1,292 @@
+import type { AnyBackend, OnBackend } from './backend/contract.js'
+import { type CacheContext, sequence } from './context.js'
+import { randomToken } from './coordination/random-token.js'
+import { NotACounterError, NotSupportedError } from './errors.js'
+import { globToRegExp } from './keys/glob.js'
+import { type MaybePromise, chain } from './maybe-promise.js'
+import { decodeCounter, encodeCounter } from './serialization/envelope.js'
+import { parseOptionalTtl, parseTtl, type Ttl } from './ttl.js'
+
+/** Options of key-value reads and deletes. */
+export interface KeyOptions {
+  /** Overrides the cache's `version` for this call (impcache-style key versioning). */
+  version?: string | number
+}
+
+/** Options of key-value writes. */
+export interface SetOptions extends KeyOptions {
+  /** Time to live; defaults to the cache's `defaultTtl`. */
+  ttl?: Ttl
+}
+
+/** Options of `lock`. */
+export interface LockOptions {
+  /** How long the lock is held at most, so a crashed holder cannot block forever. */
+  ttl: Ttl
+}
+
+/** Narrows an engine result to what the backend type promises. */
+function typed<B extends AnyBackend, T>(value: MaybePromise<T>): OnBackend<B, T> {
+  return value as OnBackend<B, T>
+}
+
+/**
+ * The key-value API (impcache / cashews style), built on the backend contract so every backend has it.
+ * Keys live under `{keyPrefix}{domain}:k:{version}:` and never meet wrapped-function entries.
+ *
+ * Unlike wrapped calls, which can fall back to computing, a failing key-value operation always throws
+ * (a `BackendError`, also reported through the `error` event): a lost write must never look like success.
+ */
+export class KeyValueApi<B extends AnyBackend> {
+  /** @internal */
+  protected readonly ctx: CacheContext
+
+  constructor(ctx: CacheContext) {
+    this.ctx = ctx
+  }
+
+  private key(key: string, options: KeyOptions | undefined): string {
+    this.ctx.assertOpen()
+    const version = options?.version
+    return this.ctx.layout.keyValue(key, version === undefined ? undefined : String(version))
+  }
+
+  private ttlMs(options: SetOptions | undefined): number | undefined {
+    return parseOptionalTtl(options?.ttl, 'ttl') ?? this.ctx.defaultTtlMs
+  }
+
+  /**
+   * Reads a value; `undefined` when absent or expired.
+   * @example const user = await cache.get<User>('user:1')
+   */
+  get<T = unknown>(key: string, options?: KeyOptions): OnBackend<B, T | undefined> {
+    const { ctx } = this
+    const full = this.key(key, options)
+    return typed(chain(ctx.io('get', () => ctx.backend.get(full), full), (s) => ctx.decodeValue(s, full) as T))
+  }
+
+  /**
+   * Stores a value, replacing any previous one.
+   * @example await cache.set('user:1', user, { ttl: '5m' })
+   */
+  set(key: string, value: unknown, options?: SetOptions): OnBackend<B, void> {
+    const { ctx } = this
+    const full = this.key(key, options)
+    const ttlMs = this.ttlMs(options)
+    const stored = ctx.encodeValue(value)
+    return typed(ctx.io('set', () => ctx.backend.set(full, stored, ttlMs), full))
+  }
+
+  /**
+   * Stores a value only if the key holds nothing; returns whether it stored.
+   * @example if (await cache.setNx('job:42', 'running', { ttl: 60 })) runJob()
+   */
+  setNx(key: string, value: unknown, options?: SetOptions): OnBackend<B, boolean> {
+    const { ctx } = this
+    const { backend } = ctx
+    const full = this.key(key, options)
+    const ttlMs = this.ttlMs(options)
+    const stored = ctx.encodeValue(value)
+    if (backend.setNx) return typed(ctx.io('setNx', () => backend.setNx!(full, stored, ttlMs), full))
+    ctx.requireAtomic('setNx')
+    return typed(
+      chain(ctx.io('get', () => backend.get(full), full), (existing) => {
+        if (existing !== undefined) return false
+        return chain(ctx.io('set', () => backend.set(full, stored, ttlMs), full), () => true)
+      }),
+    )
+  }
+
+  /** Reads several keys in one round trip; one slot per key, in order. */
+  getMany<T = unknown>(keys: readonly string[], options?: KeyOptions): OnBackend<B, (T | undefined)[]> {
+    const { ctx } = this
+    const full = keys.map((key) => this.key(key, options))
+    return typed(chain(ctx.getMany(full), (values) => values.map((s, i) => ctx.decodeValue(s, full[i]!) as T)))
+  }
+
+  /**
+   * Stores several values; atomically where the backend supports it.
+   * @example await cache.setMany({ a: 1, b: 2 }, { ttl: 100 })
+   */
+  setMany(entries: Record<string, unknown> | Iterable<readonly [string, unknown]>, options?: SetOptions) {
+    const { ctx } = this
+    const ttlMs = this.ttlMs(options)
+    const pairs = Symbol.iterator in entries ? [...entries] : Object.entries(entries)
+    const writes = pairs.map(([key, value]) => ({ key: this.key(key, options), value: ctx.encodeValue(value), ttlMs }))
+    const { backend } = ctx
+    if (backend.setMany) return typed<B, void>(ctx.io('setMany', () => backend.setMany!(writes)))
+    return typed<B, void>(sequence(writes, (w) => ctx.io('set', () => backend.set(w.key, w.value, w.ttlMs), w.key)))
+  }
+
+  /** Removes a key; returns whether it existed. */
+  delete(key: string, options?: KeyOptions): OnBackend<B, boolean> {
+    const { ctx } = this
+    const full = this.key(key, options)
+    return typed(ctx.io('delete', () => ctx.backend.delete(full), full))
+  }
+
+  /** Removes several keys; returns how many existed. */
+  deleteMany(keys: readonly string[], options?: KeyOptions): OnBackend<B, number> {
+    return typed(this.ctx.deleteMany(keys.map((key) => this.key(key, options))))
+  }
+
+  /**
+   * Removes the keys matching a glob pattern (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\` escapes) and returns
+   * how many. The pattern only ever sees this cache's key-value namespace: it cannot reach other domains,
+   * versions or cached function results. Needs a backend that can list keys.
+   * @example await cache.deletePattern('session:*')
+   */
+  deletePattern(pattern: string, options?: KeyOptions): OnBackend<B, number> {
+    const { ctx } = this
+    ctx.assertOpen()
+    const version = options?.version === undefined ? undefined : String(options.version)
+    const namespace = ctx.layout.keyValueNamespace(version)
+    const matcher = globToRegExp(pattern)
+    return typed(
+      chain(this.listKeys(namespace), (keys) =>
+        ctx.deleteMany(keys.filter((key) => matcher.test(key.slice(namespace.length)))),
+      ),
+    )
+  }
+
+  /**
+   * Adds `by` (default 1) to an integer counter and returns the new value; an absent key starts at 0.
+   * @example const hits = await cache.incr('page:/home')
+   */
+  incr(key: string, by = 1, options?: SetOptions): OnBackend<B, number> {
+    const { ctx } = this
+    const { backend } = ctx
+    if (!Number.isSafeInteger(by)) throw new NotACounterError(`${key} (increment ${by} is not an integer)`)
+    const full = this.key(key, options)
+    const ttlMs = this.ttlMs(options)
+    if (backend.incr) return typed(ctx.io('incr', () => backend.incr!(full, by, ttlMs), full))
+    ctx.requireAtomic('incr')
+    return typed(
+      chain(ctx.io('get', () => backend.get(full), full), (existing) => {
+        const current = existing === undefined ? 0 : decodeCounter(existing)
+        if (current === undefined) throw new NotACounterError(key)
+        const next = current + by
+        const stored = ctx.live ? next : encodeCounter(next)
+        // An existing counter keeps its expiry, which a plain set cannot express: only new keys get a TTL.
+        return chain(ctx.io('set', () => backend.set(full, stored, existing === undefined ? ttlMs : undefined)), () => next)
+      }),
+    )
+  }
+
+  /** Sets a new time to live on an existing key; returns whether the key existed. */
+  expire(key: string, ttl: Ttl, options?: KeyOptions): OnBackend<B, boolean> {
+    const { ctx } = this
+    const { backend } = ctx
+    const full = this.key(key, options)
+    const ttlMs = parseTtl(ttl, 'expire(ttl)')
+    if (backend.expire) return typed(ctx.io('expire', () => backend.expire!(full, ttlMs), full))
+    ctx.requireAtomic('expire')
+    return typed(
+      chain(ctx.io('get', () => backend.get(full), full), (existing) => {
+        if (existing === undefined) return false
+        return chain(ctx.io('set', () => backend.set(full, existing, ttlMs), full), () => true)
+      }),
+    )
+  }
+
+  /** Checks that the backend answers. */
+  ping(): OnBackend<B, boolean> {
+    const { ctx } = this
+    const { backend } = ctx
+    ctx.assertOpen()
+    if (backend.ping) return typed(ctx.io('ping', () => backend.ping!()))
+    const probe = `${ctx.layout.namespace}@ping`
+    return typed(chain(ctx.io('get', () => backend.get(probe)), () => true))
+  }
+
+  /**
+   * Physically removes everything this cache's domain holds (results, generations, key-value data,
+   * locks) and returns how many keys. For dropping results logically in O(1), use `invalidateDomain`.
+   */
+  clear(): OnBackend<B, number> {
+    const { ctx } = this
+    const { backend } = ctx
+    ctx.assertOpen()
+    const namespace = ctx.layout.namespace
+    // Running computations must not write back what was just cleared.
+    ctx.domainGeneration.value++
+    if (backend.deletePrefix) return typed(ctx.io('deletePrefix', () => backend.deletePrefix!(namespace)))
+    return typed(chain(this.listKeys(namespace), (keys) => ctx.deleteMany(keys)))
+  }
+
+  // ---- locks ------------------------------------------------------------------------------------
+
+  /**
+   * Takes a named lock for at most `ttl`; returns the owner token, or `undefined` if it is held.
+   * Best effort, like every cache lock: no fencing, and an expired holder may still be running.
+   * @example
+   * const token = await cache.lock('rebuild', { ttl: '30s' })
+   * if (token) try { await rebuild() } finally { await cache.unlock('rebuild', token) }
+   */
+  lock(name: string, options: LockOptions): OnBackend<B, string | undefined> {
+    const { ctx } = this
+    const { backend } = ctx
+    ctx.assertOpen()
+    const key = ctx.layout.lock(name)
+    const ttlMs = parseTtl(options?.ttl, 'lock(ttl)')
+    const token = randomToken()
+    const stored = ctx.encodeToken(token)
+    let acquired: MaybePromise<boolean>
+    if (backend.setNx) acquired = ctx.io('setNx', () => backend.setNx!(key, stored, ttlMs), key)
+    else {
+      ctx.requireAtomic('setNx')
+      acquired = chain(ctx.io('get', () => backend.get(key), key), (held) =>
+        held !== undefined ? false : chain(ctx.io('set', () => backend.set(key, stored, ttlMs), key), () => true),
+      )
+    }
+    return typed(chain(acquired, (ok) => (ok ? token : undefined)))
+  }
+
+  /** Whether a named lock is currently held. */
+  isLocked(name: string): OnBackend<B, boolean> {
+    const { ctx } = this
+    ctx.assertOpen()
+    const key = ctx.layout.lock(name)
+    return typed(chain(ctx.io('get', () => ctx.backend.get(key), key), (held) => held !== undefined))
+  }
+
+  /** Releases a lock if `token` still owns it; returns whether it did. */
+  unlock(name: string, token: string): OnBackend<B, boolean> {
+    const { ctx } = this
+    const { backend } = ctx
+    ctx.assertOpen()
+    const key = ctx.layout.lock(name)
+    const stored = ctx.encodeToken(token)
+    if (backend.deleteIfEquals) return typed(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, stored), key))
+    ctx.requireAtomic('deleteIfEquals')
+    return typed(
+      chain(ctx.io('get', () => backend.get(key), key), (held) => {
+        if (held === undefined || ctx.decodeToken(held) !== token) return false
+        return ctx.io('delete', () => backend.delete(key), key)
+      }),
+    )
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------
+
+  private listKeys(prefix: string): MaybePromise<string[]> {
+    const { ctx } = this
+    const { backend } = ctx
+    if (!backend.keys) {
+      throw new NotSupportedError(`Backend "${backend.name}" cannot list keys (no keys() method)`)
+    }
+    const listed = ctx.io('keys', () => {
+      const result = backend.keys!(prefix)
+      if (Symbol.asyncIterator in result) return collect(result as AsyncIterable<string>)
+      return result as MaybePromise<Iterable<string>>
+    })
+    return chain(listed, (keys) => [...keys])
+  }
+}
+
+async function collect(keys: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = []
+  for await (const key of keys) out.push(key)
+  return out
+}
+

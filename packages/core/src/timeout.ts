@@ -1,0 +1,20 @@
+import { BackendTimeoutError } from './errors.js'
+
+/** Rejects with {@link BackendTimeoutError} if `promise` has not settled within `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new BackendTimeoutError(operation, ms)), ms)
+    // A pending timeout must not keep the process alive on its own.
+    timer.unref?.()
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}

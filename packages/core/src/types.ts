@@ -1,0 +1,32 @@
+import type { AnyBackend, OnBackend } from './backend/contract.js'
+
+/**
+ * What a wrapped call returns: a promise for an async function everywhere; the plain value for a
+ * synchronous function on a synchronous backend; a promise of it on an asynchronous backend.
+ */
+export type CachedResult<B extends AnyBackend, R> = [R] extends [PromiseLike<infer V>] ? Promise<V> : OnBackend<B, R>
+
+/**
+ * A wrapped function: call it like the original, plus typed invalidation shortcuts.
+ *
+ * @example
+ * const getName = cache.wrap('GET_NAME', (id: number) => db.name(id))
+ * getName(1)             // computed, then cached
+ * getName.invalidate(1)  // same arguments as the call
+ * getName.invalidateAll()
+ * getName.refresh(1)     // recompute and store, skipping the cache read
+ */
+export interface CachedFunction<B extends AnyBackend, Args extends readonly unknown[], R> {
+  (...args: Args): CachedResult<B, R>
+  /** The function key given to `wrap`. */
+  readonly functionKey: string
+  /** Invalidates the result of one call (same arguments as the call). */
+  invalidate(...args: Args): OnBackend<B, void>
+  /** Invalidates every result of this function, in O(1). */
+  invalidateAll(): OnBackend<B, void>
+  /** Recomputes and stores the result of one call without reading the cache. */
+  refresh(...args: Args): CachedResult<B, R>
+}
+
+/** A method decorated by `cache.method`: the same shape as the original method, results cached. */
+export type CachedMethod<This, Args extends readonly unknown[], R> = (this: This, ...args: Args) => R
