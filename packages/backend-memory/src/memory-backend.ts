@@ -45,7 +45,10 @@ export class MemoryBackend implements Backend<unknown> {
       max: maxEntries,
       ...(maxBytes === undefined
         ? {}
-        : { maxSize: maxBytes, sizeCalculation: (slot: Slot, key: string) => estimateSize(slot.value) + key.length * 2 }),
+        : {
+            maxSize: maxBytes,
+            sizeCalculation: (slot: Slot, key: string) => estimateSize(slot.value) + key.length * 2,
+          }),
       // Expired entries are dropped when read or evicted; no timers, nothing on the hot path.
       ttlAutopurge: false,
       allowStale: false,

@@ -145,17 +145,20 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       expect(await backend.get(a)).toBeUndefined()
     })
 
-    it.skipIf(!has('setNx'))('setNx stores only when absent, and an expired key counts as absent', async () => {
-      const backend = harness.backend()
-      const unit = harness.ttlUnitMs
-      const k = key()
-      const first = sample(backend, 'first')
-      expect(await backend.setNx!(k, first, 20 * unit)).toBe(true)
-      expect(await backend.setNx!(k, sample(backend, 'second'), undefined)).toBe(false)
-      expect(sameStored(backend, await backend.get(k), first)).toBe(true)
-      await sleep(40 * unit)
-      expect(await backend.setNx!(k, sample(backend, 'third'), undefined)).toBe(true)
-    })
+    it.skipIf(!has('setNx'))(
+      'setNx stores only when absent, and an expired key counts as absent',
+      async () => {
+        const backend = harness.backend()
+        const unit = harness.ttlUnitMs
+        const k = key()
+        const first = sample(backend, 'first')
+        expect(await backend.setNx!(k, first, 20 * unit)).toBe(true)
+        expect(await backend.setNx!(k, sample(backend, 'second'), undefined)).toBe(false)
+        expect(sameStored(backend, await backend.get(k), first)).toBe(true)
+        await sleep(40 * unit)
+        expect(await backend.setNx!(k, sample(backend, 'third'), undefined)).toBe(true)
+      },
+    )
 
     it.skipIf(!has('deleteIfEquals'))('deleteIfEquals deletes only on an exact match', async () => {
       const backend = harness.backend()

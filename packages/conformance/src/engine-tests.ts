@@ -5,6 +5,7 @@ import {
   createCache,
   DuplicateFunctionKeyError,
   jsonSerializer,
+  NotSupportedError,
   RapideError,
 } from '@rapide/core'
 import { describe, expect, it } from 'vitest'
@@ -172,7 +173,17 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       expect(await f(1)).toBe('1v4')
     })
 
-    it('a batch of invalidations applies together', async () => {
+    it.skipIf(!caps.shared || has('setMany'))(
+      'a shared backend without setMany refuses a batch',
+      async () => {
+        const cache = newCache()
+        await expect(async () =>
+          cache.batch().invalidateFunc('A').invalidateFunc('B').commit(),
+        ).rejects.toThrow(NotSupportedError)
+      },
+    )
+
+    it.skipIf(caps.shared && !has('setMany'))('a batch of invalidations applies together', async () => {
       const cache = newCache()
       let version = 1
       const a = cache.wrap('A', (n: number) => `a${n}v${version}`)
@@ -382,44 +393,53 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       expect(await newCache().ping()).toBe(true)
     })
 
-    it.skipIf(caps.inProcessValues || !has('keys'))('a corrupted entry is a reported miss, never a crash', async () => {
-      const backend = harness.backend()
-      const cache = cacheOn(backend)
-      const errors: string[] = []
-      cache.on('error', ({ operation }) => errors.push(operation))
-      let calls = 0
-      const f = cache.wrap('F', (n: number) => {
-        calls++
-        return { n }
-      })
-      await f(1)
-      // Overwrite every stored result of F with garbage, then a hostile payload.
-      const listed = backend.keys ? await collectKeys(backend, '') : []
-      const resultKeys = listed.filter((k) => k.includes(':f:F:') && k.includes(':r:'))
-      expect(resultKeys.length).toBeGreaterThan(0)
-      for (const garbage of [Buffer.from('not an entry'), Buffer.from('\xf1\x00\x00\x05v8\nx{"__proto__":1}')]) {
-        for (const k of resultKeys) await backend.set(k, new Uint8Array(garbage), undefined)
-        expect(await f(1)).toEqual({ n: 1 })
-      }
-      expect(calls).toBe(3)
-      expect(errors).toContain('decode')
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-    })
+    it.skipIf(caps.inProcessValues || !has('keys'))(
+      'a corrupted entry is a reported miss, never a crash',
+      async () => {
+        const backend = harness.backend()
+        const cache = cacheOn(backend)
+        const errors: string[] = []
+        cache.on('error', ({ operation }) => errors.push(operation))
+        let calls = 0
+        const f = cache.wrap('F', (n: number) => {
+          calls++
+          return { n }
+        })
+        await f(1)
+        // Overwrite every stored result of F with garbage, then a hostile payload.
+        const listed = backend.keys ? await collectKeys(backend, '') : []
+        const resultKeys = listed.filter((k) => k.includes(':f:F:') && k.includes(':r:'))
+        expect(resultKeys.length).toBeGreaterThan(0)
+        for (const garbage of [
+          Buffer.from('not an entry'),
+          Buffer.from('\xf1\x00\x00\x05v8\nx{"__proto__":1}'),
+        ]) {
+          for (const k of resultKeys) await backend.set(k, new Uint8Array(garbage), undefined)
+          expect(await f(1)).toEqual({ n: 1 })
+        }
+        expect(calls).toBe(3)
+        expect(errors).toContain('decode')
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+      },
+    )
 
-    it.skipIf(caps.inProcessValues)('the JSON serializer round-trips JSON values and refuses lossy ones', async () => {
-      const cache = createCache({
-        domainKey: uniqueName('DOMAIN'),
-        backend: harness.backend(),
-        keyPrefix: placement.keyPrefix,
-        serializer: jsonSerializer,
-        onError: 'raise',
-      })
-      const f = cache.wrap('F', (n: number) => ({ n, list: [1, 'two', null], nested: { ok: true } }))
-      await f(1)
-      expect(await f(1)).toEqual({ n: 1, list: [1, 'two', null], nested: { ok: true } })
-      const dated = cache.wrap('DATED', () => new Date())
-      await expect(async () => dated()).rejects.toThrow(RapideError)
-    })
+    it.skipIf(caps.inProcessValues)(
+      'the JSON serializer round-trips JSON values and refuses lossy ones',
+      async () => {
+        const cache = createCache({
+          domainKey: uniqueName('DOMAIN'),
+          backend: harness.backend(),
+          keyPrefix: placement.keyPrefix,
+          serializer: jsonSerializer,
+          onError: 'raise',
+        })
+        const f = cache.wrap('F', (n: number) => ({ n, list: [1, 'two', null], nested: { ok: true } }))
+        await f(1)
+        expect(await f(1)).toEqual({ n: 1, list: [1, 'two', null], nested: { ok: true } })
+        const dated = cache.wrap('DATED', () => new Date())
+        await expect(async () => dated()).rejects.toThrow(RapideError)
+      },
+    )
 
     it('error policy: a failing backend computes (silent) or raises a typed error (raise)', async () => {
       const backend = harness.backend()

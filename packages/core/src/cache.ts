@@ -5,7 +5,7 @@ import { DuplicateFunctionKeyError, InvalidOptionError } from './errors.js'
 import type { CacheEventName, CacheListener, EventHub } from './events.js'
 import { applyInvalidations, type InvalidationTarget } from './invalidation.js'
 import { KeyValueApi } from './key-value.js'
-import { type MaybePromise, chain } from './maybe-promise.js'
+import { chain, type MaybePromise } from './maybe-promise.js'
 import type { CachedFunction, CachedMethod } from './types.js'
 
 /**
@@ -76,7 +76,10 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
    *   priceOf(sku: string): number { ... }
    * }
    */
-  method<Args extends readonly unknown[], R, This = unknown>(functionKey: string, options: WrapOptions<Args> = {}) {
+  method<Args extends readonly unknown[], R, This = unknown>(
+    functionKey: string,
+    options: WrapOptions<Args> = {},
+  ) {
     return (
       target: (this: This, ...args: Args) => MethodReturn<B, R>,
       _context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => MethodReturn<B, R>>,
@@ -188,7 +191,9 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
  * Method results must be promises on an asynchronous backend (the cache cannot answer synchronously);
  * on a synchronous backend anything goes.
  */
-export type MethodReturn<B extends AnyBackend, R> = B['capabilities']['sync'] extends true ? R : R & PromiseLike<unknown>
+export type MethodReturn<B extends AnyBackend, R> = B['capabilities']['sync'] extends true
+  ? R
+  : R & PromiseLike<unknown>
 
 /** Collects invalidations for one atomic commit. Made by `cache.batch()`. */
 export class InvalidationBatch<B extends AnyBackend> {
@@ -223,4 +228,3 @@ export class InvalidationBatch<B extends AnyBackend> {
     return chain(this.commitTargets(this.targets), () => undefined) as OnBackend<B, void>
   }
 }
-

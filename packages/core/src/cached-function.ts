@@ -10,7 +10,7 @@ import {
 } from './keys/key-layout.js'
 import { createKeyDeriver, type KeyDeriver, type KeyOptions } from './keys/key-options.js'
 import { LiveEntry } from './live-entry.js'
-import { isPromiseLike, type MaybePromise, chain } from './maybe-promise.js'
+import { chain, isPromiseLike, type MaybePromise } from './maybe-promise.js'
 import { decodeEnvelope } from './serialization/envelope.js'
 import { parseOptionalTtl, type Ttl } from './ttl.js'
 
@@ -119,7 +119,11 @@ export class CachedFunction {
    */
   private callShared(self: unknown, args: readonly unknown[], key: string, skipRead: boolean): unknown {
     const { ctx } = this
-    const generationKeys = [this.resultGenerationKey(key), this.functionGenerationKey, ctx.layout.domainGeneration]
+    const generationKeys = [
+      this.resultGenerationKey(key),
+      this.functionGenerationKey,
+      ctx.layout.domainGeneration,
+    ]
     const readKeys = skipRead ? generationKeys : [key, ...generationKeys]
     let read: MaybePromise<unknown[]>
     try {
@@ -133,7 +137,8 @@ export class CachedFunction {
       const useStamp = (stamp: string): unknown => {
         if (stored !== undefined) {
           const decoded = this.decode(stored, key)
-          if (decoded !== undefined && decoded.stamp === stamp) return this.hit(key, decoded.value, decoded.async)
+          if (decoded !== undefined && decoded.stamp === stamp)
+            return this.hit(key, decoded.value, decoded.async)
         }
         return this.compute(self, args, key, stamp, !skipRead)
       }
@@ -176,19 +181,46 @@ export class CachedFunction {
   }
 
   private createGeneration(key: string, ttlMs: number | undefined): MaybePromise<string> {
+    const { creatingGenerations } = this.ctx.state
+    const pending = creatingGenerations.get(key)
+    if (pending !== undefined) return pending
+    const created = this.writeGeneration(key, ttlMs)
+    if (!(created instanceof Promise)) return created
+    creatingGenerations.set(key, created)
+    const forget = () => {
+      if (creatingGenerations.get(key) === created) creatingGenerations.delete(key)
+    }
+    created.then(forget, forget)
+    return created
+  }
+
+  private writeGeneration(key: string, ttlMs: number | undefined): MaybePromise<string> {
     const { ctx } = this
     const { backend } = ctx
     const token = randomToken()
     const encoded = ctx.encodeToken(token)
-    if (!backend.setNx) return chain(ctx.io('set', () => backend.set(key, encoded, ttlMs), key), () => token)
-    return chain(ctx.io('setNx', () => backend.setNx!(key, encoded, ttlMs), key), (stored) => {
-      if (stored) return token
-      // Someone else created (or invalidated) it first: use theirs.
-      return chain(ctx.io('get', () => backend.get(key), key), (value) => ctx.decodeToken(value) ?? token)
-    })
+    if (!backend.setNx)
+      return chain(
+        ctx.io('set', () => backend.set(key, encoded, ttlMs), key),
+        () => token,
+      )
+    return chain(
+      ctx.io('setNx', () => backend.setNx!(key, encoded, ttlMs), key),
+      (stored) => {
+        if (stored) return token
+        // Someone else created (or invalidated) it first: use theirs.
+        return chain(
+          ctx.io('get', () => backend.get(key), key),
+          (value) => ctx.decodeToken(value) ?? token,
+        )
+      },
+    )
   }
 
-  private decode(stored: unknown, key: string): { value: unknown; stamp: string; async: boolean } | undefined {
+  private decode(
+    stored: unknown,
+    key: string,
+  ): { value: unknown; stamp: string; async: boolean } | undefined {
     try {
       return decodeEnvelope(this.ctx.serializer, stored)
     } catch (error) {
@@ -211,7 +243,13 @@ export class CachedFunction {
 
   // ---- computing and storing ----------------------------------------------------------------------
 
-  private compute(self: unknown, args: readonly unknown[], key: string, stamp: string, join: boolean): unknown {
+  private compute(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    stamp: string,
+    join: boolean,
+  ): unknown {
     const { ctx } = this
     const { flights } = ctx.state
     if (join) {

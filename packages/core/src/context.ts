@@ -4,8 +4,14 @@ import { BackendError, ClosedError, NotSupportedError, RapideError, Serializatio
 import type { CacheEvents, EventHub } from './events.js'
 import type { KeyLayout } from './keys/key-layout.js'
 import { LiveValue } from './live-entry.js'
-import { type MaybePromise, chain } from './maybe-promise.js'
-import { decodeCounter, decodeEnvelope, decodeText, encodeEnvelope, encodeText } from './serialization/envelope.js'
+import { chain, type MaybePromise } from './maybe-promise.js'
+import {
+  decodeCounter,
+  decodeEnvelope,
+  decodeText,
+  encodeEnvelope,
+  encodeText,
+} from './serialization/envelope.js'
 import type { Serializer } from './serialization/serializer.js'
 import { withTimeout } from './timeout.js'
 

@@ -43,13 +43,16 @@ export interface CacheOptions<B extends AnyBackend> {
  * const getCustomerName = cache.wrap('GET_CUSTOMER_NAME', (cid: number): string => data[cid])
  */
 export function createCache<B extends AnyBackend>(options: CacheOptions<B>): Cache<B> {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('createCache needs options')
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError('createCache needs options')
   const { domainKey, serializer = v8Serializer, onError = 'silent', keyPrefix = '', version = 1 } = options
   if (typeof domainKey !== 'string' || domainKey.length === 0) {
     throw new InvalidOptionError('createCache: `domainKey` must be a non-empty string')
   }
   if (onError !== 'silent' && onError !== 'raise') {
-    throw new InvalidOptionError(`createCache: \`onError\` must be 'silent' or 'raise', got ${String(onError)}`)
+    throw new InvalidOptionError(
+      `createCache: \`onError\` must be 'silent' or 'raise', got ${String(onError)}`,
+    )
   }
   if (typeof keyPrefix !== 'string') throw new InvalidOptionError('createCache: `keyPrefix` must be a string')
   if (!serializer || typeof serializer.encode !== 'function' || typeof serializer.decode !== 'function') {
@@ -60,7 +63,16 @@ export function createCache<B extends AnyBackend>(options: CacheOptions<B>): Cac
   const { backend, owned } = resolveBackend(options.backend)
   const events = new EventHub()
   const layout = new KeyLayout(keyPrefix, domainKey, String(version))
-  const ctx = new CacheContext(backend, domainKey, layout, serializer, events, onError, timeoutMs, defaultTtlMs)
+  const ctx = new CacheContext(
+    backend,
+    domainKey,
+    layout,
+    serializer,
+    events,
+    onError,
+    timeoutMs,
+    defaultTtlMs,
+  )
   return new Cache<B>(ctx, events, owned)
 }
 

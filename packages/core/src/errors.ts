@@ -43,7 +43,8 @@ const marker = Symbol.for('rapide.error')
  */
 export class RapideError extends Error {
   readonly code: ErrorCode
-  private readonly [marker] = true
+  /** Lets `isInstance` recognise rapide errors from any copy of the package. */
+  readonly [marker] = true
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
@@ -104,7 +105,10 @@ export class BackendTimeoutError extends RapideError {
   readonly operation: string
   readonly timeoutMs: number
   constructor(operation: string, timeoutMs: number) {
-    super(ErrorCodes.BACKEND_TIMEOUT, `Backend operation "${operation}" did not finish within ${timeoutMs} ms`)
+    super(
+      ErrorCodes.BACKEND_TIMEOUT,
+      `Backend operation "${operation}" did not finish within ${timeoutMs} ms`,
+    )
     this.operation = operation
     this.timeoutMs = timeoutMs
   }

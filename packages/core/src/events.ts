@@ -31,7 +31,8 @@ export class EventHub {
   private readonly listeners: { [E in CacheEventName]?: CacheListener<E>[] } = {}
 
   on<E extends CacheEventName>(event: E, listener: CacheListener<E>): () => void {
-    const list = (this.listeners[event] ??= []) as CacheListener<E>[]
+    const list = (this.listeners[event] ?? []) as CacheListener<E>[]
+    this.listeners[event] = list as (typeof this.listeners)[E]
     list.push(listener)
     return () => {
       const index = list.indexOf(listener)

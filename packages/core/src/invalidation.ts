@@ -1,9 +1,9 @@
 import type { BackendEntry } from './backend/contract.js'
 import type { CachedFunction } from './cached-function.js'
 import type { CacheContext } from './context.js'
-import type { CacheEvents } from './events.js'
 import { randomToken } from './coordination/random-token.js'
-import { type MaybePromise, chain } from './maybe-promise.js'
+import type { CacheEvents } from './events.js'
+import { chain, type MaybePromise } from './maybe-promise.js'
 
 /** One invalidation, resolved to backend keys. */
 export type InvalidationTarget =
@@ -22,7 +22,10 @@ export type InvalidationTarget =
  * Computations that started earlier carry the old generations, so their late writes are discarded
  * (local) or stored under a stamp no reader accepts (shared).
  */
-export function applyInvalidations(ctx: CacheContext, targets: readonly InvalidationTarget[]): MaybePromise<void> {
+export function applyInvalidations(
+  ctx: CacheContext,
+  targets: readonly InvalidationTarget[],
+): MaybePromise<void> {
   ctx.assertOpen()
   const { flights } = ctx.state
   const deletions: string[] = []

@@ -3,7 +3,7 @@ import { type CacheContext, sequence } from './context.js'
 import { randomToken } from './coordination/random-token.js'
 import { NotACounterError, NotSupportedError } from './errors.js'
 import { globToRegExp } from './keys/glob.js'
-import { type MaybePromise, chain } from './maybe-promise.js'
+import { chain, type MaybePromise } from './maybe-promise.js'
 import { decodeCounter, encodeCounter } from './serialization/envelope.js'
 import { parseOptionalTtl, parseTtl, type Ttl } from './ttl.js'
 
@@ -62,7 +62,12 @@ export class KeyValueApi<B extends AnyBackend> {
   get<T = unknown>(key: string, options?: KeyOptions): OnBackend<B, T | undefined> {
     const { ctx } = this
     const full = this.key(key, options)
-    return typed(chain(ctx.io('get', () => ctx.backend.get(full), full), (s) => ctx.decodeValue(s, full) as T))
+    return typed(
+      chain(
+        ctx.io('get', () => ctx.backend.get(full), full),
+        (s) => ctx.decodeValue(s, full) as T,
+      ),
+    )
   }
 
   /**
@@ -90,10 +95,16 @@ export class KeyValueApi<B extends AnyBackend> {
     if (backend.setNx) return typed(ctx.io('setNx', () => backend.setNx!(full, stored, ttlMs), full))
     ctx.requireAtomic('setNx')
     return typed(
-      chain(ctx.io('get', () => backend.get(full), full), (existing) => {
-        if (existing !== undefined) return false
-        return chain(ctx.io('set', () => backend.set(full, stored, ttlMs), full), () => true)
-      }),
+      chain(
+        ctx.io('get', () => backend.get(full), full),
+        (existing) => {
+          if (existing !== undefined) return false
+          return chain(
+            ctx.io('set', () => backend.set(full, stored, ttlMs), full),
+            () => true,
+          )
+        },
+      ),
     )
   }
 
@@ -101,7 +112,9 @@ export class KeyValueApi<B extends AnyBackend> {
   getMany<T = unknown>(keys: readonly string[], options?: KeyOptions): OnBackend<B, (T | undefined)[]> {
     const { ctx } = this
     const full = keys.map((key) => this.key(key, options))
-    return typed(chain(ctx.getMany(full), (values) => values.map((s, i) => ctx.decodeValue(s, full[i]!) as T)))
+    return typed(
+      chain(ctx.getMany(full), (values) => values.map((s, i) => ctx.decodeValue(s, full[i]!) as T)),
+    )
   }
 
   /**
@@ -112,10 +125,16 @@ export class KeyValueApi<B extends AnyBackend> {
     const { ctx } = this
     const ttlMs = this.ttlMs(options)
     const pairs = Symbol.iterator in entries ? [...entries] : Object.entries(entries)
-    const writes = pairs.map(([key, value]) => ({ key: this.key(key, options), value: ctx.encodeValue(value), ttlMs }))
+    const writes = pairs.map(([key, value]) => ({
+      key: this.key(key, options),
+      value: ctx.encodeValue(value),
+      ttlMs,
+    }))
     const { backend } = ctx
     if (backend.setMany) return typed<B, void>(ctx.io('setMany', () => backend.setMany!(writes)))
-    return typed<B, void>(sequence(writes, (w) => ctx.io('set', () => backend.set(w.key, w.value, w.ttlMs), w.key)))
+    return typed<B, void>(
+      sequence(writes, (w) => ctx.io('set', () => backend.set(w.key, w.value, w.ttlMs), w.key)),
+    )
   }
 
   /** Removes a key; returns whether it existed. */
@@ -162,14 +181,20 @@ export class KeyValueApi<B extends AnyBackend> {
     if (backend.incr) return typed(ctx.io('incr', () => backend.incr!(full, by, ttlMs), full))
     ctx.requireAtomic('incr')
     return typed(
-      chain(ctx.io('get', () => backend.get(full), full), (existing) => {
-        const current = existing === undefined ? 0 : decodeCounter(existing)
-        if (current === undefined) throw new NotACounterError(key)
-        const next = current + by
-        const stored = ctx.live ? next : encodeCounter(next)
-        // An existing counter keeps its expiry, which a plain set cannot express: only new keys get a TTL.
-        return chain(ctx.io('set', () => backend.set(full, stored, existing === undefined ? ttlMs : undefined)), () => next)
-      }),
+      chain(
+        ctx.io('get', () => backend.get(full), full),
+        (existing) => {
+          const current = existing === undefined ? 0 : decodeCounter(existing)
+          if (current === undefined) throw new NotACounterError(key)
+          const next = current + by
+          const stored = ctx.live ? next : encodeCounter(next)
+          // An existing counter keeps its expiry, which a plain set cannot express: only new keys get a TTL.
+          return chain(
+            ctx.io('set', () => backend.set(full, stored, existing === undefined ? ttlMs : undefined)),
+            () => next,
+          )
+        },
+      ),
     )
   }
 
@@ -182,10 +207,16 @@ export class KeyValueApi<B extends AnyBackend> {
     if (backend.expire) return typed(ctx.io('expire', () => backend.expire!(full, ttlMs), full))
     ctx.requireAtomic('expire')
     return typed(
-      chain(ctx.io('get', () => backend.get(full), full), (existing) => {
-        if (existing === undefined) return false
-        return chain(ctx.io('set', () => backend.set(full, existing, ttlMs), full), () => true)
-      }),
+      chain(
+        ctx.io('get', () => backend.get(full), full),
+        (existing) => {
+          if (existing === undefined) return false
+          return chain(
+            ctx.io('set', () => backend.set(full, existing, ttlMs), full),
+            () => true,
+          )
+        },
+      ),
     )
   }
 
@@ -196,7 +227,12 @@ export class KeyValueApi<B extends AnyBackend> {
     ctx.assertOpen()
     if (backend.ping) return typed(ctx.io('ping', () => backend.ping!()))
     const probe = `${ctx.layout.namespace}@ping`
-    return typed(chain(ctx.io('get', () => backend.get(probe)), () => true))
+    return typed(
+      chain(
+        ctx.io('get', () => backend.get(probe)),
+        () => true,
+      ),
+    )
   }
 
   /**
@@ -235,8 +271,15 @@ export class KeyValueApi<B extends AnyBackend> {
     if (backend.setNx) acquired = ctx.io('setNx', () => backend.setNx!(key, stored, ttlMs), key)
     else {
       ctx.requireAtomic('setNx')
-      acquired = chain(ctx.io('get', () => backend.get(key), key), (held) =>
-        held !== undefined ? false : chain(ctx.io('set', () => backend.set(key, stored, ttlMs), key), () => true),
+      acquired = chain(
+        ctx.io('get', () => backend.get(key), key),
+        (held) =>
+          held !== undefined
+            ? false
+            : chain(
+                ctx.io('set', () => backend.set(key, stored, ttlMs), key),
+                () => true,
+              ),
       )
     }
     return typed(chain(acquired, (ok) => (ok ? token : undefined)))
@@ -247,7 +290,12 @@ export class KeyValueApi<B extends AnyBackend> {
     const { ctx } = this
     ctx.assertOpen()
     const key = ctx.layout.lock(name)
-    return typed(chain(ctx.io('get', () => ctx.backend.get(key), key), (held) => held !== undefined))
+    return typed(
+      chain(
+        ctx.io('get', () => ctx.backend.get(key), key),
+        (held) => held !== undefined,
+      ),
+    )
   }
 
   /** Releases a lock if `token` still owns it; returns whether it did. */
@@ -257,13 +305,17 @@ export class KeyValueApi<B extends AnyBackend> {
     ctx.assertOpen()
     const key = ctx.layout.lock(name)
     const stored = ctx.encodeToken(token)
-    if (backend.deleteIfEquals) return typed(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, stored), key))
+    if (backend.deleteIfEquals)
+      return typed(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, stored), key))
     ctx.requireAtomic('deleteIfEquals')
     return typed(
-      chain(ctx.io('get', () => backend.get(key), key), (held) => {
-        if (held === undefined || ctx.decodeToken(held) !== token) return false
-        return ctx.io('delete', () => backend.delete(key), key)
-      }),
+      chain(
+        ctx.io('get', () => backend.get(key), key),
+        (held) => {
+          if (held === undefined || ctx.decodeToken(held) !== token) return false
+          return ctx.io('delete', () => backend.delete(key), key)
+        },
+      ),
     )
   }
 
@@ -289,4 +341,3 @@ async function collect(keys: AsyncIterable<string>): Promise<string[]> {
   for await (const key of keys) out.push(key)
   return out
 }
-

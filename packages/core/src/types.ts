@@ -4,7 +4,9 @@ import type { AnyBackend, OnBackend } from './backend/contract.js'
  * What a wrapped call returns: a promise for an async function everywhere; the plain value for a
  * synchronous function on a synchronous backend; a promise of it on an asynchronous backend.
  */
-export type CachedResult<B extends AnyBackend, R> = [R] extends [PromiseLike<infer V>] ? Promise<V> : OnBackend<B, R>
+export type CachedResult<B extends AnyBackend, R> = [R] extends [PromiseLike<infer V>]
+  ? Promise<V>
+  : OnBackend<B, R>
 
 /**
  * A wrapped function: call it like the original, plus typed invalidation shortcuts.

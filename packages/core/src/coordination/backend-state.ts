@@ -12,6 +12,11 @@ export interface GenerationCounter {
  */
 export class BackendState {
   readonly flights = new Flights()
+  /**
+   * Generation tokens being created, by key: concurrent first calls in this process share one token,
+   * so they share one computation even on a backend without an atomic `setNx`.
+   */
+  readonly creatingGenerations = new Map<string, Promise<string>>()
   private readonly generations = new Map<string, GenerationCounter>()
   private readonly functionKeys = new Map<string, Set<string>>()
 

@@ -24,7 +24,13 @@ export class Flights {
   }
 
   start(key: string, stamp: string, domainGeneration = 0, functionGeneration = 0): Flight {
-    const flight: Flight = { stamp, domainGeneration, functionGeneration, poisoned: false, promise: undefined }
+    const flight: Flight = {
+      stamp,
+      domainGeneration,
+      functionGeneration,
+      poisoned: false,
+      promise: undefined,
+    }
     this.running.set(key, flight)
     return flight
   }

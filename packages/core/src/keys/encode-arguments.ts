@@ -90,7 +90,8 @@ function encodeObject(value: object, path: string, ancestors: Set<object> | unde
   }
 
   const seen = ancestors ?? new Set<object>()
-  if (seen.has(value)) throw new UnkeyableArgumentError(path, 'contains a cycle (an object that contains itself)')
+  if (seen.has(value))
+    throw new UnkeyableArgumentError(path, 'contains a cycle (an object that contains itself)')
   seen.add(value)
   try {
     if (Array.isArray(value)) {
@@ -105,7 +106,9 @@ function encodeObject(value: object, path: string, ancestors: Set<object> | unde
       const entries: string[] = []
       for (const [k, v] of value) {
         const keyPath = `${path}.<map key>`
-        entries.push(`${encodeNested(k, keyPath, seen)}:${encodeNested(v, `${path}.get(${describe(k)})`, seen)}`)
+        entries.push(
+          `${encodeNested(k, keyPath, seen)}:${encodeNested(v, `${path}.get(${describe(k)})`, seen)}`,
+        )
       }
       return `M{${entries.sort().join(',')}}`
     }

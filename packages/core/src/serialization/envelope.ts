@@ -20,7 +20,12 @@ export interface DecodedEnvelope {
   readonly async: boolean
 }
 
-export function encodeEnvelope(serializer: Serializer, value: unknown, stamp: string, async: boolean): Buffer {
+export function encodeEnvelope(
+  serializer: Serializer,
+  value: unknown,
+  stamp: string,
+  async: boolean,
+): Buffer {
   const payload = serializer.encode(value)
   const header = Buffer.from(`${serializer.name}\n${stamp}`)
   const out = Buffer.allocUnsafe(4 + header.length + payload.byteLength)
@@ -38,7 +43,8 @@ export class EnvelopeError extends Error {}
 /** Decodes an envelope; throws {@link EnvelopeError} for anything malformed or foreign. */
 export function decodeEnvelope(serializer: Serializer, stored: unknown): DecodedEnvelope {
   if (!(stored instanceof Uint8Array)) throw new EnvelopeError(`expected bytes, got ${typeof stored}`)
-  const bytes = stored instanceof Buffer ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.length)
+  const bytes =
+    stored instanceof Buffer ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.length)
   if (bytes.length < 4 || bytes[0] !== MAGIC) throw new EnvelopeError('not a rapide entry')
   const headerEnd = 4 + bytes.readUInt16BE(2)
   if (headerEnd > bytes.length) throw new EnvelopeError('truncated header')
@@ -53,7 +59,9 @@ export function decodeEnvelope(serializer: Serializer, stored: unknown): Decoded
   try {
     value = serializer.decode(bytes.subarray(headerEnd))
   } catch (error) {
-    throw new EnvelopeError(`payload does not decode: ${error instanceof Error ? error.message : String(error)}`)
+    throw new EnvelopeError(
+      `payload does not decode: ${error instanceof Error ? error.message : String(error)}`,
+    )
   }
   return { value, stamp: header.slice(newline + 1), async: (bytes[1]! & FLAG_ASYNC) !== 0 }
 }

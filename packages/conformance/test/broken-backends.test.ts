@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const packageRoot = join(here, '..')
+
+interface JsonReport {
+  testResults: {
+    assertionResults: { fullName: string; status: 'passed' | 'failed' | 'skipped' | 'pending' }[]
+  }[]
+}
+
+/**
+ * The kit must catch broken backends. Each one is run through the whole suite in a child vitest, and
+ * the checks that exist to catch its defect must fail.
+ */
+describe('the conformance kit rejects broken backends', () => {
+  let failed: string[] = []
+  let passed: string[] = []
+
+  beforeAll(async () => {
+    const vitest = join(packageRoot, 'node_modules', 'vitest', 'vitest.mjs')
+    const args = [vitest, 'run', '--config', join(here, 'broken', 'vitest.config.ts'), '--reporter=json']
+    let stdout: string
+    try {
+      ;({ stdout } = await promisify(execFile)(process.execPath, args, {
+        cwd: join(here, 'broken'),
+        maxBuffer: 64 << 20,
+        env: { ...process.env, CI: '' },
+      }))
+      throw new Error('the broken backends passed the whole suite')
+    } catch (error) {
+      const out = (error as { stdout?: string }).stdout
+      if (!out) throw error
+      stdout = out
+    }
+    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as JsonReport
+    const results = report.testResults.flatMap((file) => file.assertionResults)
+    failed = results.filter((r) => r.status === 'failed').map((r) => r.fullName)
+    passed = results.filter((r) => r.status === 'passed').map((r) => r.fullName)
+  }, 120_000)
+
+  const failures = (backend: string) => failed.filter((name) => name.includes(`conformance: ${backend} `))
+
+  it('a backend that ignores TTLs fails the expiry checks', () => {
+    const names = failures('ignores-ttl')
+    expect(names).toContainEqual(expect.stringContaining('never returns an expired value'))
+    expect(names).toContainEqual(expect.stringContaining('results expire after their ttl'))
+    expect(names).toContainEqual(expect.stringContaining('key-value: expiry and expire()'))
+  })
+
+  it('a backend that ignores prefixes fails the isolation checks, in both domains', () => {
+    const names = failures('leaks-across-prefixes')
+    expect(names).toContainEqual(expect.stringContaining('keys lists live keys under a prefix'))
+    expect(names).toContainEqual(
+      expect.stringContaining('deletePrefix removes exactly the keys under the prefix'),
+    )
+    const isolation = names.filter((n) => n.includes('domains are isolated'))
+    expect(isolation).toHaveLength(2)
+  })
+
+  it('a backend that claims to be shared but is not fails the sharing check', () => {
+    expect(failures('fake-shared')).toContainEqual(expect.stringContaining('two instances see each other'))
+  })
+
+  it('the defects are caught without failing unrelated checks', () => {
+    // A correct-enough check stays green on a broken backend, so the failures above point at the defect.
+    expect(passed).toContainEqual(
+      expect.stringContaining('conformance: ignores-ttl engine (first domain) caches'),
+    )
+    expect(failures('fake-shared').length).toBeLessThan(5)
+  })
+})

@@ -1,0 +1,60 @@
+import type { Backend } from '../../src/index.js'
+
+/** A synchronous in-process test backend (local coordination, live values), like the memory backend. */
+export class SyncMapBackend implements Backend<unknown> {
+  readonly specificationVersion = 1 as const
+  readonly name = 'sync-map'
+  readonly capabilities = { sync: true, persistent: false, shared: false, inProcessValues: true } as const
+  readonly data = new Map<string, { value: unknown; expiresAt: number }>()
+
+  get(key: string): unknown {
+    const entry = this.data.get(key)
+    if (entry && entry.expiresAt <= Date.now()) this.data.delete(key)
+    return entry && entry.expiresAt > Date.now() ? entry.value : undefined
+  }
+  set(key: string, value: unknown, ttlMs: number | undefined): void {
+    this.data.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs })
+  }
+  delete(key: string): boolean {
+    return this.data.delete(key)
+  }
+  keys(prefix: string): string[] {
+    return [...this.data.keys()].filter((k) => k.startsWith(prefix) && this.get(k) !== undefined)
+  }
+}
+
+/**
+ * An asynchronous, shared, byte-storing test backend (shared coordination), with a switch that makes
+ * every operation hang, as a dead server would.
+ */
+export class AsyncBytesBackend implements Backend {
+  readonly specificationVersion = 1 as const
+  readonly name = 'async-bytes'
+  readonly capabilities = { sync: false, persistent: false, shared: true, inProcessValues: false } as const
+  readonly data = new Map<string, { value: Uint8Array; expiresAt: number }>()
+  hang = false
+
+  private answer<T>(value: () => T): Promise<T> {
+    return this.hang ? new Promise<T>(() => {}) : Promise.resolve().then(value)
+  }
+  get(key: string): Promise<Uint8Array | undefined> {
+    return this.answer(() => {
+      const entry = this.data.get(key)
+      return entry && entry.expiresAt > Date.now() ? entry.value : undefined
+    })
+  }
+  set(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<void> {
+    return this.answer(() => {
+      this.data.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs })
+    })
+  }
+  delete(key: string): Promise<boolean> {
+    return this.answer(() => this.data.delete(key))
+  }
+  setMany(entries: readonly { key: string; value: Uint8Array; ttlMs: number | undefined }[]): Promise<void> {
+    return this.answer(() => {
+      for (const e of entries)
+        this.data.set(e.key, { value: e.value, expiresAt: e.ttlMs ? Date.now() + e.ttlMs : Infinity })
+    })
+  }
+}
