@@ -1,5 +1,5 @@
-import { createCache } from '@rapide/core'
 import { MemoryBackend } from '@rapide/backend-memory'
+import { createCache } from '@rapide/core'
 
 const data: Record<number, string> = { 1: 'Anna', 2: 'Bethany' }
 
