@@ -13,8 +13,11 @@ export interface MemoryBackendOptions {
   maxBytes?: number
 }
 
-/** Boxes every value: lru-cache cannot hold `undefined`, and a box lets counters be told apart. */
-type Slot = { value: unknown }
+/**
+ * Boxes every value (lru-cache cannot hold `undefined`). Entries stored with `setIn` remember their
+ * namespace and argument key so the index can forget them when the LRU drops them.
+ */
+type Slot = { value: unknown; namespace?: string; key?: string }
 
 /**
  * An in-process backend: synchronous, so a wrapped synchronous function stays synchronous; values are
@@ -32,6 +35,12 @@ export class MemoryBackend implements Backend<unknown> {
   readonly capabilities = { sync: true, persistent: false, shared: false, inProcessValues: true } as const
 
   private readonly lru: LRUCache<string, Slot>
+  /**
+   * namespace → argument key → the full key string the LRU holds. Looking a hit up here hashes only the
+   * short argument key (the namespace string is the same object on every call, its hash cached), and the
+   * full key found is the very string object the LRU stores, so its hash is cached too.
+   */
+  private readonly index = new Map<string, Map<string, string>>()
 
   constructor(options: MemoryBackendOptions = {}) {
     const { maxEntries = 10_000, maxBytes } = options
@@ -49,6 +58,7 @@ export class MemoryBackend implements Backend<unknown> {
             maxSize: maxBytes,
             sizeCalculation: (slot: Slot, key: string) => estimateSize(slot.value) + key.length * 2,
           }),
+      dispose: (slot, fullKey) => this.unindex(slot, fullKey),
       // Expired entries are dropped when read or evicted; no timers, nothing on the hot path.
       ttlAutopurge: false,
       allowStale: false,
@@ -76,6 +86,29 @@ export class MemoryBackend implements Backend<unknown> {
 
   delete(key: string): boolean {
     return this.lru.delete(key)
+  }
+
+  getIn(namespace: string, key: string): unknown {
+    const fullKey = this.index.get(namespace)?.get(key)
+    // Not indexed (written with a plain set): the full key still finds it, so both forms agree.
+    return this.lru.get(fullKey ?? namespace + key)?.value
+  }
+
+  setIn(namespace: string, key: string, value: unknown, ttlMs: number | undefined): void {
+    const fullKey = namespace + key
+    this.lru.set(fullKey, { value, namespace, key }, ttlMs === undefined ? undefined : { ttl: ttlMs })
+    let keys = this.index.get(namespace)
+    if (keys === undefined) {
+      keys = new Map()
+      this.index.set(namespace, keys)
+    }
+    keys.set(key, fullKey)
+  }
+
+  private unindex(slot: Slot, fullKey: string): void {
+    if (slot.namespace === undefined) return
+    const keys = this.index.get(slot.namespace)
+    if (keys?.get(slot.key!) === fullKey) keys.delete(slot.key!)
   }
 
   getMany(keys: readonly string[]): unknown[] {

@@ -106,6 +106,27 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       return result
     })
 
+    it.skipIf(!has('getIn'))('getIn/setIn agree with get/set/delete of the joined key', async () => {
+      const backend = harness.backend()
+      const unit = harness.ttlUnitMs
+      const namespace = `${key()}:r:`
+      const a = sample(backend, 'a')
+      await backend.setIn!(namespace, 'n1', a, undefined)
+      expect(sameStored(backend, await backend.get(`${namespace}n1`), a)).toBe(true)
+      expect(sameStored(backend, await backend.getIn!(namespace, 'n1'), a)).toBe(true)
+      const b = sample(backend, 'b')
+      await backend.set(`${namespace}n1`, b, undefined)
+      expect(sameStored(backend, await backend.getIn!(namespace, 'n1'), b)).toBe(true)
+      await backend.set(`${namespace}n2`, a, undefined)
+      expect(sameStored(backend, await backend.getIn!(namespace, 'n2'), a)).toBe(true)
+      await backend.delete(`${namespace}n1`)
+      expect(await backend.getIn!(namespace, 'n1')).toBeUndefined()
+      await backend.setIn!(namespace, 'n3', a, 20 * unit)
+      await sleep(40 * unit)
+      expect(await backend.getIn!(namespace, 'n3')).toBeUndefined()
+      expect(await backend.get(`${namespace}n3`)).toBeUndefined()
+    })
+
     it.skipIf(!has('getMany'))('getMany returns one slot per key, in order', async () => {
       const backend = harness.backend()
       const [a, b, c] = [key(), key(), key()]

@@ -445,7 +445,7 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       const backend = harness.backend()
       const failing = new Proxy(backend, {
         get(target, property, receiver) {
-          if (property === 'get' || property === 'getMany' || property === 'set') {
+          if (['get', 'getIn', 'getMany', 'set', 'setIn'].includes(property as string)) {
             return () => {
               throw new Error('disk on fire')
             }

@@ -39,6 +39,8 @@ export class CachedFunction {
   private readonly functionGeneration: GenerationCounter
   /** `async function` is known to be asynchronous before its first call; others are learnt per entry. */
   private readonly knownAsync: boolean
+  /** The backend offers `getIn`/`setIn`: the hit path hashes only the argument key. */
+  private readonly indexed: boolean
 
   constructor(
     private readonly ctx: CacheContext,
@@ -55,6 +57,7 @@ export class CachedFunction {
     this.deriveKey = createKeyDeriver(functionKey, options)
     this.functionGeneration = ctx.state.generation(this.namespace)
     this.knownAsync = fn.constructor.name === 'AsyncFunction'
+    this.indexed = ctx.local && typeof ctx.backend.getIn === 'function'
   }
 
   /** The backend key of the result of a call. Throws `UnkeyableArgumentError` for unkeyable arguments. */
@@ -71,8 +74,9 @@ export class CachedFunction {
   call(self: unknown, args: readonly unknown[]): unknown {
     const { ctx } = this
     if (ctx.closed) ctx.assertOpen()
-    const key = this.entryKey(self, args)
-    return ctx.local ? this.callLocal(self, args, key) : this.callShared(self, args, key, false)
+    const argumentKey = boundArgumentKey(this.deriveKey(self, args))
+    if (ctx.local) return this.callLocal(self, args, argumentKey)
+    return this.callShared(self, args, this.entryPrefix + argumentKey, false)
   }
 
   /** Computes and stores without reading the cache (the seed's skip-cache). */
@@ -83,13 +87,17 @@ export class CachedFunction {
     return this.callShared(self, args, key, true)
   }
 
-  private callLocal(self: unknown, args: readonly unknown[], key: string): unknown {
+  /** The hit path of the memory backend: one lookup, no promise, no allocation beyond the key. */
+  private callLocal(self: unknown, args: readonly unknown[], argumentKey: string): unknown {
     const { ctx } = this
+    const { backend } = ctx
     let stored: unknown
     try {
-      stored = ctx.backend.get(key)
+      stored = this.indexed
+        ? backend.getIn!(this.entryPrefix, argumentKey)
+        : backend.get(this.entryPrefix + argumentKey)
     } catch (error) {
-      return this.readFailed(ctx.failure('get', error, key), self, args)
+      return this.readFailed(ctx.failure('get', error, this.entryPrefix + argumentKey), self, args)
     }
     if (stored !== undefined) {
       if (stored instanceof LiveEntry) {
@@ -97,16 +105,16 @@ export class CachedFunction {
           stored.domainGeneration === ctx.domainGeneration.value &&
           stored.functionGeneration === this.functionGeneration.value
         ) {
-          return this.hit(key, stored.value, stored.async)
+          return this.hit(argumentKey, stored.value, stored.async)
         }
       } else {
-        const decoded = this.decode(stored, key)
+        const decoded = this.decode(stored, this.entryPrefix + argumentKey)
         if (decoded !== undefined && decoded.stamp === this.localStamp()) {
-          return this.hit(key, decoded.value, decoded.async)
+          return this.hit(argumentKey, decoded.value, decoded.async)
         }
       }
     }
-    return this.compute(self, args, key, this.localStamp(), true)
+    return this.compute(self, args, this.entryPrefix + argumentKey, this.localStamp(), true)
   }
 
   private localStamp(): string {
@@ -229,9 +237,10 @@ export class CachedFunction {
     }
   }
 
-  private hit(key: string, value: unknown, async: boolean): unknown {
+  private hit(argumentKey: string, value: unknown, async: boolean): unknown {
     const { events } = this.ctx
-    if (events.has('hit')) events.emit('hit', { functionKey: this.functionKey, key })
+    if (events.has('hit'))
+      events.emit('hit', { functionKey: this.functionKey, key: this.entryPrefix + argumentKey })
     return async || this.knownAsync ? Promise.resolve(value) : value
   }
 
@@ -315,8 +324,15 @@ export class CachedFunction {
       if (ctx.onError === 'raise') throw error
     }
     let write: MaybePromise<void>
+    const { backend } = ctx
     try {
-      write = ctx.io('set', () => ctx.backend.set(key, stored, this.ttlMs), key)
+      write = this.indexed
+        ? ctx.io(
+            'set',
+            () => backend.setIn!(this.entryPrefix, key.slice(this.entryPrefix.length), stored, this.ttlMs),
+            key,
+          )
+        : ctx.io('set', () => backend.set(key, stored, this.ttlMs), key)
     } catch (error) {
       return failed(error)
     }

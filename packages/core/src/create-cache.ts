@@ -95,6 +95,11 @@ function checkBackend<B extends AnyBackend>(backend: B): B {
       throw new IncompatibleBackendError(`Backend "${backend.name}" has no ${method}() method`)
     }
   }
+  if ((typeof backend.getIn === 'function') !== (typeof backend.setIn === 'function')) {
+    throw new IncompatibleBackendError(
+      `Backend "${backend.name}" must implement both getIn() and setIn(), or neither`,
+    )
+  }
   const caps = backend.capabilities
   if (!caps || typeof caps.sync !== 'boolean' || typeof caps.shared !== 'boolean') {
     throw new IncompatibleBackendError(`Backend "${backend.name}" does not declare its capabilities`)

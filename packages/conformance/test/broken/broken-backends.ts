@@ -9,6 +9,9 @@ export class IgnoresTtlBackend extends MemoryBackend {
   override setNx(key: string, value: unknown, _ttlMs: number | undefined): boolean {
     return super.setNx(key, value, undefined)
   }
+  override setIn(namespace: string, key: string, value: unknown, _ttlMs: number | undefined): void {
+    super.setIn(namespace, key, value, undefined)
+  }
 }
 
 /** Lists and deletes by prefix without looking at the prefix: one domain's clear wipes the others. */

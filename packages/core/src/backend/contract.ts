@@ -52,6 +52,15 @@ export interface Backend<Stored = Uint8Array> {
   /** Removes a key; resolves to whether it existed. */
   delete(key: string): MaybePromise<boolean>
 
+  /**
+   * Optional hot-path form of `get(namespace + key)`, with the same result. The core passes the same
+   * `namespace` string object on every call of a wrapped function, so a backend that indexes by namespace
+   * hashes only the short `key` (hashing a freshly built long key costs more than the rest of a memory hit).
+   * A backend with `getIn` must have `setIn`, and both forms must see the same data.
+   */
+  getIn?(namespace: string, key: string): MaybePromise<Stored | undefined>
+  /** Optional form of `set(namespace + key, value, ttlMs)`; see `getIn`. */
+  setIn?(namespace: string, key: string, value: Stored, ttlMs: number | undefined): MaybePromise<void>
   /** Reads several keys in one round trip; the result has one slot per key, in order. */
   getMany?(keys: readonly string[]): MaybePromise<(Stored | undefined)[]>
   /** Writes several entries atomically: a reader sees all of them or none. */
