@@ -51,14 +51,14 @@ export function hitChartSvg(rows: readonly Row[], title: string, subtitle: strin
   const width = 820
   const top = 56
   const height = top + measured.length * (barHeight + 8) + 24
-  const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+  const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
   const bars = measured.map((r, i) => {
     const value = 1e9 / r.hitNs!
     const w = Math.max(1, ((width - left - 120) * value) / max)
     const y = top + i * (barHeight + 8)
     const color = r.subject.startsWith('rapide') ? '#d9480f' : '#868e96'
     return [
-      `<text x="${left - 8}" y="${y + 15}" text-anchor="end" font-size="12">${escape(r.subject)}</text>`,
+      `<text x="${left - 8}" y="${y + 15}" text-anchor="end" font-size="12">${escapeXml(r.subject)}</text>`,
       `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${color}" rx="3"/>`,
       `<text x="${left + w + 6}" y="${y + 15}" font-size="12">${(value / 1e6).toFixed(2)} M ops/s</text>`,
     ].join('')
@@ -66,8 +66,8 @@ export function hitChartSvg(rows: readonly Row[], title: string, subtitle: strin
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="16" y="24" font-size="16" font-weight="bold">${escape(title)}</text>`,
-    `<text x="16" y="42" font-size="11" fill="#555">${escape(subtitle)}</text>`,
+    `<text x="16" y="24" font-size="16" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="16" y="42" font-size="11" fill="#555">${escapeXml(subtitle)}</text>`,
     ...bars,
     '</svg>',
   ].join('\n')
