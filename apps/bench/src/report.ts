@@ -47,8 +47,8 @@ export function hitChartSvg(rows: readonly Row[], title: string, subtitle: strin
   const measured = rows.filter((r) => r.hitNs !== undefined)
   const max = Math.max(...measured.map((r) => 1e9 / r.hitNs!))
   const barHeight = 22
-  const left = 290
-  const width = 820
+  const left = 330
+  const width = 900
   const top = 56
   const height = top + measured.length * (barHeight + 8) + 24
   const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
@@ -67,7 +67,7 @@ export function hitChartSvg(rows: readonly Row[], title: string, subtitle: strin
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="16" y="24" font-size="16" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text x="16" y="42" font-size="11" fill="#555">${escapeXml(subtitle)}</text>`,
+    `<text x="16" y="42" font-size="11" fill="#555">${escapeXml(subtitle)} — operations per second, higher is better</text>`,
     ...bars,
     '</svg>',
   ].join('\n')

@@ -275,6 +275,56 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       expect(calls).toBe(2)
     })
 
+    it.skipIf(!caps.shared)(
+      'shared: every invalidation level through one instance is seen through another',
+      async () => {
+        const domainKey = uniqueName('DOMAIN')
+        const one = cacheOn(harness.backend(), { domainKey })
+        const two = cacheOn(harness.backend(), { domainKey })
+        let version = 1
+        const f1 = one.wrap('F', (n: number) => `${n}v${version}`)
+        const f2 = two.wrap('F', (n: number) => `${n}v${version}`)
+        expect(await f1(1)).toBe('1v1')
+        version = 2
+        expect(await f2(1)).toBe('1v1')
+        await one.invalidateResult('F', 1)
+        expect(await f2(1)).toBe('1v2')
+        version = 3
+        await two.invalidateFunc('F')
+        expect(await f1(1)).toBe('1v3')
+        version = 4
+        await one.invalidateDomain()
+        expect(await f2(1)).toBe('1v4')
+      },
+    )
+
+    it.skipIf(!caps.shared)(
+      'shared: a computation running in one instance across an invalidation in another stays invisible',
+      async () => {
+        const domainKey = uniqueName('DOMAIN')
+        const one = cacheOn(harness.backend(), { domainKey })
+        const two = cacheOn(harness.backend(), { domainKey })
+        let version = 1
+        const gate = deferred()
+        const started = deferred()
+        const slow = one.wrap('SLOW', async (n: number) => {
+          const seen = version
+          started.resolve()
+          await gate.promise
+          return `${n}v${seen}`
+        })
+        const fast = two.wrap('SLOW', async (n: number) => `${n}v${version}`)
+        const running = slow(1)
+        await started.promise
+        version = 2
+        await two.invalidateResult('SLOW', 1)
+        gate.resolve()
+        expect(await running).toBe('1v1')
+        expect(await fast(1)).toBe('1v2')
+        expect(await slow(1)).toBe('1v2')
+      },
+    )
+
     it('duplicate function keys in one domain are an error', () => {
       const cache = newCache()
       cache.wrap('SAME', () => 1)
