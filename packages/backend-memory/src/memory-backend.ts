@@ -41,6 +41,8 @@ export class MemoryBackend implements Backend<unknown> {
    * full key found is the very string object the LRU stores, so its hash is cached too.
    */
   private readonly index = new Map<string, Map<string, string>>()
+  /** Indexed namespaces that also hold keys written with plain `set` (see `getIn`). */
+  private readonly plainlyWritten = new Set<string>()
 
   constructor(options: MemoryBackendOptions = {}) {
     const { maxEntries = 10_000, maxBytes } = options
@@ -81,6 +83,7 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   set(key: string, value: unknown, ttlMs: number | undefined): void {
+    this.notePlainWrite(key)
     this.lru.set(key, { value }, ttlMs === undefined ? undefined : { ttl: ttlMs })
   }
 
@@ -90,8 +93,10 @@ export class MemoryBackend implements Backend<unknown> {
 
   getIn(namespace: string, key: string): unknown {
     const fullKey = this.index.get(namespace)?.get(key)
-    // Not indexed (written with a plain set): the full key still finds it, so both forms agree.
-    return this.lru.get(fullKey ?? namespace + key)?.value
+    if (fullKey !== undefined) return this.lru.get(fullKey)?.value
+    // Only a namespace a plain write reached can hold an unindexed key; elsewhere a miss is a miss,
+    // without hashing the full key.
+    return this.plainlyWritten.has(namespace) ? this.lru.get(namespace + key)?.value : undefined
   }
 
   setIn(namespace: string, key: string, value: unknown, ttlMs: number | undefined): void {
@@ -101,8 +106,23 @@ export class MemoryBackend implements Backend<unknown> {
     if (keys === undefined) {
       keys = new Map()
       this.index.set(namespace, keys)
+      // Keys written plainly before the namespace was first used with setIn are not indexed.
+      for (const existing of this.lru.keys()) {
+        if (existing.startsWith(namespace)) {
+          this.plainlyWritten.add(namespace)
+          break
+        }
+      }
     }
     keys.set(key, fullKey)
+  }
+
+  /** Remembers which indexed namespaces a plain write reached (so `getIn` must also try the full key). */
+  private notePlainWrite(key: string): void {
+    if (this.index.size === 0) return
+    for (const namespace of this.index.keys()) {
+      if (key.startsWith(namespace)) this.plainlyWritten.add(namespace)
+    }
   }
 
   private unindex(slot: Slot, fullKey: string): void {

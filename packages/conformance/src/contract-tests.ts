@@ -125,6 +125,12 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       await sleep(40 * unit)
       expect(await backend.getIn!(namespace, 'n3')).toBeUndefined()
       expect(await backend.get(`${namespace}n3`)).toBeUndefined()
+      // A plain write into a namespace before its first setIn is found by getIn too.
+      const fresh = `${key()}:r:`
+      await backend.set(`${fresh}early`, a, undefined)
+      await backend.setIn!(fresh, 'late', b, undefined)
+      expect(sameStored(backend, await backend.getIn!(fresh, 'early'), a)).toBe(true)
+      expect(await backend.getIn!(fresh, 'never')).toBeUndefined()
     })
 
     it.skipIf(!has('getMany'))('getMany returns one slot per key, in order', async () => {

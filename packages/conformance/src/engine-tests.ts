@@ -199,6 +199,13 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
     })
 
     for (const level of ['result', 'function', 'domain'] as const) {
+      const invalidate = (cache: Cache<B>) =>
+        level === 'result'
+          ? cache.invalidateResult('SLOW', 1)
+          : level === 'function'
+            ? cache.invalidateFunc('SLOW')
+            : cache.invalidateDomain()
+
       it(`race-free: a computation running across a ${level} invalidation never becomes visible`, async () => {
         const cache = newCache()
         let version = 1
@@ -213,10 +220,30 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
         const before = slow(1)
         await started.promise
         version = 2
-        if (level === 'result') await cache.invalidateResult('SLOW', 1)
-        else if (level === 'function') await cache.invalidateFunc('SLOW')
-        else await cache.invalidateDomain()
-        // A caller arriving after the invalidation must not join the old computation.
+        await invalidate(cache)
+        // The old computation finishes after the invalidation, with nothing else writing the key...
+        gate.resolve()
+        expect(await before).toBe('1v1')
+        await sleep(10)
+        // ...and its late write must not be served.
+        expect(await slow(1)).toBe('1v2')
+      })
+
+      it(`race-free: a call after a ${level} invalidation does not join the computation running before it`, async () => {
+        const cache = newCache()
+        let version = 1
+        const gate = deferred()
+        const started = deferred()
+        const slow = cache.wrap('SLOW', async (id: number) => {
+          const seen = version
+          started.resolve()
+          await gate.promise
+          return `${id}v${seen}`
+        })
+        const before = slow(1)
+        await started.promise
+        version = 2
+        await invalidate(cache)
         const after = slow(1)
         gate.resolve()
         expect(await before).toBe('1v1')

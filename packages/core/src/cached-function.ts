@@ -1,6 +1,6 @@
 import type { CacheContext } from './context.js'
 import type { GenerationCounter } from './coordination/backend-state.js'
-import type { Flight } from './coordination/flights.js'
+import { type Flight, Flights } from './coordination/flights.js'
 import { randomToken } from './coordination/random-token.js'
 import {
   boundArgumentKey,
@@ -266,15 +266,20 @@ export class CachedFunction {
       if (running !== undefined) return running
     }
     if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
-    const flight = flights.start(key, stamp, ctx.domainGeneration.value, this.functionGeneration.value)
-    let result: unknown
-    try {
-      result = this.fn.apply(self, args as unknown[])
-    } catch (error) {
-      flights.finish(key, flight)
-      throw error
+    const { state } = ctx
+    const domainGeneration = ctx.domainGeneration.value
+    const functionGeneration = this.functionGeneration.value
+    const invalidationsBefore = state.invalidations
+    const result = this.fn.apply(self, args as unknown[])
+    // An invalidation made while the function ran synchronously (only the function itself can make one)
+    // means its result may predate it.
+    const poisoned = state.invalidations !== invalidationsBefore
+    if (!isPromiseLike(result)) {
+      const done = Flights.completed(stamp, domainGeneration, functionGeneration, poisoned)
+      return chain(this.store(key, done, result, false), () => result)
     }
-    if (!isPromiseLike(result)) return chain(this.store(key, flight, result, false), () => result)
+    // Registered once the promise exists: nothing could have joined before.
+    const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned)
     const promise = Promise.resolve(result).then(
       (value) => chain(this.store(key, flight, value, true), () => value),
       (error: unknown) => {

@@ -28,6 +28,7 @@ export function applyInvalidations(
 ): MaybePromise<void> {
   ctx.assertOpen()
   const { flights } = ctx.state
+  ctx.state.invalidations++
   const deletions: string[] = []
   const writes: BackendEntry<unknown>[] = []
   for (const target of targets) {

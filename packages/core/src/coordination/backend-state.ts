@@ -17,6 +17,12 @@ export class BackendState {
    * so they share one computation even on a backend without an atomic `setNx`.
    */
   readonly creatingGenerations = new Map<string, Promise<string>>()
+  /**
+   * Counts invalidations applied through this process. A synchronous computation needs no registration
+   * to be protected: if the count moved while it ran (the function invalidated something), it does not
+   * store.
+   */
+  invalidations = 0
   private readonly generations = new Map<string, GenerationCounter>()
   private readonly functionKeys = new Map<string, Set<string>>()
 

@@ -10,6 +10,8 @@ export interface Flight {
   readonly functionGeneration: number
   poisoned: boolean
   promise: Promise<unknown> | undefined
+  /** Whether it is in the registry (asynchronous computations only: nothing can join a synchronous one). */
+  readonly registered: boolean
 }
 
 /** The computations running in this process, by backend key: single-flight and late-write detection. */
@@ -23,20 +25,38 @@ export class Flights {
     return flight.promise
   }
 
-  start(key: string, stamp: string, domainGeneration = 0, functionGeneration = 0): Flight {
+  /** Registers a running asynchronous computation, replacing any earlier one for the key. */
+  start(
+    key: string,
+    stamp: string,
+    domainGeneration: number,
+    functionGeneration: number,
+    poisoned: boolean,
+  ): Flight {
     const flight: Flight = {
       stamp,
       domainGeneration,
       functionGeneration,
-      poisoned: false,
+      poisoned,
       promise: undefined,
+      registered: true,
     }
     this.running.set(key, flight)
     return flight
   }
 
+  /** A finished synchronous computation: described like a flight, never registered. */
+  static completed(
+    stamp: string,
+    domainGeneration: number,
+    functionGeneration: number,
+    poisoned: boolean,
+  ): Flight {
+    return { stamp, domainGeneration, functionGeneration, poisoned, promise: undefined, registered: false }
+  }
+
   finish(key: string, flight: Flight): void {
-    if (this.running.get(key) === flight) this.running.delete(key)
+    if (flight.registered && this.running.get(key) === flight) this.running.delete(key)
   }
 
   /** An invalidated key: its running computation must not store, and nobody may join it. */
