@@ -145,8 +145,9 @@ export class CachedFunction {
       const useStamp = (stamp: string): unknown => {
         if (stored !== undefined) {
           const decoded = this.decode(stored, key)
-          if (decoded !== undefined && decoded.stamp === stamp)
-            return this.hit(key, decoded.value, decoded.async)
+          if (decoded !== undefined && decoded.stamp === stamp) {
+            return this.hit(key.slice(this.entryPrefix.length), decoded.value, decoded.async)
+          }
         }
         return this.compute(self, args, key, stamp, !skipRead)
       }

@@ -42,6 +42,25 @@ describe('types say what the runtime does', () => {
   })
 })
 
+describe('method decorator types', () => {
+  it('on an asynchronous backend, only methods returning promises can be cached', async () => {
+    const remote = createCache({ domainKey: 'TD', backend: new AsyncBytesBackend() })
+    class Remote {
+      @remote.method('ASYNC_OK')
+      async ok(n: number): Promise<number> {
+        return n * 2
+      }
+
+      // @ts-expect-error a synchronous method would silently start returning promises
+      @remote.method('SYNC_REFUSED')
+      refused(n: number): number {
+        return n
+      }
+    }
+    expect(await new Remote().ok(2)).toBe(4)
+  })
+})
+
 describe('options are checked up front', () => {
   it('refuses bad createCache options with typed errors', () => {
     expect(() => createCache({ domainKey: '', backend: SyncMapBackend })).toThrow(InvalidOptionError)
@@ -138,6 +157,21 @@ describe('events', () => {
     f(1)
     f.invalidate(1)
     expect(log).toEqual(['miss', 'set', 'hit', 'invalidate'])
+  })
+
+  it('hit, miss and set name the same backend key, on local and shared coordination', async () => {
+    for (const backend of [new SyncMapBackend(), new AsyncBytesBackend()]) {
+      const cache = createCache({ domainKey: 'E3', backend })
+      const keys: Record<string, string[]> = { hit: [], miss: [], set: [] }
+      for (const name of ['hit', 'miss', 'set'] as const) cache.on(name, ({ key }) => keys[name]!.push(key))
+      const f = cache.wrap('F', (n: number) => n)
+      await f(7)
+      await f(7)
+      expect(keys.miss).toHaveLength(1)
+      expect(keys.set).toEqual(keys.miss)
+      expect(keys.hit).toEqual(keys.miss)
+      expect(keys.hit![0]).toMatch(/^E3:f:F:1:r:n7$/)
+    }
   })
 
   it('a throwing listener never breaks a call', () => {
