@@ -1,7 +1,7 @@
 import type { AnyBackend, OnBackend } from './backend/contract.js'
 import { type CacheContext, sequence } from './context.js'
 import { randomToken } from './coordination/random-token.js'
-import { NotACounterError, NotSupportedError } from './errors.js'
+import { InvalidOptionError, NotACounterError, NotSupportedError } from './errors.js'
 import { globToRegExp } from './keys/glob.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
 import { decodeCounter, encodeCounter } from './serialization/envelope.js'
@@ -175,7 +175,8 @@ export class KeyValueApi<B extends AnyBackend> {
   incr(key: string, by = 1, options?: SetOptions): OnBackend<B, number> {
     const { ctx } = this
     const { backend } = ctx
-    if (!Number.isSafeInteger(by)) throw new NotACounterError(`${key} (increment ${by} is not an integer)`)
+    if (!Number.isSafeInteger(by))
+      throw new InvalidOptionError(`incr("${key}"): the step must be an integer, got ${by}`)
     const full = this.key(key, options)
     const ttlMs = this.ttlMs(options)
     if (backend.incr) return typed(ctx.io('incr', () => backend.incr!(full, by, ttlMs), full))

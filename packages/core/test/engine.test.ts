@@ -6,6 +6,8 @@ import {
   createCache,
   IncompatibleBackendError,
   InvalidOptionError,
+  InvalidTtlError,
+  NotACounterError,
   NotSupportedError,
   RapideError,
   UnkeyableArgumentError,
@@ -220,6 +222,16 @@ describe('lifecycle', () => {
     expect(() => f(1)).toThrow(ClosedError)
     const again = createCache({ domainKey: 'L', backend })
     expect(again.wrap('F', (n: number) => n * 2)(2)).toBe(4)
+  })
+
+  it('key-value input is checked: integer increments, valid TTLs', () => {
+    const cache = createCache({ domainKey: 'KVI', backend: SyncMapBackend })
+    expect(() => cache.incr('n', 1.5)).toThrow(InvalidOptionError)
+    expect(() => cache.set('k', 1, { ttl: -1 })).toThrow(InvalidTtlError)
+    expect(() => cache.lock('l', { ttl: '1 minute' as never })).toThrow(InvalidTtlError)
+    cache.set('text', 'abc')
+    expect(() => cache.incr('text')).toThrow(NotACounterError)
+    expect(cache.incr('n', 2)).toBe(2)
   })
 
   it('key-value operations that need atomicity refuse to run unsafely on shared backends', async () => {
