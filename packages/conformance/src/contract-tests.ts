@@ -257,6 +257,22 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       expect(await harness.backend().ping!()).toBe(true)
     })
 
+    it.skipIf(!caps.persistent)('persistent: data survives closing the instance', async () => {
+      const one = harness.backend()
+      const k = key()
+      const value = sample(one, 'kept')
+      await one.set(k, value, undefined)
+      await one.close?.()
+      const two = harness.backend()
+      expect(sameStored(two, await two.get(k), value)).toBe(true)
+    })
+
+    it.skipIf(!has('close'))('close can be called twice', async () => {
+      const backend = harness.backend()
+      await backend.close!()
+      await backend.close!()
+    })
+
     it.skipIf(!caps.shared)('shared: two instances see each other’s writes and deletes', async () => {
       const one = harness.backend()
       const two = harness.backend()

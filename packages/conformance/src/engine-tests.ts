@@ -2,6 +2,7 @@ import {
   type AnyBackend,
   BackendError,
   type Cache,
+  ClosedError,
   createCache,
   DuplicateFunctionKeyError,
   jsonSerializer,
@@ -351,6 +352,17 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
         expect(await slow(1)).toBe('1v2')
       },
     )
+
+    it('a closed cache refuses calls, invalidations and key-value operations with ClosedError', async () => {
+      const cache = newCache()
+      const f = cache.wrap('F', (n: number) => n)
+      await f(1)
+      await cache.close()
+      await cache.close()
+      await expect(async () => f(1)).rejects.toThrow(ClosedError)
+      await expect(async () => cache.invalidateFunc('F')).rejects.toThrow(ClosedError)
+      await expect(async () => cache.get('k')).rejects.toThrow(ClosedError)
+    })
 
     it('duplicate function keys in one domain are an error', () => {
       const cache = newCache()

@@ -85,7 +85,10 @@ export interface Backend<Stored = Uint8Array> {
   deletePrefix?(prefix: string): MaybePromise<number>
   /** Checks the store answers. */
   ping?(): MaybePromise<boolean>
-  /** Releases connections and handles. Called by `cache.close()` when the cache built the backend. */
+  /**
+   * Releases connections and handles. Called by `cache.close()` when the cache built the backend.
+   * Calling it twice must be harmless.
+   */
   close?(): MaybePromise<void>
 }
 
