@@ -131,6 +131,18 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     return this.apply([this.resultTarget(functionKey, args)])
   }
 
+  /**
+   * Invalidates one result of a method decorated with `keyThis`: the instance is part of its key.
+   * @example cache.invalidateResultFor(tenant, 'TENANT_NAME', '!')
+   */
+  invalidateResultFor(
+    instance: unknown,
+    functionKey: string,
+    ...args: readonly unknown[]
+  ): OnBackend<B, void> {
+    return this.apply([this.resultTarget(functionKey, args, instance)])
+  }
+
   /** Invalidates every result of one function, in O(1) whatever their number. */
   invalidateFunc(functionKey: string): OnBackend<B, void> {
     return this.apply([{ level: 'function', fn: this.engineFor(functionKey) }])
@@ -154,9 +166,13 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     })
   }
 
-  private resultTarget(functionKey: string, args: readonly unknown[]): InvalidationTarget {
+  private resultTarget(
+    functionKey: string,
+    args: readonly unknown[],
+    instance?: unknown,
+  ): InvalidationTarget {
     const fn = this.engineFor(functionKey)
-    return { level: 'result', fn, key: fn.entryKey(undefined, args) }
+    return { level: 'result', fn, key: fn.entryKey(instance, args) }
   }
 
   private apply(targets: readonly InvalidationTarget[]): OnBackend<B, void> {

@@ -26,7 +26,8 @@ const keyable = fc.letrec((tie) => ({
 
 /**
  * The equivalence the encoder must implement exactly: same types, NaN equals NaN, -0 differs from 0,
- * object key order and Map/Set order do not matter, and undefined-valued properties count as absent.
+ * object key order and Map/Set order do not matter, undefined-valued properties count as absent, and a
+ * null-prototype object is a plain object.
  */
 function equivalent(a: unknown, b: unknown): boolean {
   if (typeof a !== typeof b) return false
@@ -34,7 +35,9 @@ function equivalent(a: unknown, b: unknown): boolean {
   if (typeof a !== 'object' || a === null || b === null) return a === b
   const x = a as object
   const y = b as object
-  if (Object.getPrototypeOf(x) !== Object.getPrototypeOf(y)) return false
+  // A null-prototype object is a plain dictionary, keyed like `{}`.
+  const proto = (o: object) => Object.getPrototypeOf(o) ?? Object.prototype
+  if (proto(x) !== proto(y)) return false
   if (x instanceof Date) return x.getTime() === (y as Date).getTime()
   if (x instanceof Uint8Array) return Buffer.from(x).equals(Buffer.from(y as Uint8Array))
   if (Array.isArray(x)) {

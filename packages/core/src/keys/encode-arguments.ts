@@ -8,7 +8,7 @@ import { UnkeyableArgumentError } from '../errors.js'
  *   `undefined` (`u`), a `Date` (`D…`) never meets its ISO string, a `Map` never meets a plain object;
  * - object keys are sorted, and so are `Map` entries and `Set` members: insertion order is not identity;
  * - properties whose value is `undefined` are left out, as in JSON (an optional property that is absent
- *   and one set to `undefined` are the same argument);
+ *   and one set to `undefined` are the same argument); a null-prototype object is a plain object;
  * - functions, symbols, promises, weak collections and cycles cannot be keyed and throw
  *   {@link UnkeyableArgumentError} naming the argument path.
  *
