@@ -199,31 +199,35 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       expect(await b(1)).toBe('b1v2')
     })
 
-    for (const level of ['result', 'function', 'domain'] as const) {
-      const invalidate = (cache: Cache<B>) =>
-        level === 'result'
-          ? cache.invalidateResult('SLOW', 1)
-          : level === 'function'
-            ? cache.invalidateFunc('SLOW')
-            : cache.invalidateDomain()
+    /**
+     * A slow function whose first computation for `1` has started (it read version 1) and is held open
+     * while version 2 is published and the given level is invalidated.
+     */
+    const computationAcrossInvalidation = async (level: 'result' | 'function' | 'domain') => {
+      const cache = newCache()
+      let version = 1
+      const gate = deferred()
+      const started = deferred()
+      const slow = cache.wrap('SLOW', async (id: number) => {
+        const seen = version
+        started.resolve()
+        await gate.promise
+        return `${id}v${seen}`
+      })
+      const before = slow(1)
+      await started.promise
+      version = 2
+      if (level === 'result') await cache.invalidateResult('SLOW', 1)
+      else if (level === 'function') await cache.invalidateFunc('SLOW')
+      else await cache.invalidateDomain()
+      return { slow, before, release: () => gate.resolve() }
+    }
 
+    for (const level of ['result', 'function', 'domain'] as const) {
       it(`race-free: a computation running across a ${level} invalidation never becomes visible`, async () => {
-        const cache = newCache()
-        let version = 1
-        const gate = deferred()
-        const started = deferred()
-        const slow = cache.wrap('SLOW', async (id: number) => {
-          const seen = version
-          started.resolve()
-          await gate.promise
-          return `${id}v${seen}`
-        })
-        const before = slow(1)
-        await started.promise
-        version = 2
-        await invalidate(cache)
+        const { slow, before, release } = await computationAcrossInvalidation(level)
         // The old computation finishes after the invalidation, with nothing else writing the key...
-        gate.resolve()
+        release()
         expect(await before).toBe('1v1')
         await sleep(10)
         // ...and its late write must not be served.
@@ -231,22 +235,9 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       })
 
       it(`race-free: a call after a ${level} invalidation does not join the computation running before it`, async () => {
-        const cache = newCache()
-        let version = 1
-        const gate = deferred()
-        const started = deferred()
-        const slow = cache.wrap('SLOW', async (id: number) => {
-          const seen = version
-          started.resolve()
-          await gate.promise
-          return `${id}v${seen}`
-        })
-        const before = slow(1)
-        await started.promise
-        version = 2
-        await invalidate(cache)
+        const { slow, before, release } = await computationAcrossInvalidation(level)
         const after = slow(1)
-        gate.resolve()
+        release()
         expect(await before).toBe('1v1')
         expect(await after).toBe('1v2')
         expect(await slow(1)).toBe('1v2')
