@@ -18,9 +18,3 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 export function chain<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
   return value instanceof Promise ? value.then(next) : next(value)
 }
-
-/** Waits for every value, synchronously when none is a promise. */
-export function all<T>(values: readonly MaybePromise<T>[]): MaybePromise<T[]> {
-  for (const value of values) if (value instanceof Promise) return Promise.all(values)
-  return values as T[]
-}

@@ -66,8 +66,4 @@ export class Flights {
     flight.poisoned = true
     this.running.delete(key)
   }
-
-  get size(): number {
-    return this.running.size
-  }
 }
