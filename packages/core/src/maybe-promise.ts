@@ -13,8 +13,10 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 /**
  * Applies `next` to a value or to a promise's result, staying synchronous when the input is.
  * This is what lets one engine serve synchronous and asynchronous backends alike.
+ *
+ * Named `chain`, not `then`: a module exporting `then` is itself a thenable, and awaiting its import
+ * would call it.
  */
-/** Named `chain`, not `then`: a module exporting `then` is itself a thenable, and awaiting its import would call it. */
 export function chain<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
   return value instanceof Promise ? value.then(next) : next(value)
 }
