@@ -197,6 +197,8 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     const { ctx } = this
     if (ctx.closed) return
     ctx.closed = true
+    // Results being computed when the cache closes are still stored (or discarded) before it is closed.
+    await Promise.allSettled(ctx.state.flights.runningUnder(ctx.layout.namespace))
     for (const key of this.functions.keys()) ctx.state.releaseFunctionKey(ctx.layout.namespace, key)
     this.functions.clear()
     if (this.ownsBackend) await ctx.backend.close?.()

@@ -188,6 +188,41 @@ describe('events', () => {
   })
 })
 
+describe('invalidation cost', () => {
+  /** Counts the backend operations an invalidation makes after `entries` results were cached. */
+  async function operationsToInvalidate(entries: number, level: 'function' | 'domain'): Promise<number> {
+    const backend = new AsyncBytesBackend()
+    let operations = 0
+    const counted = new Proxy(backend, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver)
+        if (typeof value !== 'function') return value
+        return (...args: unknown[]) => {
+          operations++
+          return value.apply(target, args)
+        }
+      },
+    })
+    const cache = createCache({ domainKey: `COST${entries}`, backend: counted })
+    const f = cache.wrap('F', async (n: number) => n)
+    for (let i = 0; i < entries; i++) await f(i)
+    operations = 0
+    await (level === 'function' ? cache.invalidateFunc('F') : cache.invalidateDomain())
+    const spent = operations
+    expect(await f(0)).toBe(0)
+    return spent
+  }
+
+  it('function and domain invalidation are one backend write, whether 1 or 500 entries exist', async () => {
+    for (const level of ['function', 'domain'] as const) {
+      const few = await operationsToInvalidate(1, level)
+      const many = await operationsToInvalidate(500, level)
+      expect(few).toBe(1)
+      expect(many).toBe(1)
+    }
+  })
+})
+
 describe('bounded failures', () => {
   it('a hanging backend costs at most the timeout, then the value is computed (silent)', async () => {
     const backend = new AsyncBytesBackend()
@@ -222,6 +257,38 @@ describe('lifecycle', () => {
     expect(() => f(1)).toThrow(ClosedError)
     const again = createCache({ domainKey: 'L', backend })
     expect(again.wrap('F', (n: number) => n * 2)(2)).toBe(4)
+  })
+
+  it('close waits for running computations to store their results', async () => {
+    const backend = new AsyncBytesBackend()
+    const cache = createCache({ domainKey: 'LW', backend })
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const slow = cache.wrap('SLOW', async (n: number) => {
+      await gate
+      return n * 10
+    })
+    const running = slow(1)
+    await new Promise((r) => setTimeout(r, 5))
+    let closed = false
+    const closing = cache.close().then(() => {
+      closed = true
+    })
+    await new Promise((r) => setTimeout(r, 5))
+    expect(closed).toBe(false)
+    release()
+    await closing
+    expect(await running).toBe(10)
+    const reopened = createCache({ domainKey: 'LW', backend })
+    let calls = 0
+    const again = reopened.wrap('SLOW', async (n: number) => {
+      calls++
+      return n
+    })
+    expect(await again(1)).toBe(10)
+    expect(calls).toBe(0)
   })
 
   it('key-value input is checked: integer increments, valid TTLs', () => {

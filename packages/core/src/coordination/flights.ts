@@ -59,6 +59,15 @@ export class Flights {
     if (flight.registered && this.running.get(key) === flight) this.running.delete(key)
   }
 
+  /** The running computations whose keys start with `prefix` (for `cache.close()` to wait on). */
+  runningUnder(prefix: string): Promise<unknown>[] {
+    const out: Promise<unknown>[] = []
+    for (const [key, flight] of this.running) {
+      if (flight.promise !== undefined && key.startsWith(prefix)) out.push(flight.promise)
+    }
+    return out
+  }
+
   /** An invalidated key: its running computation must not store, and nobody may join it. */
   poison(key: string): void {
     const flight = this.running.get(key)
