@@ -133,6 +133,31 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       expect(await backend.getIn!(fresh, 'never')).toBeUndefined()
     })
 
+    it.skipIf(!has('reclaimPrefix'))(
+      'reclaimPrefix keeps what is written after it and outside the prefix (and with settle, drops the rest)',
+      async () => {
+        const backend = harness.backend()
+        const prefix = `${key()}:r:`
+        const value = sample(backend, 'v')
+        await backend.set(`${prefix}old`, value, undefined)
+        await backend.set(`${prefix.slice(0, -1)}old`, value, undefined)
+        await backend.set(`${prefix.slice(0, -2)}s:old`, value, undefined)
+        // A backend may tell old from new by write time: give the old keys a millisecond of their own.
+        // The new keys below may share the hint's millisecond, and must still be kept.
+        await sleep(3)
+        await backend.reclaimPrefix!(prefix)
+        await backend.set(`${prefix}new`, value, undefined)
+        await backend.set(`${prefix}old2`, value, undefined)
+        await harness.options.settle?.(backend)
+        await sleep(20)
+        expect(sameStored(backend, await backend.get(`${prefix}new`), value)).toBe(true)
+        expect(sameStored(backend, await backend.get(`${prefix}old2`), value)).toBe(true)
+        expect(sameStored(backend, await backend.get(`${prefix.slice(0, -1)}old`), value)).toBe(true)
+        expect(sameStored(backend, await backend.get(`${prefix.slice(0, -2)}s:old`), value)).toBe(true)
+        if (harness.options.settle) expect(await backend.get(`${prefix}old`)).toBeUndefined()
+      },
+    )
+
     it.skipIf(!has('getMany'))('getMany returns one slot per key, in order', async () => {
       const backend = harness.backend()
       const [a, b, c] = [key(), key(), key()]

@@ -18,4 +18,9 @@ export interface ConformanceOptions<B extends AnyBackend> {
    * Expiry tests wait a few multiples of it.
    */
   ttlGranularityMs?: number
+  /**
+   * Runs the backend's deferred housekeeping to completion (expiry sweeps, `reclaimPrefix` removals), for
+   * a backend that does them in the background. With it, the suite also checks that dead keys go.
+   */
+  settle?: (backend: B) => void | Promise<void>
 }

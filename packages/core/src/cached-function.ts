@@ -2,12 +2,7 @@ import type { CacheContext } from './context.js'
 import type { GenerationCounter } from './coordination/backend-state.js'
 import { type Flight, Flights } from './coordination/flights.js'
 import { randomToken } from './coordination/random-token.js'
-import {
-  boundArgumentKey,
-  functionGenerationSuffix,
-  resultGenerationPrefix,
-  resultPrefix,
-} from './keys/key-layout.js'
+import { boundArgumentKey, functionGenerationSuffix, resultGenerationPrefix } from './keys/key-layout.js'
 import { createKeyDeriver, type KeyDeriver, type KeyOptions } from './keys/key-options.js'
 import { LiveEntry } from './live-entry.js'
 import { chain, isPromiseLike, type MaybePromise } from './maybe-promise.js'
@@ -30,8 +25,10 @@ type AnyFunction = (this: unknown, ...args: unknown[]) => unknown
  * synchronous function never meets a promise.
  */
 export class CachedFunction {
+  /** Where this function's generations live. */
   readonly namespace: string
-  private readonly entryPrefix: string
+  /** Where this function's results live: the prefix a function invalidation makes dead. */
+  readonly entryPrefix: string
   private readonly resultGenerationPrefix: string
   private readonly functionGenerationKey: string
   private readonly ttlMs: number | undefined
@@ -50,7 +47,7 @@ export class CachedFunction {
   ) {
     const version = options.version === undefined ? undefined : String(options.version)
     this.namespace = ctx.layout.functionNamespace(functionKey, version)
-    this.entryPrefix = this.namespace + resultPrefix
+    this.entryPrefix = ctx.layout.resultNamespace(functionKey, version)
     this.resultGenerationPrefix = this.namespace + resultGenerationPrefix
     this.functionGenerationKey = this.namespace + functionGenerationSuffix
     this.ttlMs = parseOptionalTtl(options.ttl, `wrap("${functionKey}").ttl`) ?? ctx.defaultTtlMs

@@ -162,6 +162,24 @@ export class CacheContext {
   }
 
   /**
+   * Tells the backend which result prefixes an invalidation made dead. Only a hint: the invalidation has
+   * already happened, so a failure here is reported through the `error` event and never thrown.
+   */
+  reclaim(prefixes: readonly string[]): MaybePromise<void> {
+    const { backend } = this
+    if (!backend.reclaimPrefix || prefixes.length === 0) return
+    const ignore = () => undefined
+    try {
+      return sequence(prefixes, (prefix) => {
+        const hinted = this.io('reclaimPrefix', () => backend.reclaimPrefix!(prefix), prefix)
+        return hinted instanceof Promise ? hinted.catch(ignore) : hinted
+      })
+    } catch {
+      // Already reported by io().
+    }
+  }
+
+  /**
    * Operations that need atomicity (setNx, compare-and-delete, incr, expire) fall back to read-then-write
    * only where nothing can interleave: a synchronous backend used by this process alone.
    */

@@ -25,6 +25,11 @@ export const ErrorCodes = {
   CLOSED: 'E_CLOSED',
   /** A backend does not implement a contract version this core understands. */
   INCOMPATIBLE_BACKEND: 'E_INCOMPATIBLE_BACKEND',
+  /**
+   * A backend cannot start: a missing or unloadable driver, or a store it cannot open (not a database,
+   * corrupt, written by an unknown version). The message says what to do.
+   */
+  BACKEND_UNAVAILABLE: 'E_BACKEND_UNAVAILABLE',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -146,5 +151,18 @@ export class ClosedError extends RapideError {
 export class IncompatibleBackendError extends RapideError {
   constructor(message: string) {
     super(ErrorCodes.INCOMPATIBLE_BACKEND, message)
+  }
+}
+
+/**
+ * A backend cannot start. The message says what to install or do; `cause` holds the underlying error.
+ *
+ * @example
+ * try { new SqliteBackend({ path }) }
+ * catch (e) { if (RapideError.isInstance(e) && e.code === 'E_BACKEND_UNAVAILABLE') console.error(e.message) }
+ */
+export class BackendUnavailableError extends RapideError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCodes.BACKEND_UNAVAILABLE, message, cause === undefined ? undefined : { cause })
   }
 }

@@ -14,6 +14,7 @@ export { type CacheOptions, createCache } from './create-cache.js'
 export {
   BackendError,
   BackendTimeoutError,
+  BackendUnavailableError,
   ClosedError,
   DuplicateFunctionKeyError,
   type ErrorCode,

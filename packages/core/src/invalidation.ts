@@ -19,6 +19,9 @@ export type InvalidationTarget =
  * - shared coordination: every generation involved gets a fresh random token in one atomic `setMany`;
  *   result entries are then deleted to reclaim space (correctness does not depend on that delete).
  *
+ * Either way the backend is then told which result prefixes are dead (`reclaimPrefix`), so a persistent
+ * store can reclaim them in the background instead of waiting for their TTL.
+ *
  * Computations that started earlier carry the old generations, so their late writes are discarded
  * (local) or stored under a stamp no reader accepts (shared).
  */
@@ -31,6 +34,7 @@ export function applyInvalidations(
   ctx.state.invalidations++
   const deletions: string[] = []
   const writes: BackendEntry<unknown>[] = []
+  const dead: string[] = []
   for (const target of targets) {
     switch (target.level) {
       case 'result':
@@ -44,10 +48,12 @@ export function applyInvalidations(
       case 'function':
         if (ctx.local) target.fn.localFunctionGeneration.value++
         else writes.push(generationWrite(ctx, target.fn.functionGenerationKeyName, undefined))
+        dead.push(target.fn.entryPrefix)
         break
       case 'domain':
         if (ctx.local) ctx.domainGeneration.value++
         else writes.push(generationWrite(ctx, ctx.layout.domainGeneration, undefined))
+        dead.push(ctx.layout.allResults)
         break
     }
   }
@@ -55,7 +61,9 @@ export function applyInvalidations(
     if (!ctx.events.has('invalidate')) return
     for (const target of targets) ctx.events.emit('invalidate', describe(target))
   }
-  return chain(ctx.setAtomically(writes), () => chain(ctx.deleteMany(deletions), announce))
+  return chain(ctx.setAtomically(writes), () =>
+    chain(ctx.deleteMany(deletions), () => chain(ctx.reclaim(dead), announce)),
+  )
 }
 
 function generationWrite(ctx: CacheContext, key: string, ttlMs: number | undefined): BackendEntry<unknown> {

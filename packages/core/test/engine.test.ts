@@ -172,7 +172,7 @@ describe('events', () => {
       expect(keys.miss).toHaveLength(1)
       expect(keys.set).toEqual(keys.miss)
       expect(keys.hit).toEqual(keys.miss)
-      expect(keys.hit![0]).toMatch(/^E3:f:F:1:r:n7$/)
+      expect(keys.hit![0]).toMatch(/^E3:r:F:1:n7$/)
     }
   })
 

@@ -29,7 +29,8 @@ export interface BackendEntry<Stored = Uint8Array> {
 }
 
 /**
- * The storage contract. Keys are arbitrary strings (any characters, up to a few hundred bytes);
+ * The storage contract. Keys are well-formed Unicode strings (any characters but lone surrogates, so
+ * every key has a UTF-8 form; usually under a few hundred bytes, but key-value keys are the user's own);
  * values are `Uint8Array`s, returned byte for byte, unless `inProcessValues` is declared (then any value,
  * returned as the same reference). A backend never returns an expired value.
  *
@@ -83,6 +84,13 @@ export interface Backend<Stored = Uint8Array> {
   keys?(prefix: string): MaybePromise<Iterable<string>> | AsyncIterable<string>
   /** Removes every key that starts with `prefix`; resolves to how many. */
   deletePrefix?(prefix: string): MaybePromise<number>
+  /**
+   * Optional hint, given after a function or domain invalidation: every key that starts with `prefix` and
+   * was written before this call is dead (no reader will accept it again). The backend may remove those
+   * keys later, at its own pace; it must not remove keys written after the call, and must return without
+   * doing the removal on the caller's time. Without it, dead results go by TTL or eviction.
+   */
+  reclaimPrefix?(prefix: string): MaybePromise<void>
   /** Checks the store answers. */
   ping?(): MaybePromise<boolean>
   /**

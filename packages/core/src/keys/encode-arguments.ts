@@ -33,7 +33,8 @@ export function encodeValue(value: unknown, path: string): string {
   // The hot path of every cached call: a lone primitive needs no delimiters, because nothing follows it.
   switch (typeof value) {
     case 'string':
-      return `s${value}`
+      // A lone surrogate has no UTF-8 form: such a string takes its escaped, quoted form instead.
+      return value.isWellFormed() ? `s${value}` : JSON.stringify(value)
     case 'number':
       return encodeNumber(value)
     default:

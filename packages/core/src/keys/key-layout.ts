@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { InvalidOptionError } from '../errors.js'
 
 /** Argument keys longer than this are replaced by a hash, so long argument lists never make long keys. */
 const MAX_ARGUMENT_KEY_LENGTH = 64
@@ -12,16 +13,33 @@ function escapeSegment(segment: string): string {
 }
 
 /**
+ * Refuses a user-given name that is not well-formed Unicode. A lone surrogate has no UTF-8 form: a backend
+ * storing keys as UTF-8 (SQLite, Redis, file names) would turn it into U+FFFD, and two names would meet.
+ */
+export function assertWellFormed(name: string, what: string): string {
+  if (!name.isWellFormed()) {
+    throw new InvalidOptionError(
+      `${what} ${JSON.stringify(name)} contains a lone surrogate: keys must be well-formed Unicode`,
+    )
+  }
+  return name
+}
+
+/**
  * Where everything a cache stores lives in the backend's flat key space. One namespace per domain:
  *
  * ```
- * {keyPrefix}{domain}:@g                          domain generation (shared backends)
- * {keyPrefix}{domain}:f:{function}:{version}:@g   function generation
- * {keyPrefix}{domain}:f:{function}:{version}:r:{arguments}   a cached result
- * {keyPrefix}{domain}:f:{function}:{version}:g:{arguments}   a result's generation
- * {keyPrefix}{domain}:k:{version}:{key}           key-value API
- * {keyPrefix}{domain}:l:{name}                    locks
+ * {keyPrefix}{domain}:@g                                   domain generation (shared backends)
+ * {keyPrefix}{domain}:f:{function}:{version}:@g            function generation
+ * {keyPrefix}{domain}:f:{function}:{version}:g:{arguments} a result's generation
+ * {keyPrefix}{domain}:r:{function}:{version}:{arguments}   a cached result
+ * {keyPrefix}{domain}:k:{version}:{key}                    key-value API
+ * {keyPrefix}{domain}:l:{name}                             locks
  * ```
+ *
+ * Results live apart from generations so that what an invalidation makes dead is one prefix: `{domain}:r:`
+ * for the domain, `{domain}:r:{function}:{version}:` for a function (see `Backend.reclaimPrefix`).
+ * Every key is well-formed Unicode: user names are checked, arguments are encoded well-formed.
  */
 export class KeyLayout {
   readonly namespace: string
@@ -32,17 +50,32 @@ export class KeyLayout {
     domainKey: string,
     readonly defaultVersion: string,
   ) {
-    this.namespace = `${keyPrefix}${escapeSegment(domainKey)}:`
+    this.namespace = `${assertWellFormed(keyPrefix, 'keyPrefix')}${escapeSegment(assertWellFormed(domainKey, 'domainKey'))}:`
     this.domainGeneration = `${this.namespace}@g`
   }
 
-  /** The namespace of one wrapped function's results. */
+  /** The namespace of one wrapped function's generations. */
   functionNamespace(functionKey: string, version: string = this.defaultVersion): string {
-    return `${this.namespace}f:${escapeSegment(functionKey)}:${escapeSegment(version)}:`
+    return `${this.namespace}f:${this.functionSegments(functionKey, version)}`
+  }
+
+  /** The prefix of one wrapped function's results. */
+  resultNamespace(functionKey: string, version: string = this.defaultVersion): string {
+    return `${this.namespace}r:${this.functionSegments(functionKey, version)}`
+  }
+
+  /** The prefix of every result of the domain. */
+  get allResults(): string {
+    return `${this.namespace}r:`
+  }
+
+  private functionSegments(functionKey: string, version: string): string {
+    const name = escapeSegment(assertWellFormed(functionKey, 'Function key'))
+    return `${name}:${escapeSegment(assertWellFormed(version, 'Version'))}:`
   }
 
   keyValue(key: string, version: string = this.defaultVersion): string {
-    return `${this.keyValueNamespace(version)}${key}`
+    return `${this.keyValueNamespace(version)}${assertWellFormed(key, 'Key')}`
   }
 
   keyValueNamespace(version: string = this.defaultVersion): string {
@@ -50,13 +83,12 @@ export class KeyLayout {
   }
 
   lock(name: string): string {
-    return `${this.namespace}l:${name}`
+    return `${this.namespace}l:${assertWellFormed(name, 'Lock name')}`
   }
 }
 
 /** Key names inside a function namespace. */
 export const functionGenerationSuffix = '@g'
-export const resultPrefix = 'r:'
 export const resultGenerationPrefix = 'g:'
 
 /**

@@ -1,0 +1,590 @@
+import { mkdirSync, rmSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import {
+  type Backend,
+  type BackendCapabilities,
+  type BackendEntry,
+  BackendUnavailableError,
+  ClosedError,
+  InvalidOptionError,
+  NotACounterError,
+  parseTtl,
+  type Ttl,
+} from '@rapide/core'
+import type { Database, Statement } from 'better-sqlite3'
+import { defaultDatabasePath } from './default-path.js'
+import { Housekeeping, type SweepReport } from './housekeeping.js'
+import { loadDriver, openDatabase } from './load-driver.js'
+import { prefixEnd } from './prefix-range.js'
+import { prepareSchema, type TableNames, tableNames } from './schema.js'
+
+/** Options of {@link SqliteBackend}. */
+export interface SqliteBackendOptions {
+  /**
+   * The database file; created with its folder when missing. `':memory:'` keeps the cache in this
+   * connection only (neither persistent nor shared). Default: {@link defaultDatabasePath}.
+   */
+  path?: string
+  /**
+   * An open better-sqlite3 database to use instead of `path`. The backend creates its tables in it and
+   * leaves everything else alone: it does not change the journal mode or busy timeout, and does not
+   * close it.
+   */
+  database?: Database
+  /** Name of the entries table (letters, digits, `_`); two caches may share a file under two names. Default `rapide_cache`. */
+  table?: string
+  /**
+   * How long a write waits for another connection's write lock before failing: the bound of every
+   * operation on this synchronous backend. Seconds or a duration string; default `'2s'`.
+   */
+  busyTimeout?: Ttl
+  /** Evict (oldest written first) once the table holds more entries than this. Default: no bound. */
+  maxEntries?: number
+  /** Evict (oldest written first) once stored values take more bytes than this. Default: no bound. */
+  maxBytes?: number
+  /** How often this process sweeps expired, invalidated and excess rows; `false` for never (call `sweep()`). Default `'30s'`. */
+  sweepInterval?: Ttl | false
+  /**
+   * What to do when the file is not a SQLite database or is corrupt: `'throw'` (default) a
+   * `BackendUnavailableError` naming the file, or `'rebuild'`: delete it and start an empty cache (reported
+   * with a process warning). Not available with `database`.
+   */
+  onCorrupt?: 'throw' | 'rebuild'
+}
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+/** Writes of this process between two opportunistic background sweeps. */
+const WRITES_PER_SWEEP = 1000
+/** Placeholders per statement of a batch read: well under SQLite's variable limit. */
+const BATCH = 256
+
+interface Statements {
+  readonly get: Statement
+  readonly getMany: Statement[]
+  readonly set: Statement
+  readonly delete: Statement
+  readonly setNx: Statement
+  readonly deleteIfEquals: Statement
+  readonly readCounter: Statement
+  readonly expire: Statement
+  readonly keysRange: Statement
+  readonly keysOpen: Statement
+  readonly countRange: Statement
+  readonly countOpen: Statement
+  readonly deleteRange: Statement
+  readonly deleteOpen: Statement
+  readonly markDead: Statement
+  readonly ping: Statement
+}
+
+/**
+ * The embedded persistent backend: a SQLite file shared by every process and worker thread on the
+ * machine, answering synchronously, so a wrapped synchronous function stays synchronous.
+ *
+ * Safe under concurrency: WAL journal (readers never block writers), a bounded busy timeout, and
+ * `BEGIN IMMEDIATE` for every read-modify-write (`incr`, batches), so contention waits instead of failing.
+ *
+ * @example
+ * import { createCache } from '@rapide/core'
+ * import { SqliteBackend } from '@rapide/backend-sqlite'
+ *
+ * const cache = createCache({ backend: new SqliteBackend({ path: './cache.sqlite' }), defaultTtl: '5m' })
+ * const getCustomer = cache.wrap('getCustomer', (id: number) => db.customer(id))
+ * getCustomer(1) // computed; a second call, in any process on this machine, reads the file
+ */
+export class SqliteBackend implements Backend<Uint8Array> {
+  readonly specificationVersion = 1 as const
+  readonly name = 'sqlite'
+  readonly capabilities: BackendCapabilities & { readonly sync: true }
+  /** The database file, or `':memory:'`. */
+  readonly path: string
+
+  private db: Database
+  private s: Statements
+  private housekeeping: Housekeeping
+  private readonly names: TableNames
+  private readonly owned: boolean
+  private readonly busyTimeoutMs: number
+  private readonly bounds: { maxEntries: number | undefined; maxBytes: number | undefined }
+  private readonly onCorrupt: 'throw' | 'rebuild'
+  private readonly timer: NodeJS.Timeout | undefined
+  private writesSinceSweep = 0
+  private closed = false
+  /** Identity of the file we opened, so a rebuild never deletes a file another process already rebuilt. */
+  private fileIdentity: string | undefined
+
+  constructor(options: SqliteBackendOptions = {}) {
+    const table = options.table ?? 'rapide_cache'
+    if (!TABLE_NAME.test(table)) {
+      throw new InvalidOptionError(
+        `SqliteBackend: table "${table}" must be letters, digits and _ (at most 63)`,
+      )
+    }
+    this.names = tableNames(table)
+    this.bounds = {
+      maxEntries: positiveInteger(options.maxEntries, 'maxEntries'),
+      maxBytes: positiveInteger(options.maxBytes, 'maxBytes'),
+    }
+    this.busyTimeoutMs = parseTtl(options.busyTimeout ?? '2s', 'SqliteBackend busyTimeout')
+    this.onCorrupt = options.onCorrupt ?? 'throw'
+    if (this.onCorrupt !== 'throw' && this.onCorrupt !== 'rebuild') {
+      throw new InvalidOptionError(`SqliteBackend: onCorrupt must be 'throw' or 'rebuild'`)
+    }
+    if (options.database !== undefined) {
+      if (options.path !== undefined)
+        throw new InvalidOptionError('SqliteBackend: pass `path` or `database`, not both')
+      if (this.onCorrupt === 'rebuild') {
+        throw new InvalidOptionError(
+          "SqliteBackend: onCorrupt 'rebuild' would delete a database you own; it needs `path`",
+        )
+      }
+      this.owned = false
+      this.db = options.database
+      this.path = options.database.name
+      this.prepare(this.db)
+    } else {
+      this.owned = true
+      this.path = options.path ?? defaultDatabasePath()
+      this.db = this.open()
+    }
+    const inMemory = this.db.memory
+    this.capabilities = { sync: true, persistent: !inMemory, shared: !inMemory, inProcessValues: false }
+    this.s = this.statements(this.db)
+    this.housekeeping = new Housekeeping(this.db, this.names, this.bounds)
+    const interval = options.sweepInterval ?? '30s'
+    if (interval !== false) {
+      const ms = parseTtl(interval, 'SqliteBackend sweepInterval')
+      this.timer = setInterval(() => this.sweepSoon(), ms)
+      this.timer.unref()
+    }
+  }
+
+  // ---- the contract ---------------------------------------------------------------------------
+
+  get(key: string): Uint8Array | undefined {
+    this.assertOpen()
+    try {
+      return this.s.get.get(key, Date.now()) as Buffer | undefined
+    } catch (error) {
+      this.failed(error)
+      return undefined
+    }
+  }
+
+  getMany(keys: readonly string[]): (Uint8Array | undefined)[] {
+    this.assertOpen()
+    try {
+      return this.readMany(keys)
+    } catch (error) {
+      this.failed(error)
+      return keys.map(() => undefined)
+    }
+  }
+
+  set(key: string, value: Uint8Array, ttlMs: number | undefined): void {
+    this.assertOpen()
+    try {
+      this.write(key, value, ttlMs, Date.now())
+    } catch (error) {
+      this.failed(error)
+    }
+  }
+
+  setMany(entries: readonly BackendEntry<Uint8Array>[]): void {
+    this.assertOpen()
+    try {
+      this.writeMany(entries)
+    } catch (error) {
+      this.failed(error)
+    }
+  }
+
+  delete(key: string): boolean {
+    this.assertOpen()
+    try {
+      return this.remove(key, Date.now())
+    } catch (error) {
+      this.failed(error)
+      return false
+    }
+  }
+
+  deleteMany(keys: readonly string[]): number {
+    this.assertOpen()
+    try {
+      return this.removeMany(keys)
+    } catch (error) {
+      this.failed(error)
+      return 0
+    }
+  }
+
+  setNx(key: string, value: Uint8Array, ttlMs: number | undefined): boolean {
+    this.assertOpen()
+    try {
+      const now = Date.now()
+      const stored = this.s.setNx.run(key, blob(value), expiresAt(now, ttlMs), now, now).changes === 1
+      if (stored) this.wrote(value.byteLength)
+      return stored
+    } catch (error) {
+      this.failed(error)
+      return false
+    }
+  }
+
+  deleteIfEquals(key: string, value: Uint8Array): boolean {
+    this.assertOpen()
+    try {
+      return this.s.deleteIfEquals.run(key, blob(value), Date.now()).changes === 1
+    } catch (error) {
+      this.failed(error)
+      return false
+    }
+  }
+
+  incr(key: string, delta: number, ttlMs: number | undefined): number {
+    this.assertOpen()
+    try {
+      return this.increment(key, delta, ttlMs)
+    } catch (error) {
+      this.failed(error)
+      return this.increment(key, delta, ttlMs)
+    }
+  }
+
+  expire(key: string, ttlMs: number | undefined): boolean {
+    this.assertOpen()
+    try {
+      const now = Date.now()
+      return this.s.expire.run(expiresAt(now, ttlMs), key, now).changes === 1
+    } catch (error) {
+      this.failed(error)
+      return false
+    }
+  }
+
+  keys(prefix: string): string[] {
+    this.assertOpen()
+    try {
+      const end = prefixEnd(prefix)
+      const now = Date.now()
+      return (
+        end === undefined ? this.s.keysOpen.all(prefix, now) : this.s.keysRange.all(prefix, end, now)
+      ) as string[]
+    } catch (error) {
+      this.failed(error)
+      return []
+    }
+  }
+
+  deletePrefix(prefix: string): number {
+    this.assertOpen()
+    try {
+      return this.removePrefix(prefix)
+    } catch (error) {
+      this.failed(error)
+      return 0
+    }
+  }
+
+  /**
+   * Records that results under `prefix` written before now are dead; a background sweep removes them
+   * soon after, in short steps. Rows written from now on are kept (their write time is not earlier).
+   */
+  reclaimPrefix(prefix: string): void {
+    this.assertOpen()
+    try {
+      this.s.markDead.run(prefix, Date.now())
+    } catch (error) {
+      this.failed(error)
+      return
+    }
+    this.sweepSoon()
+  }
+
+  ping(): boolean {
+    this.assertOpen()
+    return this.s.ping.get() === 1
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.owned && this.db.open) this.db.close()
+  }
+
+  // ---- beyond the contract ----------------------------------------------------------------------
+
+  /**
+   * Runs a housekeeping pass now, synchronously: deletes expired rows, reclaims invalidated results and
+   * enforces `maxEntries` / `maxBytes`. The backend also does this on its own (every `sweepInterval`,
+   * after every 1000 writes of this process and after invalidations), in steps that do not stall calls.
+   *
+   * @example const { expired, reclaimed, evicted } = backend.sweep()
+   */
+  sweep(): SweepReport {
+    this.assertOpen()
+    try {
+      return this.housekeeping.sweep()
+    } catch (error) {
+      this.failed(error)
+      return this.housekeeping.sweep()
+    }
+  }
+
+  /** The underlying better-sqlite3 connection (for inspection; the tables belong to the backend). */
+  get database(): Database {
+    return this.db
+  }
+
+  // ---- operations -------------------------------------------------------------------------------
+
+  private readMany(keys: readonly string[]): (Uint8Array | undefined)[] {
+    const now = Date.now()
+    const out: (Uint8Array | undefined)[] = new Array(keys.length).fill(undefined)
+    for (let start = 0; start < keys.length; start += BATCH) {
+      const slice = keys.length <= BATCH ? keys : keys.slice(start, start + BATCH)
+      const rows = this.getManyStatement(slice.length).all(...slice, now) as [string, Buffer][]
+      for (const [key, value] of rows) {
+        // A key may be asked for twice; every slot gets it.
+        for (let i = 0; i < slice.length; i++) if (slice[i] === key) out[start + i] = value
+      }
+    }
+    return out
+  }
+
+  private getManyStatement(count: number): Statement {
+    let statement = this.s.getMany[count]
+    if (statement === undefined) {
+      const placeholders = new Array(count).fill('?').join(', ')
+      statement = this.db
+        .prepare(
+          `SELECT key, value FROM "${this.names.entries}" WHERE key IN (${placeholders}) AND (expires_at IS NULL OR expires_at > ?)`,
+        )
+        .raw()
+      this.s.getMany[count] = statement
+    }
+    return statement
+  }
+
+  private write(key: string, value: Uint8Array, ttlMs: number | undefined, now: number): void {
+    this.s.set.run(key, blob(value), expiresAt(now, ttlMs), now)
+    this.wrote(value.byteLength)
+  }
+
+  private readonly writeMany = (entries: readonly BackendEntry<Uint8Array>[]): void => {
+    this.transaction(() => {
+      const now = Date.now()
+      for (const entry of entries) this.write(entry.key, entry.value, entry.ttlMs, now)
+    })
+  }
+
+  private remove(key: string, now: number): boolean {
+    const row = this.s.delete.get(key) as { expires_at: number | null } | undefined
+    return row !== undefined && (row.expires_at === null || row.expires_at > now)
+  }
+
+  private removeMany(keys: readonly string[]): number {
+    return this.transaction(() => {
+      const now = Date.now()
+      let removed = 0
+      for (const key of keys) if (this.remove(key, now)) removed++
+      return removed
+    })
+  }
+
+  private increment(key: string, delta: number, ttlMs: number | undefined): number {
+    return this.transaction(() => {
+      const now = Date.now()
+      const row = this.s.readCounter.get(key, now) as { value: Buffer; expires_at: number | null } | undefined
+      let next = delta
+      let expiry = expiresAt(now, ttlMs)
+      if (row !== undefined) {
+        const text = row.value.toString('latin1')
+        if (!/^-?\d{1,16}$/.test(text)) throw new NotACounterError(key)
+        next = Number(text) + delta
+        expiry = row.expires_at
+      }
+      this.s.set.run(key, Buffer.from(String(next), 'latin1'), expiry, now)
+      return next
+    })
+  }
+
+  private removePrefix(prefix: string): number {
+    const end = prefixEnd(prefix)
+    return this.transaction(() => {
+      const now = Date.now()
+      const live = (
+        end === undefined ? this.s.countOpen.get(prefix, now) : this.s.countRange.get(prefix, end, now)
+      ) as number
+      if (end === undefined) this.s.deleteOpen.run(prefix)
+      else this.s.deleteRange.run(prefix, end)
+      return live
+    })
+  }
+
+  /** Runs `work` in a `BEGIN IMMEDIATE` transaction: it takes the write lock first, so it waits (bounded) instead of failing on contention. */
+  private transaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate()
+  }
+
+  private wrote(bytes: number): void {
+    this.housekeeping.noteWrite(bytes)
+    if (++this.writesSinceSweep >= WRITES_PER_SWEEP) this.sweepSoon()
+  }
+
+  private sweepSoon(): void {
+    if (this.closed) return
+    this.writesSinceSweep = 0
+    this.housekeeping.sweepInBackground((error) => {
+      if (isCorruption(error) && this.onCorrupt === 'rebuild') this.rebuild(error)
+      else process.emitWarning(`rapide sqlite: a background sweep of ${this.path} failed: ${describe(error)}`)
+    })
+  }
+
+  // ---- opening, corruption, closing ------------------------------------------------------------------
+
+  private open(): Database {
+    if (this.path !== ':memory:' && this.path !== '') mkdirSync(dirname(this.path), { recursive: true })
+    const driver = loadDriver()
+    let db: Database | undefined
+    try {
+      db = openDatabase(driver, this.path, { timeout: this.busyTimeoutMs })
+      this.fileIdentity = identity(this.path)
+      if (!db.memory) {
+        db.pragma('journal_mode = WAL')
+        // WAL + NORMAL survives a crashed process (only a power loss can drop the last commits, fine for a cache).
+        db.pragma('synchronous = NORMAL')
+      }
+      this.prepare(db)
+      return db
+    } catch (error) {
+      db?.close()
+      if (!isCorruption(error)) throw error
+      if (this.onCorrupt === 'throw') throw this.corruptError(error)
+      warnRebuild(this.path, error)
+      removeDatabaseFiles(this.path)
+      db = openDatabase(driver, this.path, { timeout: this.busyTimeoutMs })
+      this.fileIdentity = identity(this.path)
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+      this.prepare(db)
+      return db
+    }
+  }
+
+  private prepare(db: Database): void {
+    prepareSchema(db, this.names)
+  }
+
+  private statements(db: Database): Statements {
+    const t = `"${this.names.entries}"`
+    const live = '(expires_at IS NULL OR expires_at > ?)'
+    return {
+      get: db.prepare(`SELECT value FROM ${t} WHERE key = ? AND ${live}`).pluck(),
+      getMany: [],
+      set: db.prepare(`INSERT OR REPLACE INTO ${t} (key, value, expires_at, written_at) VALUES (?, ?, ?, ?)`),
+      delete: db.prepare(`DELETE FROM ${t} WHERE key = ? RETURNING expires_at`),
+      // One statement: it takes the write lock before reading, so it is atomic across processes.
+      setNx: db.prepare(
+        `INSERT INTO ${t} (key, value, expires_at, written_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,
+           written_at = excluded.written_at
+         WHERE expires_at IS NOT NULL AND expires_at <= ?`,
+      ),
+      deleteIfEquals: db.prepare(`DELETE FROM ${t} WHERE key = ? AND value = ? AND ${live}`),
+      readCounter: db.prepare(`SELECT value, expires_at FROM ${t} WHERE key = ? AND ${live}`),
+      expire: db.prepare(`UPDATE ${t} SET expires_at = ? WHERE key = ? AND ${live}`),
+      keysRange: db.prepare(`SELECT key FROM ${t} WHERE key >= ? AND key < ? AND ${live}`).pluck(),
+      keysOpen: db.prepare(`SELECT key FROM ${t} WHERE key >= ? AND ${live}`).pluck(),
+      countRange: db.prepare(`SELECT count(*) FROM ${t} WHERE key >= ? AND key < ? AND ${live}`).pluck(),
+      countOpen: db.prepare(`SELECT count(*) FROM ${t} WHERE key >= ? AND ${live}`).pluck(),
+      deleteRange: db.prepare(`DELETE FROM ${t} WHERE key >= ? AND key < ?`),
+      deleteOpen: db.prepare(`DELETE FROM ${t} WHERE key >= ?`),
+      markDead: db.prepare(
+        `INSERT INTO "${this.names.reclaims}" (prefix, dead_before) VALUES (?, ?)
+         ON CONFLICT (prefix) DO UPDATE SET dead_before = max(dead_before, excluded.dead_before)`,
+      ),
+      ping: db.prepare('SELECT 1').pluck(),
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError(`SQLite backend (${this.path})`)
+  }
+
+  /**
+   * Every operation's error path. Corruption becomes a clear error, or with `onCorrupt: 'rebuild'` an
+   * empty cache: the failed read then answers "absent" and the failed write is lost, which a cache allows.
+   * Anything else (a busy timeout, a full disk) is thrown for the core to report and handle.
+   */
+  private failed(error: unknown): void {
+    if (!isCorruption(error)) throw error
+    if (this.onCorrupt === 'throw') throw this.corruptError(error)
+    this.rebuild(error)
+  }
+
+  private rebuild(error: unknown): void {
+    if (!this.owned || this.path === ':memory:') throw error
+    warnRebuild(this.path, error)
+    if (this.db.open) this.db.close()
+    // Another process may have rebuilt the file already: delete only the file we had open.
+    if (identity(this.path) === this.fileIdentity) removeDatabaseFiles(this.path)
+    this.db = this.open()
+    this.s = this.statements(this.db)
+    this.housekeeping = new Housekeeping(this.db, this.names, this.bounds)
+  }
+
+  private corruptError(error: unknown): BackendUnavailableError {
+    return new BackendUnavailableError(
+      `${this.path} is not a usable SQLite database (${describe(error)}). Delete it, choose another \`path\`, ` +
+        "or pass `onCorrupt: 'rebuild'` to let the cache start empty.",
+      error,
+    )
+  }
+}
+
+function blob(value: Uint8Array): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+}
+
+function expiresAt(now: number, ttlMs: number | undefined): number | null {
+  return ttlMs === undefined ? null : Math.ceil(now + ttlMs)
+}
+
+function positiveInteger(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(`SqliteBackend: ${name} must be a positive integer, got ${String(value)}`)
+  }
+  return value
+}
+
+function isCorruption(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code)
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function identity(path: string): string | undefined {
+  try {
+    const stats = statSync(path)
+    return `${stats.dev}:${stats.ino}`
+  } catch {
+    return undefined
+  }
+}
+
+function removeDatabaseFiles(path: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true })
+}
+
+function warnRebuild(path: string, error: unknown): void {
+  process.emitWarning(`rapide sqlite: ${path} is corrupt (${describe(error)}); rebuilding an empty cache`, {
+    code: 'RAPIDE_SQLITE_REBUILT',
+  })
+}
