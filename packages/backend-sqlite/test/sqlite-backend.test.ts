@@ -1,0 +1,348 @@
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createCache, RapideError } from '@rapide/core'
+import Database from 'better-sqlite3'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { defaultDatabasePath, SCHEMA_VERSION, SqliteBackend } from '../src/index.js'
+import { requireDriver } from '../src/load-driver.js'
+import { prefixEnd } from '../src/prefix-range.js'
+
+const directory = mkdtempSync(join(tmpdir(), 'rapide-sqlite-'))
+afterAll(() => rmSync(directory, { recursive: true, force: true }))
+let files = 0
+const freshPath = () => join(directory, `db-${files++}.sqlite`)
+const bytes = (text: string) => new Uint8Array(Buffer.from(text))
+const rowCount = (backend: SqliteBackend, where = '1') =>
+  backend.database.prepare(`SELECT count(*) FROM rapide_cache WHERE ${where}`).pluck().get() as number
+
+function expectUnavailable(run: () => unknown, message: RegExp): void {
+  try {
+    run()
+  } catch (error) {
+    expect(RapideError.isInstance(error) && error.code).toBe('E_BACKEND_UNAVAILABLE')
+    expect((error as Error).message).toMatch(message)
+    return
+  }
+  throw new Error('expected E_BACKEND_UNAVAILABLE')
+}
+
+describe('opening', () => {
+  it('creates the file and its folder, in WAL mode with a busy timeout', () => {
+    const path = join(directory, 'nested', 'deeper', 'cache.sqlite')
+    const backend = new SqliteBackend({ path, busyTimeout: '750ms' })
+    expect(statSync(path).isFile()).toBe(true)
+    expect(backend.database.pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(backend.database.pragma('busy_timeout', { simple: true })).toBe(750)
+    expect(backend.capabilities).toEqual({
+      sync: true,
+      persistent: true,
+      shared: true,
+      inProcessValues: false,
+    })
+    backend.close()
+  })
+
+  it("':memory:' is a private, non-persistent store (local coordination)", () => {
+    const backend = new SqliteBackend({ path: ':memory:' })
+    expect(backend.capabilities).toMatchObject({ persistent: false, shared: false })
+    backend.set('k', bytes('v'), undefined)
+    expect(new SqliteBackend({ path: ':memory:' }).get('k')).toBeUndefined()
+    backend.close()
+  })
+
+  it('uses a database it is given, and leaves it open on close', () => {
+    const db = new Database(freshPath())
+    const backend = new SqliteBackend({ database: db })
+    backend.set('k', bytes('v'), undefined)
+    backend.close()
+    expect(db.open).toBe(true)
+    expect(db.prepare('SELECT count(*) FROM rapide_cache').pluck().get()).toBe(1)
+    db.close()
+  })
+
+  it('two tables in one file are two caches', () => {
+    const path = freshPath()
+    const a = new SqliteBackend({ path, table: 'cache_a' })
+    const b = new SqliteBackend({ path, table: 'cache_b' })
+    a.set('k', bytes('a'), undefined)
+    expect(b.get('k')).toBeUndefined()
+    a.close()
+    b.close()
+  })
+
+  it('refuses invalid options with typed errors', () => {
+    const invalid = (options: ConstructorParameters<typeof SqliteBackend>[0]) => {
+      try {
+        new SqliteBackend(options).close()
+      } catch (error) {
+        return RapideError.isInstance(error) ? error.code : 'untyped'
+      }
+      return 'accepted'
+    }
+    expect(invalid({ path: ':memory:', table: 'x; DROP TABLE y' })).toBe('E_INVALID_OPTION')
+    expect(invalid({ path: ':memory:', maxEntries: 0 })).toBe('E_INVALID_OPTION')
+    expect(invalid({ path: ':memory:', maxBytes: 1.5 })).toBe('E_INVALID_OPTION')
+    expect(invalid({ path: ':memory:', busyTimeout: -1 })).toBe('E_INVALID_TTL')
+    expect(invalid({ path: ':memory:', onCorrupt: 'ignore' as 'throw' })).toBe('E_INVALID_OPTION')
+    const db = new Database(':memory:')
+    expect(invalid({ path: ':memory:', database: db })).toBe('E_INVALID_OPTION')
+    expect(invalid({ database: db, onCorrupt: 'rebuild' })).toBe('E_INVALID_OPTION')
+    db.close()
+  })
+
+  it('a closed backend refuses operations with ClosedError', () => {
+    const backend = new SqliteBackend({ path: ':memory:' })
+    backend.close()
+    expect(() => backend.get('k')).toThrow(expect.objectContaining({ code: 'E_CLOSED' }))
+  })
+})
+
+describe('default path', () => {
+  it('is node_modules/.cache/rapide in a project, the user cache folder elsewhere', () => {
+    const project = join(directory, 'project')
+    mkdirSync(join(project, 'node_modules'), { recursive: true })
+    expect(defaultDatabasePath(project)).toBe(
+      join(project, 'node_modules', '.cache', 'rapide', 'cache.sqlite'),
+    )
+    vi.stubEnv('XDG_CACHE_HOME', join(directory, 'xdg'))
+    try {
+      expect(defaultDatabasePath(join(directory, 'no-project'))).toBe(
+        join(directory, 'xdg', 'rapide', 'cache.sqlite'),
+      )
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+})
+
+describe('a missing or broken better-sqlite3', () => {
+  it('says what to install', () => {
+    const missing = () => {
+      throw Object.assign(new Error("Cannot find module 'better-sqlite3'"), { code: 'MODULE_NOT_FOUND' })
+    }
+    expectUnavailable(() => requireDriver(missing), /npm install better-sqlite3/)
+  })
+
+  it('says how to rebuild an addon that does not load', () => {
+    const broken = () => {
+      throw new Error(
+        'The module was compiled against a different Node.js version using NODE_MODULE_VERSION 115',
+      )
+    }
+    expectUnavailable(() => requireDriver(broken), /npm rebuild better-sqlite3/)
+  })
+})
+
+describe('schema versions', () => {
+  it('rebuilds the tables of an older layout instead of misreading them', () => {
+    const path = freshPath()
+    const db = new Database(path)
+    db.exec(`CREATE TABLE rapide_cache_meta (name TEXT PRIMARY KEY, value ANY);
+      INSERT INTO rapide_cache_meta VALUES ('schema', 0);
+      CREATE TABLE rapide_cache (key TEXT PRIMARY KEY, value BLOB, expires REAL);
+      INSERT INTO rapide_cache VALUES ('k', x'6f6c64', NULL);`)
+    db.close()
+    const backend = new SqliteBackend({ path })
+    expect(backend.get('k')).toBeUndefined()
+    backend.set('k', bytes('new'), undefined)
+    expect(Buffer.from(backend.get('k')!).toString()).toBe('new')
+    expect(
+      backend.database.prepare("SELECT value FROM rapide_cache_meta WHERE name = 'schema'").pluck().get(),
+    ).toBe(SCHEMA_VERSION)
+    backend.close()
+  })
+
+  it('refuses a file written by a newer version, and a table it did not create', () => {
+    const newer = freshPath()
+    new SqliteBackend({ path: newer }).close()
+    const db = new Database(newer)
+    db.prepare("UPDATE rapide_cache_meta SET value = ? WHERE name = 'schema'").run(SCHEMA_VERSION + 1)
+    db.close()
+    expectUnavailable(() => new SqliteBackend({ path: newer }), /newer @rapide\/backend-sqlite/)
+
+    const foreign = freshPath()
+    const other = new Database(foreign)
+    other.exec('CREATE TABLE rapide_cache (id INTEGER PRIMARY KEY, name TEXT)')
+    other.close()
+    expectUnavailable(() => new SqliteBackend({ path: foreign }), /did not create/)
+  })
+})
+
+describe('housekeeping', () => {
+  it('sweeps expired rows out of the file', async () => {
+    const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
+    for (let i = 0; i < 600; i++) backend.set(`short:${i}`, bytes('x'), 10)
+    backend.set('long', bytes('x'), 60_000)
+    backend.set('forever', bytes('x'), undefined)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(backend.get('short:1')).toBeUndefined()
+    expect(rowCount(backend)).toBe(602)
+    expect(backend.sweep()).toMatchObject({ expired: 600 })
+    expect(rowCount(backend)).toBe(2)
+    backend.close()
+  })
+
+  it('reclaims the results an invalidation made dead, in the background, keeping the new ones', async () => {
+    const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
+    const cache = createCache({ domainKey: 'RECLAIM', backend })
+    const double = cache.wrap('DOUBLE', (n: number) => n * 2)
+    const triple = cache.wrap('TRIPLE', (n: number) => n * 3)
+    for (let n = 0; n < 300; n++) {
+      double(n)
+      triple(n)
+    }
+    const results = (fn: string) => rowCount(backend, `key LIKE 'RECLAIM:r:${fn}:%'`)
+    expect(results('DOUBLE')).toBe(300)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    cache.invalidateFunc('DOUBLE')
+    double(1)
+    // No sweep() call: the invalidation scheduled one, run in steps on later event-loop turns.
+    await vi.waitFor(() => expect(results('DOUBLE')).toBe(1), { timeout: 2000 })
+    expect(results('TRIPLE')).toBe(300)
+    expect(double(1)).toBe(2)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    cache.invalidateDomain()
+    triple(2)
+    await vi.waitFor(() => expect(results('TRIPLE')).toBe(1), { timeout: 2000 })
+    expect(results('DOUBLE')).toBe(0)
+    cache.close()
+  })
+
+  it('maxEntries evicts the oldest-written entries first', async () => {
+    const backend = new SqliteBackend({ path: freshPath(), maxEntries: 100, sweepInterval: false })
+    for (let i = 0; i < 300; i++) {
+      backend.set(`k${i}`, bytes(`v${i}`), undefined)
+      if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    const report = backend.sweep()
+    expect(report.evicted).toBe(210)
+    expect(rowCount(backend)).toBe(90)
+    expect(backend.get('k299')).toBeDefined()
+    expect(backend.get('k0')).toBeUndefined()
+    expect(backend.get('k209')).toBeUndefined()
+    expect(backend.get('k210')).toBeDefined()
+    backend.close()
+  })
+
+  it('maxBytes bounds the stored bytes', () => {
+    const backend = new SqliteBackend({ path: freshPath(), maxBytes: 10_000, sweepInterval: false })
+    for (let i = 0; i < 100; i++) backend.set(`k${i}`, new Uint8Array(1000), undefined)
+    backend.sweep()
+    const stored = backend.database
+      .prepare('SELECT total(length(value)) FROM rapide_cache')
+      .pluck()
+      .get() as number
+    expect(stored).toBeLessThanOrEqual(10_000)
+    expect(stored).toBeGreaterThan(5_000)
+    backend.close()
+  })
+})
+
+describe('prefix ranges', () => {
+  it('bound exactly the keys that start with the prefix', () => {
+    expect(prefixEnd('app:r:')).toBe('app:r;')
+    expect(prefixEnd('')).toBeUndefined()
+    expect(prefixEnd('a\u{10ffff}')).toBe('b')
+    expect(prefixEnd('\ud7ff')).toBe('\ue000')
+    const backend = new SqliteBackend({ path: ':memory:' })
+    const keys = ['p', 'p:', 'p:a', 'p:\u{10ffff}', 'p:🐎', 'p;', 'q', 'o\u{10ffff}']
+    for (const key of keys) backend.set(key, bytes(key), undefined)
+    expect(backend.keys('p:').sort()).toEqual(['p:', 'p:a', 'p:\u{10ffff}', 'p:🐎'].sort())
+    expect(backend.deletePrefix('p')).toBe(6)
+    expect(backend.keys('').sort()).toEqual(['o\u{10ffff}', 'q'])
+    backend.close()
+  })
+})
+
+describe('corruption', () => {
+  it('a file that is not a database is a clear error naming it, or a rebuilt cache when asked', () => {
+    const path = freshPath()
+    writeFileSync(path, 'this is not a database, but it is long enough to look like one. '.repeat(100))
+    expectUnavailable(() => new SqliteBackend({ path }), /not a usable SQLite database.*onCorrupt/)
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
+    try {
+      const backend = new SqliteBackend({ path, onCorrupt: 'rebuild' })
+      backend.set('k', bytes('v'), undefined)
+      expect(Buffer.from(backend.get('k')!).toString()).toBe('v')
+      backend.close()
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/is corrupt .*rebuilding an empty cache/)
+    } finally {
+      warn.mockRestore()
+    }
+  })
+
+  it('overwritten pages: typed errors under raise, computed values under silent, a rebuild when asked', () => {
+    const path = freshPath()
+    const writer = new SqliteBackend({ path, sweepInterval: false })
+    const seed = createCache({ domainKey: 'CORRUPT', backend: writer })
+    const slow = seed.wrap('SLOW', (n: number) => `value-${n}`.repeat(20))
+    for (let n = 0; n < 2000; n++) slow(n)
+    writer.database.pragma('wal_checkpoint(TRUNCATE)')
+    seed.close()
+    // Garbage over the second half of the file: the header and schema pages stay valid, so the file
+    // opens, and the damage shows when entries are read.
+    const size = statSync(path).size
+    const fd = openSync(path, 'r+')
+    const garbage = Buffer.alloc(4096, 0xa5)
+    for (let offset = Math.floor(size / 8192) * 4096; offset < size; offset += 4096) {
+      writeSync(fd, garbage, 0, garbage.length, offset)
+    }
+    closeSync(fd)
+
+    const failing = (onError: 'raise' | 'silent', onCorrupt: 'throw' | 'rebuild') => {
+      const backend = new SqliteBackend({ path, onCorrupt, sweepInterval: false })
+      return createCache({ domainKey: 'CORRUPT', backend, onError })
+    }
+    const expected = (n: number) => `value-${n}`.repeat(20)
+    let raised: unknown
+    try {
+      const cache = failing('raise', 'throw')
+      const read = cache.wrap('SLOW', expected)
+      for (let n = 0; n < 2000; n++) read(n)
+    } catch (error) {
+      raised = error
+    }
+    expect(RapideError.isInstance(raised) && raised.code).toBe('E_BACKEND_UNAVAILABLE')
+    expect((raised as Error).message).toMatch(/not a usable SQLite database/)
+
+    const silent = failing('silent', 'throw')
+    const errors: unknown[] = []
+    silent.on('error', ({ error }) => errors.push(error))
+    const read = silent.wrap('SLOW', expected)
+    for (let n = 0; n < 2000; n++) expect(read(n)).toBe(expected(n))
+    expect(errors.length).toBeGreaterThan(0)
+    silent.close()
+
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
+    const rebuilt = failing('raise', 'rebuild')
+    const again = rebuilt.wrap('SLOW', expected)
+    for (let n = 0; n < 2000; n++) expect(again(n)).toBe(expected(n))
+    for (let n = 0; n < 2000; n++) expect(again(n)).toBe(expected(n))
+    rebuilt.set('after', 1)
+    expect(rebuilt.get('after')).toBe(1)
+    rebuilt.close()
+    expect(warn).toHaveBeenCalledTimes(1)
+    warn.mockRestore()
+  })
+
+  it('a corrupt file opened without rebuild is a clear error at construction', () => {
+    const path = freshPath()
+    const writer = new SqliteBackend({ path })
+    writer.set('k', bytes('v'), undefined)
+    writer.close()
+    const fd = openSync(path, 'r+')
+    writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, 4096)
+    closeSync(fd)
+    expectUnavailable(() => new SqliteBackend({ path }).get('k'), /not a usable SQLite database/)
+  })
+})
