@@ -10,18 +10,120 @@ import {
   type Target,
   targetsTable,
 } from './report.js'
+import { sqliteSubjects } from './sqlite-subjects.js'
 import { memorySubjects, type Subject } from './subjects.js'
 import { HOT_KEYS } from './workload.js'
 
 /**
- * `pnpm bench [--quick] [--filter <text>]`: measures every subject's hit and miss in this one process and
- * prints a table with the MISSION.md target ratios; writes results/memory.md and results/memory-hit.svg.
+ * `pnpm bench [--quick] [--backend memory|sqlite] [--filter <text>]`: measures every subject's hit and
+ * miss in this one process and prints tables with the MISSION.md target ratios; writes
+ * results/<backend>.md and results/<backend>-hit.svg for each backend measured without a filter.
  */
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
-const filterAt = args.indexOf('--filter')
-const filter = filterAt >= 0 ? args[filterAt + 1]?.toLowerCase() : undefined
+const option = (name: string) => {
+  const at = args.indexOf(name)
+  return at >= 0 ? args[at + 1]?.toLowerCase() : undefined
+}
+const filter = option('--filter')
+const onlyBackend = option('--backend')
 const options = quick ? { rounds: 3, roundMs: 60 } : { rounds: 7, roundMs: 250 }
+
+/** A target: `peer time / rapide time` of a case must reach `goal`. */
+interface TargetSpec {
+  readonly description: string
+  readonly rapide: string
+  readonly peer: string
+  readonly goal: number
+  readonly on: 'hit' | 'miss'
+}
+
+interface Group {
+  readonly backend: string
+  readonly title: string
+  readonly subjects: () => Subject[]
+  readonly targets: readonly TargetSpec[]
+}
+
+const groups: Group[] = [
+  {
+    backend: 'memory',
+    title: 'Memory backend',
+    subjects: memorySubjects,
+    targets: [
+      {
+        description: 'async hit vs async-cache-dedupe',
+        rapide: 'rapide memory (async fn)',
+        peer: 'async-cache-dedupe',
+        goal: 2,
+        on: 'hit',
+      },
+      {
+        description: 'async hit vs bentocache',
+        rapide: 'rapide memory (async fn)',
+        peer: 'bentocache (memory)',
+        goal: 8,
+        on: 'hit',
+      },
+      {
+        description: 'sync hit vs hand-written memo (0.5× = within 2×)',
+        rapide: 'rapide memory (sync fn)',
+        peer: 'hand-written JSON.stringify + Map memo (sync)',
+        goal: 0.5,
+        on: 'hit',
+      },
+      {
+        description: 'async hit vs cache-manager',
+        rapide: 'rapide memory (async fn)',
+        peer: 'cache-manager (keyv memory)',
+        goal: 1,
+        on: 'hit',
+      },
+      {
+        description: 'async hit vs cachified',
+        rapide: 'rapide memory (async fn)',
+        peer: '@epic-web/cachified (lru-cache)',
+        goal: 1,
+        on: 'hit',
+      },
+    ],
+  },
+  {
+    backend: 'sqlite',
+    title: 'SQLite backend',
+    subjects: sqliteSubjects,
+    targets: [
+      {
+        description: 'hit vs raw better-sqlite3 SELECT + decode',
+        rapide: 'rapide sqlite (sync fn)',
+        peer: 'raw better-sqlite3 SELECT / INSERT OR REPLACE + v8',
+        goal: 0.7,
+        on: 'hit',
+      },
+      {
+        description: 'miss vs raw better-sqlite3 INSERT OR REPLACE',
+        rapide: 'rapide sqlite (sync fn)',
+        peer: 'raw better-sqlite3 SELECT / INSERT OR REPLACE + v8',
+        goal: 0.5,
+        on: 'miss',
+      },
+      {
+        description: 'async hit vs cache-manager + @keyv/sqlite',
+        rapide: 'rapide sqlite (async fn)',
+        peer: 'cache-manager + @keyv/sqlite',
+        goal: 1,
+        on: 'hit',
+      },
+      {
+        description: 'async miss vs cache-manager + @keyv/sqlite',
+        rapide: 'rapide sqlite (async fn)',
+        peer: 'cache-manager + @keyv/sqlite',
+        goal: 1,
+        on: 'miss',
+      },
+    ],
+  },
+]
 
 async function run(subject: Subject): Promise<Row> {
   for (let id = 0; id < HOT_KEYS; id++) await subject.call(id)
@@ -30,62 +132,56 @@ async function run(subject: Subject): Promise<Row> {
   return { subject: subject.name, hitNs: hit.nsPerOp, missNs: miss.nsPerOp }
 }
 
-const subjects = memorySubjects().filter((s) => !filter || s.name.toLowerCase().includes(filter))
-const rows: Row[] = []
-console.log(`rapide benchmarks, memory backend — ${machineDescription()}`)
+const results = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
+console.log(`rapide benchmarks — ${machineDescription()}`)
 console.log(
-  `${quick ? 'quick run' : 'full run'}: ${options.rounds} rounds of ~${options.roundMs} ms per case\n`,
+  `${quick ? 'quick run' : 'full run'}: ${options.rounds} rounds of ~${options.roundMs} ms per case`,
 )
-for (const subject of subjects) {
-  process.stdout.write(`  measuring ${subject.name} ...`)
-  const row = await run(subject)
-  rows.push(row)
-  process.stdout.write(` hit ${row.hitNs!.toFixed(0)} ns, miss ${row.missNs!.toFixed(0)} ns\n`)
-  await subject.close?.()
-  // Start every subject from a collected heap, so one subject's garbage is not billed to the next.
-  globalThis.gc?.()
-}
 
-const hitOf = (name: string) => rows.find((r) => r.subject === name)?.hitNs
-const ratio = (rapide: string, peer: string) => {
-  const a = hitOf(rapide)
-  const b = hitOf(peer)
-  return a === undefined || b === undefined ? undefined : b / a
-}
-const targets: Target[] = []
-const addTarget = (description: string, rapide: string, peer: string, goal: number) => {
-  const measured = ratio(rapide, peer)
-  if (measured !== undefined) targets.push({ description, measured, goal })
-}
-addTarget('async hit vs async-cache-dedupe', 'rapide memory (async fn)', 'async-cache-dedupe', 2)
-addTarget('async hit vs bentocache', 'rapide memory (async fn)', 'bentocache (memory)', 8)
-addTarget(
-  'sync hit vs hand-written memo (0.5× = within 2×)',
-  'rapide memory (sync fn)',
-  'hand-written JSON.stringify + Map memo (sync)',
-  0.5,
-)
-addTarget('async hit vs cache-manager', 'rapide memory (async fn)', 'cache-manager (keyv memory)', 1)
-addTarget('async hit vs cachified', 'rapide memory (async fn)', '@epic-web/cachified (lru-cache)', 1)
-
-const table = markdownTable(rows)
-const ratios = targetsTable(targets)
-console.log(`\n${table}\n\nRatios are peer time / rapide time (higher is better for rapide):\n\n${ratios}\n`)
-
-if (!filter) {
-  const here = dirname(fileURLToPath(import.meta.url))
-  const out = join(here, '..', 'results')
-  mkdirSync(out, { recursive: true })
+for (const group of groups) {
+  if (onlyBackend && group.backend !== onlyBackend) continue
+  const all = group.subjects()
+  const subjects = all.filter((s) => !filter || s.name.toLowerCase().includes(filter))
+  console.log(`\n${group.title}`)
+  const rows: Row[] = []
+  for (const subject of all) {
+    if (subjects.includes(subject)) {
+      process.stdout.write(`  measuring ${subject.name} ...`)
+      const row = await run(subject)
+      rows.push(row)
+      process.stdout.write(` hit ${row.hitNs!.toFixed(0)} ns, miss ${row.missNs!.toFixed(0)} ns\n`)
+    }
+    await subject.close?.()
+    // Start every subject from a collected heap, so one subject's garbage is not billed to the next.
+    globalThis.gc?.()
+  }
+  const timeOf = (name: string, on: 'hit' | 'miss') => {
+    const row = rows.find((r) => r.subject === name)
+    return on === 'hit' ? row?.hitNs : row?.missNs
+  }
+  const targets: Target[] = []
+  for (const spec of group.targets) {
+    const ours = timeOf(spec.rapide, spec.on)
+    const theirs = timeOf(spec.peer, spec.on)
+    if (ours !== undefined && theirs !== undefined) {
+      targets.push({ description: spec.description, measured: theirs / ours, goal: spec.goal })
+    }
+  }
+  const table = markdownTable(rows)
+  const ratios = targetsTable(targets)
+  console.log(`\n${table}\n\nRatios are peer time / rapide time (higher is better for rapide):\n\n${ratios}`)
+  if (filter) continue
+  mkdirSync(results, { recursive: true })
   const stamp = `${new Date().toISOString().slice(0, 10)} — ${machineDescription()}`
   writeFileSync(
-    join(out, 'memory.md'),
-    `# Memory backend: wrapped-function hit and miss\n\n${stamp}. ${quick ? 'Quick run.' : 'Full run.'}\n\n` +
-      `Workload: see \`src/workload.ts\` (1-argument function, small object, 1 000 hot keys, one call in flight).\n\n` +
+    join(results, `${group.backend}.md`),
+    `# ${group.title}: wrapped-function hit and miss\n\n${stamp}. ${quick ? 'Quick run.' : 'Full run.'}\n\n` +
+      'Workload: see `src/workload.ts` (1-argument function, small object, 1 000 hot keys, one call in flight).\n\n' +
       `${table}\n\nRatios (peer time / rapide time):\n\n${ratios}\n`,
   )
   writeFileSync(
-    join(out, 'memory-hit.svg'),
-    hitChartSvg(rows, 'Memory backend: cached hit throughput', stamp),
+    join(results, `${group.backend}-hit.svg`),
+    hitChartSvg(rows, `${group.title}: cached hit throughput`, stamp),
   )
-  console.log(`wrote ${join('apps/bench/results', 'memory.md')} and memory-hit.svg`)
+  console.log(`wrote apps/bench/results/${group.backend}.md and ${group.backend}-hit.svg`)
 }

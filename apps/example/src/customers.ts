@@ -1,12 +1,13 @@
-import { MemoryBackend } from '@rapide/backend-memory'
+import { SqliteBackend } from '@rapide/backend-sqlite'
 import { createCache } from '@rapide/core'
 
 const data: Record<number, string> = { 1: 'Anna', 2: 'Bethany' }
 
-// One cache for this domain; swapping the backend is a change of import.
+// One cache for this domain, in a SQLite file every process on this machine shares
+// (node_modules/.cache/rapide/cache.sqlite). Swapping the backend is a change of import.
 export const cache = createCache({
   domainKey: 'EXAMPLE_DOMAIN',
-  backend: MemoryBackend,
+  backend: SqliteBackend,
   defaultTtl: 30,
 })
 

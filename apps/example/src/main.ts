@@ -20,7 +20,10 @@ function read(cid: number): void {
   console.log(`  ${lastEvent} getCustomerName(${cid}) = ${JSON.stringify(name)}  [${micros.toFixed(1)} µs]`)
 }
 
-console.log(`rapide example on the ${cache.backend.name} backend (domain ${cache.domainKey})\n`)
+console.log(`rapide example on the ${cache.backend.name} backend (domain ${cache.domainKey})`)
+// The cache outlives this process but the customer data above does not: start the story from empty.
+cache.clear()
+console.log('Cleared the domain left by an earlier run.\n')
 console.log('Reading customers twice: the second read of each is a cache hit.')
 read(1)
 read(1)

@@ -87,6 +87,21 @@ describe('options are checked up front', () => {
 })
 
 describe('keys', () => {
+  it('every key is well-formed Unicode: lone surrogates are escaped in arguments, refused in names', () => {
+    const cache = createCache({ domainKey: 'U', backend: SyncMapBackend })
+    const seen = events(cache, 'miss')
+    const echo = cache.wrap('ECHO', (s: string) => s)
+    // A lone surrogate would become U+FFFD in UTF-8: the two must stay two calls.
+    expect(echo('a\ud800')).toBe('a\ud800')
+    expect(echo('a\ufffd')).toBe('a\ufffd')
+    expect(echo('a\ud800')).toBe('a\ud800')
+    expect(seen).toHaveLength(2)
+    for (const event of seen) expect(event.key.isWellFormed()).toBe(true)
+    expect(() => cache.set('bad\udc00', 1)).toThrow(InvalidOptionError)
+    expect(() => cache.wrap('F\ud800', () => 1)).toThrow(InvalidOptionError)
+    expect(() => createCache({ domainKey: 'D\udfff', backend: SyncMapBackend })).toThrow(InvalidOptionError)
+  })
+
   it('a custom key function and argument selection decide what is cached together', () => {
     const cache = createCache({ domainKey: 'K', backend: SyncMapBackend })
     let calls = 0
