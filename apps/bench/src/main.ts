@@ -96,14 +96,14 @@ const groups: Group[] = [
       {
         description: 'hit vs raw better-sqlite3 SELECT + decode',
         rapide: 'rapide sqlite (sync fn)',
-        peer: 'raw better-sqlite3 SELECT / INSERT OR REPLACE + v8',
+        peer: 'raw better-sqlite3 + v8',
         goal: 0.7,
         on: 'hit',
       },
       {
         description: 'miss vs raw better-sqlite3 INSERT OR REPLACE',
         rapide: 'rapide sqlite (sync fn)',
-        peer: 'raw better-sqlite3 SELECT / INSERT OR REPLACE + v8',
+        peer: 'raw better-sqlite3 + v8',
         goal: 0.5,
         on: 'miss',
       },

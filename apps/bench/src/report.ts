@@ -60,7 +60,7 @@ export function hitChartSvg(rows: readonly Row[], title: string, subtitle: strin
     return [
       `<text x="${left - 8}" y="${y + 15}" text-anchor="end" font-size="12">${escapeXml(r.subject)}</text>`,
       `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${color}" rx="3"/>`,
-      `<text x="${left + w + 6}" y="${y + 15}" font-size="12">${(value / 1e6).toFixed(2)} M ops/s</text>`,
+      `<text x="${left + w + 6}" y="${y + 15}" font-size="12">${opsLabel(value)}</text>`,
     ].join('')
   })
   return [
@@ -71,4 +71,9 @@ export function hitChartSvg(rows: readonly Row[], title: string, subtitle: strin
     ...bars,
     '</svg>',
   ].join('\n')
+}
+
+function opsLabel(opsPerSecond: number): string {
+  if (opsPerSecond >= 1e6) return `${(opsPerSecond / 1e6).toFixed(2)} M ops/s`
+  return `${(opsPerSecond / 1e3).toFixed(opsPerSecond >= 1e4 ? 0 : 1)} k ops/s`
 }

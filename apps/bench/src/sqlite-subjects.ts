@@ -80,7 +80,7 @@ export function sqliteSubjects(): Subject[] {
       },
     },
     {
-      name: 'raw better-sqlite3 SELECT / INSERT OR REPLACE + v8',
+      name: 'raw better-sqlite3 + v8',
       async: false,
       rapide: false,
       call: raw,
