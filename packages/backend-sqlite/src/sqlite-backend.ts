@@ -144,7 +144,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
       this.owned = false
       this.db = options.database
       this.path = options.database.name
-      this.prepare(this.db)
+      prepareSchema(this.db, this.names)
     } else {
       this.owned = true
       this.path = options.path ?? defaultDatabasePath()
@@ -165,129 +165,65 @@ export class SqliteBackend implements Backend<Uint8Array> {
   // ---- the contract ---------------------------------------------------------------------------
 
   get(key: string): Uint8Array | undefined {
-    this.assertOpen()
-    try {
-      return this.s.get.get(key, Date.now()) as Buffer | undefined
-    } catch (error) {
-      this.failed(error)
-      return undefined
-    }
+    return this.guard(() => this.s.get.get(key, Date.now()) as Buffer | undefined)
   }
 
   getMany(keys: readonly string[]): (Uint8Array | undefined)[] {
-    this.assertOpen()
-    try {
-      return this.readMany(keys)
-    } catch (error) {
-      this.failed(error)
-      return keys.map(() => undefined)
-    }
+    return this.guard(() => this.readMany(keys))
   }
 
   set(key: string, value: Uint8Array, ttlMs: number | undefined): void {
-    this.assertOpen()
-    try {
-      this.write(key, value, ttlMs, Date.now())
-    } catch (error) {
-      this.failed(error)
-    }
+    this.guard(() => this.write(key, value, ttlMs, Date.now()))
   }
 
   setMany(entries: readonly BackendEntry<Uint8Array>[]): void {
-    this.assertOpen()
-    try {
-      this.writeMany(entries)
-    } catch (error) {
-      this.failed(error)
-    }
+    this.guard(() => this.writeMany(entries))
   }
 
   delete(key: string): boolean {
-    this.assertOpen()
-    try {
-      return this.remove(key, Date.now())
-    } catch (error) {
-      this.failed(error)
-      return false
-    }
+    return this.guard(() => this.remove(key, Date.now()))
   }
 
   deleteMany(keys: readonly string[]): number {
-    this.assertOpen()
-    try {
-      return this.removeMany(keys)
-    } catch (error) {
-      this.failed(error)
-      return 0
-    }
+    return this.guard(() => this.removeMany(keys))
   }
 
   setNx(key: string, value: Uint8Array, ttlMs: number | undefined): boolean {
-    this.assertOpen()
-    try {
+    return this.guard(() => {
       const now = Date.now()
       const stored = this.s.setNx.run(key, blob(value), expiresAt(now, ttlMs), now, now).changes === 1
       if (stored) this.wrote(value.byteLength)
       return stored
-    } catch (error) {
-      this.failed(error)
-      return false
-    }
+    })
   }
 
   deleteIfEquals(key: string, value: Uint8Array): boolean {
-    this.assertOpen()
-    try {
-      return this.s.deleteIfEquals.run(key, blob(value), Date.now()).changes === 1
-    } catch (error) {
-      this.failed(error)
-      return false
-    }
+    return this.guard(() => this.s.deleteIfEquals.run(key, blob(value), Date.now()).changes === 1)
   }
 
   incr(key: string, delta: number, ttlMs: number | undefined): number {
-    this.assertOpen()
-    try {
-      return this.increment(key, delta, ttlMs)
-    } catch (error) {
-      this.failed(error)
-      return this.increment(key, delta, ttlMs)
-    }
+    return this.guard(() => this.increment(key, delta, ttlMs))
   }
 
   expire(key: string, ttlMs: number | undefined): boolean {
-    this.assertOpen()
-    try {
+    return this.guard(() => {
       const now = Date.now()
       return this.s.expire.run(expiresAt(now, ttlMs), key, now).changes === 1
-    } catch (error) {
-      this.failed(error)
-      return false
-    }
+    })
   }
 
   keys(prefix: string): string[] {
-    this.assertOpen()
-    try {
+    return this.guard(() => {
       const end = prefixEnd(prefix)
       const now = Date.now()
       return (
         end === undefined ? this.s.keysOpen.all(prefix, now) : this.s.keysRange.all(prefix, end, now)
       ) as string[]
-    } catch (error) {
-      this.failed(error)
-      return []
-    }
+    })
   }
 
   deletePrefix(prefix: string): number {
-    this.assertOpen()
-    try {
-      return this.removePrefix(prefix)
-    } catch (error) {
-      this.failed(error)
-      return 0
-    }
+    return this.guard(() => this.removePrefix(prefix))
   }
 
   /**
@@ -295,19 +231,12 @@ export class SqliteBackend implements Backend<Uint8Array> {
    * soon after, in short steps. Rows written from now on are kept (their write time is not earlier).
    */
   reclaimPrefix(prefix: string): void {
-    this.assertOpen()
-    try {
-      this.s.markDead.run(prefix, Date.now())
-    } catch (error) {
-      this.failed(error)
-      return
-    }
+    this.guard(() => this.s.markDead.run(prefix, Date.now()))
     this.sweepSoon()
   }
 
   ping(): boolean {
-    this.assertOpen()
-    return this.s.ping.get() === 1
+    return this.guard(() => this.s.ping.get() === 1)
   }
 
   close(): void {
@@ -327,13 +256,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
    * @example const { expired, reclaimed, evicted } = backend.sweep()
    */
   sweep(): SweepReport {
-    this.assertOpen()
-    try {
-      return this.housekeeping.sweep()
-    } catch (error) {
-      this.failed(error)
-      return this.housekeeping.sweep()
-    }
+    return this.guard(() => this.housekeeping.sweep())
   }
 
   /** The underlying better-sqlite3 connection (for inspection; the tables belong to the backend). */
@@ -407,7 +330,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
     this.wrote(value.byteLength)
   }
 
-  private readonly writeMany = (entries: readonly BackendEntry<Uint8Array>[]): void => {
+  private writeMany(entries: readonly BackendEntry<Uint8Array>[]): void {
     this.transaction(() => {
       const now = Date.now()
       for (const entry of entries) this.write(entry.key, entry.value, entry.ttlMs, now)
@@ -479,37 +402,35 @@ export class SqliteBackend implements Backend<Uint8Array> {
 
   // ---- opening, corruption, closing ------------------------------------------------------------------
 
+  /** Opens `path`; a corrupt file is refused, or with `onCorrupt: 'rebuild'` deleted and opened anew once. */
   private open(): Database {
     if (this.path !== ':memory:' && this.path !== '') mkdirSync(dirname(this.path), { recursive: true })
-    const driver = loadDriver()
-    let db: Database | undefined
     try {
-      db = openDatabase(driver, this.path, { timeout: this.busyTimeoutMs })
+      return this.openFile()
+    } catch (error) {
+      if (!isCorruption(error)) throw error
+      if (this.onCorrupt === 'throw') throw this.corruptError(error)
+      warnRebuild(this.path, error)
+      removeDatabaseFiles(this.path)
+      return this.openFile()
+    }
+  }
+
+  private openFile(): Database {
+    const db = openDatabase(loadDriver(), this.path, { timeout: this.busyTimeoutMs })
+    try {
       this.fileIdentity = identity(this.path)
       if (!db.memory) {
         db.pragma('journal_mode = WAL')
         // WAL + NORMAL survives a crashed process (only a power loss can drop the last commits, fine for a cache).
         db.pragma('synchronous = NORMAL')
       }
-      this.prepare(db)
+      prepareSchema(db, this.names)
       return db
     } catch (error) {
-      db?.close()
-      if (!isCorruption(error)) throw error
-      if (this.onCorrupt === 'throw') throw this.corruptError(error)
-      warnRebuild(this.path, error)
-      removeDatabaseFiles(this.path)
-      db = openDatabase(driver, this.path, { timeout: this.busyTimeoutMs })
-      this.fileIdentity = identity(this.path)
-      db.pragma('journal_mode = WAL')
-      db.pragma('synchronous = NORMAL')
-      this.prepare(db)
-      return db
+      db.close()
+      throw error
     }
-  }
-
-  private prepare(db: Database): void {
-    prepareSchema(db, this.names)
   }
 
   private statements(db: Database): Statements {
@@ -545,19 +466,21 @@ export class SqliteBackend implements Backend<Uint8Array> {
     }
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new ClosedError(`SQLite backend (${this.path})`)
-  }
-
   /**
-   * Every operation's error path. Corruption becomes a clear error, or with `onCorrupt: 'rebuild'` an
-   * empty cache: the failed read then answers "absent" and the failed write is lost, which a cache allows.
-   * Anything else (a busy timeout, a full disk) is thrown for the core to report and handle.
+   * Every operation runs here. Corruption becomes a clear error, or with `onCorrupt: 'rebuild'` an empty
+   * cache on which the operation runs once more (`work` reads the statements anew). Anything else (a busy
+   * timeout, a full disk) is thrown for the core to report and handle.
    */
-  private failed(error: unknown): void {
-    if (!isCorruption(error)) throw error
-    if (this.onCorrupt === 'throw') throw this.corruptError(error)
-    this.rebuild(error)
+  private guard<T>(work: () => T): T {
+    if (this.closed) throw new ClosedError(`SQLite backend (${this.path})`)
+    try {
+      return work()
+    } catch (error) {
+      if (!isCorruption(error)) throw error
+      if (this.onCorrupt === 'throw') throw this.corruptError(error)
+      this.rebuild(error)
+      return work()
+    }
   }
 
   private rebuild(error: unknown): void {

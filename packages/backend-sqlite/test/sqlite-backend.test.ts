@@ -248,6 +248,28 @@ describe('housekeeping', () => {
   })
 })
 
+describe('locks', () => {
+  it('are exclusive across connections to one file, and a crashed holder blocks only until the TTL', async () => {
+    const path = freshPath()
+    const holder = createCache({ domainKey: 'LOCKS', backend: new SqliteBackend({ path }) })
+    const other = createCache({ domainKey: 'LOCKS', backend: new SqliteBackend({ path }) })
+    const token = holder.lock('rebuild', { ttl: '100ms' })
+    expect(typeof token).toBe('string')
+    expect(other.lock('rebuild', { ttl: '100ms' })).toBeUndefined()
+    expect(other.isLocked('rebuild')).toBe(true)
+    // Only the holder's token releases it.
+    expect(other.unlock('rebuild', 'not-the-token')).toBe(false)
+    expect(holder.unlock('rebuild', token!)).toBe(true)
+    expect(typeof other.lock('rebuild', { ttl: '100ms' })).toBe('string')
+    // The new holder "crashes" (never unlocks): the lock frees itself at its TTL.
+    expect(holder.lock('rebuild', { ttl: '100ms' })).toBeUndefined()
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    expect(typeof holder.lock('rebuild', { ttl: '100ms' })).toBe('string')
+    holder.close()
+    other.close()
+  })
+})
+
 describe('prefix ranges', () => {
   it('bound exactly the keys that start with the prefix', () => {
     expect(prefixEnd('app:r:')).toBe('app:r;')
