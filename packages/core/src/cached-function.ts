@@ -1,5 +1,13 @@
 import type { CacheContext } from './context.js'
 import type { GenerationCounter } from './coordination/backend-state.js'
+import {
+  type ComputationLock,
+  type ComputationLockOption,
+  FIRST_POLL_MS,
+  MAX_POLL_MS,
+  parseComputationLock,
+  sleep,
+} from './coordination/computation-lock.js'
 import { type Flight, Flights } from './coordination/flights.js'
 import { randomToken } from './coordination/random-token.js'
 import { boundArgumentKey, functionGenerationSuffix, resultGenerationPrefix } from './keys/key-layout.js'
@@ -15,6 +23,19 @@ export interface WrapOptions<Args extends readonly unknown[]> extends KeyOptions
   ttl?: Ttl
   /** A version in the key: bump it when the function's results change shape, and old entries are ignored. */
   version?: string | number
+  /**
+   * Cross-process single-flight for cold keys: of all the processes that miss the same key at once, the
+   * one that takes a lock computes, and the others wait for its result (looking at the cache every 10 to
+   * 200 ms) instead of computing it too. `ttl` (default `'10s'`) bounds how long a crashed holder can
+   * keep the lock; after `wait` (default: `ttl`) a waiter computes anyway. Best effort, like every cache
+   * lock. For asynchronous shared backends (Redis); ignored where the store is not shared (in-process
+   * single-flight already covers it), refused on synchronous shared ones (SQLite), which cannot wait
+   * without blocking.
+   *
+   * @example
+   * const report = cache.wrap('REPORT', buildReport, { ttl: '1h', lock: { ttl: '30s' } })
+   */
+  lock?: ComputationLockOption
 }
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown
@@ -38,6 +59,8 @@ export class CachedFunction {
   private readonly knownAsync: boolean
   /** The backend offers `getIn`/`setIn`: the hit path hashes only the argument key. */
   private readonly indexed: boolean
+  private readonly lock: ComputationLock | undefined
+  private readonly lockPrefix: string
 
   constructor(
     private readonly ctx: CacheContext,
@@ -55,6 +78,8 @@ export class CachedFunction {
     this.functionGeneration = ctx.state.generation(this.namespace)
     this.knownAsync = fn.constructor.name === 'AsyncFunction'
     this.indexed = ctx.local && typeof ctx.backend.getIn === 'function'
+    this.lock = parseComputationLock(options.lock, functionKey, ctx.backend)
+    this.lockPrefix = ctx.layout.computationLockNamespace(functionKey, version)
   }
 
   /** The backend key of the result of a call. Throws `UnkeyableArgumentError` for unkeyable arguments. */
@@ -264,6 +289,7 @@ export class CachedFunction {
       if (running !== undefined) return running
     }
     if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
+    if (this.lock !== undefined && join) return this.computeUnderLock(self, args, key, stamp, this.lock)
     const { state } = ctx
     const domainGeneration = ctx.domainGeneration.value
     const functionGeneration = this.functionGeneration.value
@@ -287,6 +313,119 @@ export class CachedFunction {
     )
     flight.promise = promise
     return promise
+  }
+
+  /**
+   * Cross-process single-flight (the `lock` option). The caller that takes the computation lock computes
+   * and stores; the others look at the cache with growing pauses until the result is there, the lock is
+   * free again (its holder failed: take it), or `wait` has passed (compute without it). The lock is an
+   * optimisation: if it cannot be taken because the backend fails, `silent` computes without it.
+   */
+  private computeUnderLock(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    stamp: string,
+    lock: ComputationLock,
+  ): Promise<unknown> {
+    const { ctx } = this
+    const flight = ctx.state.flights.start(
+      key,
+      stamp,
+      ctx.domainGeneration.value,
+      this.functionGeneration.value,
+      false,
+    )
+    const promise = this.lockThenCompute(self, args, key, lock, flight)
+    flight.promise = promise
+    return promise
+  }
+
+  private async lockThenCompute(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    lock: ComputationLock,
+    flight: Flight,
+  ): Promise<unknown> {
+    const { ctx } = this
+    const { backend } = ctx
+    const lockKey = this.lockPrefix + key.slice(this.entryPrefix.length)
+    const deadline = Date.now() + lock.waitMs
+    let pause = FIRST_POLL_MS
+    for (;;) {
+      const owner = ctx.encodeToken(randomToken())
+      let acquired: boolean
+      try {
+        acquired = await ctx.io('setNx', () => backend.setNx!(lockKey, owner, lock.ttlMs), lockKey)
+      } catch (error) {
+        if (ctx.onError === 'raise') {
+          ctx.state.flights.finish(key, flight)
+          throw error
+        }
+        return this.runAndStore(self, args, key, flight)
+      }
+      if (acquired) {
+        try {
+          return await this.runAndStore(self, args, key, flight)
+        } finally {
+          // Only its owner releases it; if that fails, the lock expires after its ttl.
+          await Promise.resolve(
+            ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(lockKey, owner), lockKey),
+          ).catch(() => undefined)
+        }
+      }
+      const left = deadline - Date.now()
+      if (left <= 0) return this.runAndStore(self, args, key, flight)
+      await sleep(Math.min(pause, left))
+      pause = Math.min(pause * 2, MAX_POLL_MS)
+      const found = await this.lookUp(key).catch(() => undefined)
+      if (found !== undefined) {
+        ctx.state.flights.finish(key, flight)
+        if (ctx.events.has('hit')) ctx.events.emit('hit', { functionKey: this.functionKey, key })
+        return found.value
+      }
+    }
+  }
+
+  /** The valid stored result of `key` under the current generations, if any (the hit path, as a value). */
+  private async lookUp(key: string): Promise<{ value: unknown } | undefined> {
+    const generationKeys = [
+      this.resultGenerationKey(key),
+      this.functionGenerationKey,
+      this.ctx.layout.domainGeneration,
+    ]
+    const [stored, ...raw] = await this.ctx.getMany([key, ...generationKeys])
+    const tokens = raw.map((value) => this.ctx.decodeToken(value))
+    if (stored === undefined || tokens.some((token) => token === undefined)) return undefined
+    const decoded = this.decode(stored, key)
+    return decoded !== undefined && decoded.stamp === `${tokens[2]}.${tokens[1]}.${tokens[0]}`
+      ? decoded
+      : undefined
+  }
+
+  /** Runs the function and stores its result (the body of a locked computation). */
+  private async runAndStore(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    flight: Flight,
+  ): Promise<unknown> {
+    const { state } = this.ctx
+    const invalidationsBefore = state.invalidations
+    let value: unknown
+    let async: boolean
+    try {
+      const result = this.fn.apply(self, args as unknown[])
+      async = isPromiseLike(result)
+      if (!async && state.invalidations !== invalidationsBefore) flight.poisoned = true
+      value = await result
+    } catch (error) {
+      state.flights.finish(key, flight)
+      throw error
+    }
+    await this.store(key, flight, value, async)
+    return value
   }
 
   /**

@@ -10,6 +10,7 @@ export { SPECIFICATION_VERSION } from './backend/contract.js'
 export { Cache, InvalidationBatch, type MethodReturn } from './cache.js'
 export type { WrapOptions } from './cached-function.js'
 export type { ErrorPolicy } from './context.js'
+export type { ComputationLockOption } from './coordination/computation-lock.js'
 export { type CacheOptions, createCache } from './create-cache.js'
 export {
   BackendError,

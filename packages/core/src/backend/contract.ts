@@ -38,6 +38,12 @@ export interface BackendEntry<Stored = Uint8Array> {
  * (a batch becomes a loop) or, where a fallback could be wrong on a shared store (atomic `setNx`,
  * `incr`, compare-and-delete), the operation throws `NotSupportedError`.
  *
+ * **Key groups.** A store that spreads keys over partitions (Redis Cluster, a sharded database) may keep
+ * together the keys of one group: the text between a key's first `{` and the next `}`, when it is not
+ * empty (the Redis Cluster hash-tag rule). A key without such a group is its own. The core only asks for
+ * atomic batches (`setMany` of an invalidation) within one group, so a partitioned backend can promise
+ * atomicity per group and handle other batches group by group.
+ *
  * See "Writing a backend" in the `@rapide/core` README for a complete example.
  */
 export interface Backend<Stored = Uint8Array> {
@@ -64,7 +70,10 @@ export interface Backend<Stored = Uint8Array> {
   setIn?(namespace: string, key: string, value: Stored, ttlMs: number | undefined): MaybePromise<void>
   /** Reads several keys in one round trip; the result has one slot per key, in order. */
   getMany?(keys: readonly string[]): MaybePromise<(Stored | undefined)[]>
-  /** Writes several entries atomically: a reader sees all of them or none. */
+  /**
+   * Writes several entries atomically: a reader sees all of them or none. A partitioned backend may limit
+   * that promise to entries of one key group (see "Key groups") and must document it.
+   */
   setMany?(entries: readonly BackendEntry<Stored>[]): MaybePromise<void>
   /** Removes several keys; resolves to how many existed. */
   deleteMany?(keys: readonly string[]): MaybePromise<number>

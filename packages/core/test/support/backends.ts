@@ -58,3 +58,29 @@ export class AsyncBytesBackend implements Backend {
     })
   }
 }
+
+/**
+ * One "process" of a shared store: every instance built over the same `data` map sees the same entries,
+ * as two processes connected to one Redis would, but each has its own core state (flights, generations).
+ */
+export class SharedStoreBackend extends AsyncBytesBackend {
+  constructor(store: Map<string, { value: Uint8Array; expiresAt: number }>) {
+    super()
+    ;(this as { data: typeof store }).data = store
+  }
+  setNx(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<boolean> {
+    return Promise.resolve().then(() => {
+      const entry = this.data.get(key)
+      if (entry && entry.expiresAt > Date.now()) return false
+      this.data.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs })
+      return true
+    })
+  }
+  deleteIfEquals(key: string, value: Uint8Array): Promise<boolean> {
+    return Promise.resolve().then(() => {
+      const entry = this.data.get(key)
+      if (!entry || Buffer.compare(entry.value, value) !== 0) return false
+      return this.data.delete(key)
+    })
+  }
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
+
+/**
+ * A Lua script sent by its SHA-1 (`EVALSHA`) and, the first time a server does not know it (`NOSCRIPT`,
+ * e.g. after a restart or on another cluster node), by its text. Scripts are the atomic read-then-write
+ * steps of the contract; each touches one key, so it runs on a cluster as is.
+ */
+export class LuaScript {
+  private readonly sha: string
+
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex')
+  }
+
+  async run(
+    client: Redis | Cluster,
+    keys: readonly string[],
+    args: readonly (string | Buffer | Uint8Array)[],
+  ): Promise<unknown> {
+    const argv = args.map((a) =>
+      typeof a === 'string' ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+    )
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...argv)
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      return client.eval(this.source, keys.length, ...keys, ...argv)
+    }
+  }
+}
+
+/** Deletes the key only if it holds exactly ARGV[1] (a lock released by its owner only). */
+export const deleteIfEqualsScript = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+
+/** INCRBY that gives a new counter its TTL (ARGV[2], ms, empty for none) and leaves an existing one's alone. */
+export const incrScript = new LuaScript(`
+local existed = redis.call('EXISTS', KEYS[1])
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if existed == 0 and ARGV[2] ~= '' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return value`)
+
+/** Sets (ARGV[1], ms) or, when empty, removes the TTL of an existing key; 1 if the key existed. */
+export const expireScript = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+if ARGV[1] == '' then
+  redis.call('PERSIST', KEYS[1])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1`)

@@ -1,0 +1,53 @@
+import type { AnyBackend } from '../backend/contract.js'
+import { InvalidOptionError } from '../errors.js'
+import { parseTtl, type Ttl } from '../ttl.js'
+
+/** The `lock` option of `cache.wrap`: `true` for the defaults. */
+export type ComputationLockOption = boolean | { ttl?: Ttl; wait?: Ttl }
+
+/** A parsed `lock` option. */
+export interface ComputationLock {
+  /** How long a holder keeps the lock at most (a crashed holder frees it after this). */
+  readonly ttlMs: number
+  /** How long a caller waits for another process's result before computing itself. */
+  readonly waitMs: number
+}
+
+const DEFAULT_LOCK_TTL = '10s'
+/** First pause between two looks at the cache while another process computes; doubles up to the cap. */
+export const FIRST_POLL_MS = 10
+export const MAX_POLL_MS = 200
+
+/**
+ * Reads the `lock` option. The lock only means something where processes share the store and a caller can
+ * wait without blocking: on an asynchronous shared backend (Redis). An unshared backend needs none (one
+ * process, and single-flight already runs one computation per key), so there it is ignored; a synchronous
+ * shared backend (SQLite) cannot wait without blocking the thread, so asking for it there is an error.
+ */
+export function parseComputationLock(
+  option: ComputationLockOption | undefined,
+  functionKey: string,
+  backend: AnyBackend,
+): ComputationLock | undefined {
+  if (option === undefined || option === false) return undefined
+  if (!backend.capabilities.shared) return undefined
+  if (backend.capabilities.sync) {
+    throw new InvalidOptionError(
+      `wrap("${functionKey}").lock: the "${backend.name}" backend is synchronous; a cross-process lock needs an asynchronous shared backend such as Redis`,
+    )
+  }
+  if (!backend.setNx || !backend.deleteIfEquals) {
+    throw new InvalidOptionError(
+      `wrap("${functionKey}").lock: the "${backend.name}" backend has no setNx/deleteIfEquals to lock with`,
+    )
+  }
+  const settings = option === true ? {} : option
+  const ttlMs = parseTtl(settings.ttl ?? DEFAULT_LOCK_TTL, `wrap("${functionKey}").lock.ttl`)
+  const waitMs =
+    settings.wait === undefined ? ttlMs : parseTtl(settings.wait, `wrap("${functionKey}").lock.wait`)
+  return { ttlMs, waitMs }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
