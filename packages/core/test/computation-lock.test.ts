@@ -57,7 +57,7 @@ describe('wrap({ lock }): cross-process single-flight', () => {
     let calls = 0
     const never = a!.wrap(
       'HANG',
-      () => {
+      (_n: number) => {
         calls++
         return new Promise<number>(() => {})
       },
@@ -99,15 +99,11 @@ describe('wrap({ lock }): cross-process single-flight', () => {
     const memory = createCache({ domainKey: 'L', backend: SyncMapBackend })
     const f = memory.wrap('F', (n: number) => n, { lock: true })
     expect(f(3)).toBe(3)
-    class SyncShared extends SyncMapBackend {
-      override readonly capabilities = {
-        sync: true,
-        persistent: true,
-        shared: true,
-        inProcessValues: false,
-      } as const
-    }
-    const shared = createCache({ domainKey: 'L', backend: new SyncShared() as unknown as Backend })
+    const syncShared = new SyncMapBackend()
+    Object.defineProperty(syncShared, 'capabilities', {
+      value: { sync: true, persistent: true, shared: true, inProcessValues: false },
+    })
+    const shared = createCache({ domainKey: 'L', backend: syncShared as unknown as Backend })
     expect(() => shared.wrap('F', (n: number) => n, { lock: true })).toThrow(InvalidOptionError)
   })
 })
