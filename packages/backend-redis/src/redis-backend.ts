@@ -280,13 +280,16 @@ export class RedisBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    if (!this.ownsClient) return
+    if (!this.ownsClient || this.client.status === 'end') return
+    const ended = new Promise((resolve) => this.client.once('end', resolve))
     try {
       await bounded(this.client.quit(), this.timeoutMs, 'close')
     } catch {
       // A server that does not answer QUIT in time is simply left: the socket is dropped below.
     }
     this.client.disconnect()
+    // Resolved once the socket is gone, so nothing of the backend keeps the process alive.
+    await bounded(ended, this.timeoutMs, 'close').catch(() => undefined)
   }
 
   // ---- plumbing -------------------------------------------------------------------------------------
