@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type CacheOptions, createCache, RapideError } from '@rapide/core'
+import { createCache, RapideError } from '@rapide/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type CircuitState, RedisBackend } from '../src/index.js'
 import { RedisServer, sleep } from './support/redis-servers.js'
@@ -29,7 +29,7 @@ describe.skipIf(!binaries)('faults', () => {
     await server?.stop()
   })
 
-  function setUp(onError: CacheOptions['onError']) {
+  function setUp(onError: 'silent' | 'raise') {
     const circuit: CircuitState[] = []
     const backend = new RedisBackend({ url: server.url, onCircuitChange: (state) => circuit.push(state) })
     const cache = createCache({ domainKey: `fault-${randomUUID()}`, backend, onError })
