@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { measure } from './measure.js'
+import { measure, measureInFlight } from './measure.js'
+import { benchRedis } from './redis-server.js'
+import { redisSubjects } from './redis-subjects.js'
 import {
   hitChartSvg,
   machineDescription,
@@ -15,7 +17,7 @@ import { memorySubjects, type Subject } from './subjects.js'
 import { HOT_KEYS } from './workload.js'
 
 /**
- * `pnpm bench [--quick] [--backend memory|sqlite] [--filter <text>]`: measures every subject's hit and
+ * `pnpm bench [--quick] [--backend memory|sqlite|redis] [--filter <text>]`: measures every subject's hit and
  * miss in this one process and prints tables with the MISSION.md target ratios; writes
  * results/<backend>.md and results/<backend>-hit.svg for each backend measured without a filter.
  */
@@ -35,15 +37,21 @@ interface TargetSpec {
   readonly rapide: string
   readonly peer: string
   readonly goal: number
-  readonly on: 'hit' | 'miss'
+  readonly on: 'hit' | 'miss' | 'hitInFlight'
 }
 
 interface Group {
   readonly backend: string
   readonly title: string
-  readonly subjects: () => Subject[]
+  readonly subjects: () => Subject[] | Promise<Subject[]>
   readonly targets: readonly TargetSpec[]
+  /** Also measure hits with this many calls in flight (remote backends). */
+  readonly inFlight?: number
+  /** Runs after the group (stops the servers its subjects needed). */
+  readonly after?: () => Promise<void>
 }
+
+let redisServer: Awaited<ReturnType<typeof benchRedis>> | undefined
 
 const groups: Group[] = [
   {
@@ -123,13 +131,64 @@ const groups: Group[] = [
       },
     ],
   },
+  {
+    backend: 'redis',
+    title: 'Redis backend',
+    subjects: async () => {
+      redisServer = await benchRedis()
+      return redisSubjects(redisServer.url)
+    },
+    after: async () => {
+      await redisServer?.stop()
+    },
+    inFlight: 64,
+    targets: [
+      {
+        description: 'hit, 64 in flight, vs raw ioredis GET + decode',
+        rapide: 'rapide redis (async fn)',
+        peer: 'raw ioredis GET + v8',
+        goal: 0.9,
+        on: 'hitInFlight',
+      },
+      {
+        description: 'hit, 64 in flight, vs cache-manager + @keyv/redis',
+        rapide: 'rapide redis (async fn)',
+        peer: 'cache-manager + @keyv/redis',
+        goal: 1,
+        on: 'hitInFlight',
+      },
+      {
+        description: 'hit, 64 in flight, vs bentocache (redis L2)',
+        rapide: 'rapide redis (async fn)',
+        peer: 'bentocache (redis L2)',
+        goal: 1,
+        on: 'hitInFlight',
+      },
+      {
+        description: 'hit, 1 in flight, vs raw ioredis GET + decode',
+        rapide: 'rapide redis (async fn)',
+        peer: 'raw ioredis GET + v8',
+        goal: 0.9,
+        on: 'hit',
+      },
+    ],
+  },
 ]
 
-async function run(subject: Subject): Promise<Row> {
+async function run(subject: Subject, inFlight: number | undefined): Promise<Row> {
   for (let id = 0; id < HOT_KEYS; id++) await subject.call(id)
   const hit = await measure((i) => subject.call(i % HOT_KEYS), subject.async, options)
+  const hitInFlight =
+    inFlight === undefined
+      ? undefined
+      : await measureInFlight((i) => subject.call(i % HOT_KEYS), inFlight, options)
   const miss = await measure((i) => subject.call(1_000_000 + i), subject.async, options)
-  return { subject: subject.name, hitNs: hit.nsPerOp, missNs: miss.nsPerOp }
+  return {
+    subject: subject.name,
+    hitNs: hit.nsPerOp,
+    missNs: miss.nsPerOp,
+    hitInFlightNs: hitInFlight?.nsPerOp,
+  }
 }
 
 const results = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
@@ -140,24 +199,29 @@ console.log(
 
 for (const group of groups) {
   if (onlyBackend && group.backend !== onlyBackend) continue
-  const all = group.subjects()
+  const all = await group.subjects()
   const subjects = all.filter((s) => !filter || s.name.toLowerCase().includes(filter))
   console.log(`\n${group.title}`)
   const rows: Row[] = []
   for (const subject of all) {
     if (subjects.includes(subject)) {
       process.stdout.write(`  measuring ${subject.name} ...`)
-      const row = await run(subject)
+      const row = await run(subject, group.inFlight)
       rows.push(row)
-      process.stdout.write(` hit ${row.hitNs!.toFixed(0)} ns, miss ${row.missNs!.toFixed(0)} ns\n`)
+      const inFlight =
+        row.hitInFlightNs === undefined
+          ? ''
+          : `, hit ${group.inFlight} in flight ${row.hitInFlightNs.toFixed(0)} ns`
+      process.stdout.write(` hit ${row.hitNs!.toFixed(0)} ns${inFlight}, miss ${row.missNs!.toFixed(0)} ns\n`)
     }
     await subject.close?.()
     // Start every subject from a collected heap, so one subject's garbage is not billed to the next.
     globalThis.gc?.()
   }
-  const timeOf = (name: string, on: 'hit' | 'miss') => {
+  await group.after?.()
+  const timeOf = (name: string, on: TargetSpec['on']) => {
     const row = rows.find((r) => r.subject === name)
-    return on === 'hit' ? row?.hitNs : row?.missNs
+    return on === 'hit' ? row?.hitNs : on === 'miss' ? row?.missNs : row?.hitInFlightNs
   }
   const targets: Target[] = []
   for (const spec of group.targets) {
@@ -167,7 +231,7 @@ for (const group of groups) {
       targets.push({ description: spec.description, measured: theirs / ours, goal: spec.goal })
     }
   }
-  const table = markdownTable(rows)
+  const table = markdownTable(rows, group.inFlight)
   const ratios = targetsTable(targets)
   console.log(`\n${table}\n\nRatios are peer time / rapide time (higher is better for rapide):\n\n${ratios}`)
   if (filter) continue
@@ -176,12 +240,18 @@ for (const group of groups) {
   writeFileSync(
     join(results, `${group.backend}.md`),
     `# ${group.title}: wrapped-function hit and miss\n\n${stamp}. ${quick ? 'Quick run.' : 'Full run.'}\n\n` +
-      'Workload: see `src/workload.ts` (1-argument function, small object, 1 000 hot keys, one call in flight).\n\n' +
+      `Workload: see \`src/workload.ts\` (1-argument function, small object, 1 000 hot keys, ${group.inFlight ? `one call in flight, and ${group.inFlight} in flight for the second hit column` : 'one call in flight'}).\n\n` +
       `${table}\n\nRatios (peer time / rapide time):\n\n${ratios}\n`,
   )
   writeFileSync(
     join(results, `${group.backend}-hit.svg`),
-    hitChartSvg(rows, `${group.title}: cached hit throughput`, stamp),
+    group.inFlight === undefined
+      ? hitChartSvg(rows, `${group.title}: cached hit throughput`, stamp)
+      : hitChartSvg(
+          rows.map((r) => ({ ...r, hitNs: r.hitInFlightNs })),
+          `${group.title}: cached hit throughput, ${group.inFlight} calls in flight`,
+          stamp,
+        ),
   )
   console.log(`wrote apps/bench/results/${group.backend}.md and ${group.backend}-hit.svg`)
 }

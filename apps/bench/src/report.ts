@@ -4,6 +4,8 @@ export interface Row {
   readonly subject: string
   readonly hitNs: number | undefined
   readonly missNs: number | undefined
+  /** Hit time per call with many calls in flight (remote backends), when measured. */
+  readonly hitInFlightNs?: number | undefined
 }
 
 export interface Target {
@@ -22,7 +24,18 @@ const fmt = (ns: number | undefined) =>
 const ops = (ns: number | undefined) =>
   ns === undefined ? '–' : `${(1e9 / ns).toLocaleString('en-US', { maximumFractionDigits: 0 })}`
 
-export function markdownTable(rows: readonly Row[]): string {
+export function markdownTable(rows: readonly Row[], inFlight?: number): string {
+  if (inFlight !== undefined) {
+    const lines = [
+      `| subject | hit, 1 in flight | hit ops/s | hit, ${inFlight} in flight | hit ops/s | miss, 1 in flight | miss ops/s |`,
+      '|---|---:|---:|---:|---:|---:|---:|',
+    ]
+    for (const r of rows)
+      lines.push(
+        `| ${r.subject} | ${fmt(r.hitNs)} | ${ops(r.hitNs)} | ${fmt(r.hitInFlightNs)} | ${ops(r.hitInFlightNs)} | ${fmt(r.missNs)} | ${ops(r.missNs)} |`,
+      )
+    return lines.join('\n')
+  }
   const lines = [
     '| subject | hit (per call) | hit ops/s | miss (per call) | miss ops/s |',
     '|---|---:|---:|---:|---:|',

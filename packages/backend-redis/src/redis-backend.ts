@@ -14,6 +14,7 @@ import {
 import type { Cluster, Redis } from 'ioredis'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { connect, DEFAULT_REDIS_URL } from './connect.js'
+import { Deadlines, type Pending } from './deadlines.js'
 import { escapeGlob } from './glob-escape.js'
 import { deleteIfEqualsScript, expireScript, incrScript } from './scripts.js'
 import { groupBySlot } from './slots.js'
@@ -95,17 +96,19 @@ export class RedisBackend implements Backend {
   }
   /** The ioredis client (yours if you passed one). */
   readonly client: Redis | Cluster
-  /** The most any operation may take, in ms. */
-  readonly timeoutMs: number
+  /** The most any operation may take, in ms (the core relies on it and sets no timer of its own). */
+  readonly operationTimeoutMs: number
   private readonly ownsClient: boolean
   private readonly isCluster: boolean
   /** The client's own `keyPrefix`: ioredis adds it to keys, but not to `SCAN` patterns or results. */
   private readonly clientPrefix: string
   private readonly breaker: CircuitBreaker | undefined
+  private readonly deadlines: Deadlines
   private closed = false
 
   constructor(options: RedisBackendOptions = {}) {
-    this.timeoutMs = parseTtl(options.timeout ?? '500ms', 'RedisBackend: timeout')
+    this.operationTimeoutMs = parseTtl(options.timeout ?? '500ms', 'RedisBackend: timeout')
+    this.deadlines = new Deadlines(this.operationTimeoutMs)
     if (options.client !== undefined) {
       if (options.url !== undefined)
         throw new InvalidOptionError('RedisBackend: give either url or client, not both')
@@ -114,7 +117,7 @@ export class RedisBackend implements Backend {
     } else {
       const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL
       const several = typeof url !== 'string' && url.length > 1
-      this.client = connect(url, options.cluster ?? several, this.timeoutMs)
+      this.client = connect(url, options.cluster ?? several, this.operationTimeoutMs)
       this.ownsClient = true
       // Failures reach callers as typed errors; without a listener ioredis would also print each one.
       this.client.on('error', () => {})
@@ -136,7 +139,7 @@ export class RedisBackend implements Backend {
   // ---- the contract ---------------------------------------------------------------------------------
 
   get(key: string): Promise<Buffer | undefined> {
-    return this.run('get', () => this.client.getBuffer(key)).then(orUndefined)
+    return this.run('get', () => this.client.getBuffer(key), orUndefined)
   }
 
   set(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<void> {
@@ -154,9 +157,7 @@ export class RedisBackend implements Backend {
   getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([])
     if (!this.isCluster) {
-      return this.run('getMany', () => this.client.mgetBuffer(keys as string[])).then((values) =>
-        values.map(orUndefined),
-      )
+      return this.run('getMany', () => this.client.mgetBuffer(keys as string[]), nullsToUndefined)
     }
     return this.run('getMany', async () => {
       const out = new Array<Buffer | undefined>(keys.length)
@@ -283,13 +284,13 @@ export class RedisBackend implements Backend {
     if (!this.ownsClient || this.client.status === 'end') return
     const ended = new Promise((resolve) => this.client.once('end', resolve))
     try {
-      await bounded(this.client.quit(), this.timeoutMs, 'close')
+      await bounded(this.client.quit(), this.operationTimeoutMs, 'close')
     } catch {
       // A server that does not answer QUIT in time is simply left: the socket is dropped below.
     }
     this.client.disconnect()
     // Resolved once the socket is gone, so nothing of the backend keeps the process alive.
-    await bounded(ended, this.timeoutMs, 'close').catch(() => undefined)
+    await bounded(ended, this.operationTimeoutMs, 'close').catch(() => undefined)
   }
 
   // ---- plumbing -------------------------------------------------------------------------------------
@@ -299,7 +300,9 @@ export class RedisBackend implements Backend {
    * `BackendUnavailableError` when Redis cannot be reached (or is known to be down), `BackendTimeoutError`
    * when it did not answer in time, `BackendError` when it answered with an error.
    */
-  private run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  private run<T>(operation: string, work: () => Promise<T>): Promise<T>
+  private run<T, R>(operation: string, work: () => Promise<T>, map: (value: T) => R): Promise<R>
+  private run<T, R>(operation: string, work: () => Promise<T>, map?: (value: T) => R): Promise<T | R> {
     if (this.closed) return Promise.reject(new ClosedError('Redis backend'))
     const status = this.client.status
     if (DOWN_STATES.has(status)) {
@@ -309,7 +312,7 @@ export class RedisBackend implements Backend {
         ),
       )
     }
-    const { breaker } = this
+    const { breaker, deadlines } = this
     if (breaker !== undefined && !breaker.admit()) {
       const cause = breaker.lastFailure
       const reason = cause instanceof Error ? cause.message : String(cause)
@@ -323,18 +326,38 @@ export class RedisBackend implements Backend {
     } catch (error) {
       started = Promise.reject(error)
     }
-    return bounded(started, this.timeoutMs, operation).then(
-      (value) => {
-        breaker?.succeeded()
-        return value
-      },
-      (error: unknown) => {
-        const typed = this.classify(operation, error)
-        if (!(typed instanceof BackendError) && !(typed instanceof NotACounterError)) breaker?.failed(typed)
-        else breaker?.succeeded()
-        throw typed
-      },
-    )
+    // One promise per operation: settled by the reply or, if that is late, by the deadline.
+    return new Promise<T | R>((resolve, reject) => {
+      const pending: Pending = {
+        operation,
+        startedAt: Date.now(),
+        settled: false,
+        expire: (timeout) => {
+          pending.settled = true
+          breaker?.failed(timeout)
+          reject(timeout)
+        },
+      }
+      deadlines.track(pending)
+      started.then(
+        (value) => {
+          if (pending.settled) return
+          pending.settled = true
+          deadlines.done(pending)
+          breaker?.succeeded()
+          resolve(map === undefined ? value : map(value))
+        },
+        (error: unknown) => {
+          if (pending.settled) return
+          pending.settled = true
+          deadlines.done(pending)
+          const typed = this.classify(operation, error)
+          if (typed instanceof BackendError || typed instanceof NotACounterError) breaker?.succeeded()
+          else breaker?.failed(typed)
+          reject(typed)
+        },
+      )
+    })
   }
 
   private classify(operation: string, error: unknown): Error {
@@ -364,6 +387,12 @@ export class RedisBackend implements Backend {
 
 function orUndefined(value: Buffer | null | undefined): Buffer | undefined {
   return value ?? undefined
+}
+
+/** MGET answers `null` for a missing key; the contract says `undefined`. Converted in place. */
+function nullsToUndefined(values: (Buffer | null)[]): (Buffer | undefined)[] {
+  for (let i = 0; i < values.length; i++) if (values[i] === null) (values as unknown[])[i] = undefined
+  return values as (Buffer | undefined)[]
 }
 
 function nothing(): void {}

@@ -127,12 +127,12 @@ export class CachedFunction {
           stored.domainGeneration === ctx.domainGeneration.value &&
           stored.functionGeneration === this.functionGeneration.value
         ) {
-          return this.hit(argumentKey, stored.value, stored.async)
+          return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
         }
       } else {
         const decoded = this.decode(stored, this.entryPrefix + argumentKey)
         if (decoded !== undefined && decoded.stamp === this.localStamp()) {
-          return this.hit(argumentKey, decoded.value, decoded.async)
+          return this.hit(this.entryPrefix, argumentKey, decoded.value, decoded.async, false)
         }
       }
     }
@@ -154,21 +154,24 @@ export class CachedFunction {
       this.functionGenerationKey,
       ctx.layout.domainGeneration,
     ]
-    const readKeys = skipRead ? generationKeys : [key, ...generationKeys]
+    const readKeys = skipRead
+      ? generationKeys
+      : [key, generationKeys[0]!, generationKeys[1]!, generationKeys[2]!]
     let read: MaybePromise<unknown[]>
     try {
       read = ctx.getMany(readKeys)
     } catch (error) {
       return this.readFailed(error, self, args)
     }
+    const viaPromise = read instanceof Promise
     const afterRead = (values: unknown[]): unknown => {
       const stored = skipRead ? undefined : values[0]
-      const tokens = skipRead ? values : values.slice(1)
       const useStamp = (stamp: string): unknown => {
         if (stored !== undefined) {
           const decoded = this.decode(stored, key)
           if (decoded !== undefined && decoded.stamp === stamp) {
-            return this.hit(key.slice(this.entryPrefix.length), decoded.value, decoded.async)
+            // Inside a promise callback the value needs no promise of its own (that would cost two more ticks).
+            return this.hit(key, '', decoded.value, decoded.async, viaPromise)
           }
         }
         return this.compute(self, args, key, stamp, !skipRead)
@@ -176,7 +179,7 @@ export class CachedFunction {
       // Creating a missing generation is backend I/O too: its failure follows the error policy.
       let stamp: MaybePromise<string>
       try {
-        stamp = this.ensureGenerations(generationKeys, tokens)
+        stamp = this.ensureGenerations(generationKeys, values, skipRead ? 0 : 1)
       } catch (error) {
         return this.readFailed(error, self, args)
       }
@@ -192,9 +195,19 @@ export class CachedFunction {
   }
 
   /** Creates missing generation tokens and returns the stamp `domain.function.result`. */
-  private ensureGenerations(keys: readonly string[], stored: readonly unknown[]): MaybePromise<string> {
+  /** `values[at]`, `values[at + 1]`, `values[at + 2]` hold what was read of the three generations. */
+  private ensureGenerations(
+    keys: readonly string[],
+    values: readonly unknown[],
+    at: number,
+  ): MaybePromise<string> {
     const { ctx } = this
-    const tokens = stored.map((value) => ctx.decodeToken(value))
+    // The hit path: every generation exists.
+    const result = ctx.decodeToken(values[at])
+    const fn = ctx.decodeToken(values[at + 1])
+    const domain = ctx.decodeToken(values[at + 2])
+    if (result !== undefined && fn !== undefined && domain !== undefined) return `${domain}.${fn}.${result}`
+    const tokens = [result, fn, domain]
     const pending: MaybePromise<void>[] = []
     for (let i = 0; i < keys.length; i++) {
       if (tokens[i] !== undefined) continue
@@ -260,11 +273,11 @@ export class CachedFunction {
     }
   }
 
-  private hit(argumentKey: string, value: unknown, async: boolean): unknown {
+  /** A hit on `prefix + rest` (two parts so the memory hit path builds no key unless a listener wants it). */
+  private hit(prefix: string, rest: string, value: unknown, async: boolean, viaPromise: boolean): unknown {
     const { events } = this.ctx
-    if (events.has('hit'))
-      events.emit('hit', { functionKey: this.functionKey, key: this.entryPrefix + argumentKey })
-    return async || this.knownAsync ? Promise.resolve(value) : value
+    if (events.has('hit')) events.emit('hit', { functionKey: this.functionKey, key: prefix + rest })
+    return !viaPromise && (async || this.knownAsync) ? Promise.resolve(value) : value
   }
 
   /** The backend could not be read: `raise` throws, `silent` computes without the cache. */

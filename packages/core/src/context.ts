@@ -30,6 +30,8 @@ export class CacheContext {
   readonly local: boolean
   readonly live: boolean
   readonly domainGeneration: GenerationCounter
+  /** The backend fails its own operations within `timeoutMs`: no timer of ours is needed. */
+  private readonly selfBounded: boolean
   closed = false
 
   constructor(
@@ -47,6 +49,8 @@ export class CacheContext {
     this.local = capabilities.sync && !capabilities.shared && !capabilities.persistent
     this.live = capabilities.inProcessValues
     this.domainGeneration = this.state.generation(layout.namespace)
+    const own = backend.operationTimeoutMs
+    this.selfBounded = typeof own === 'number' && own > 0 && own <= timeoutMs
   }
 
   assertOpen(): void {
@@ -65,7 +69,8 @@ export class CacheContext {
       throw this.failure(operation, error, key)
     }
     if (!(result instanceof Promise)) return result
-    return withTimeout(result, this.timeoutMs, operation).catch((error: unknown) => {
+    const bounded = this.selfBounded ? result : withTimeout(result, this.timeoutMs, operation)
+    return bounded.catch((error: unknown) => {
       throw this.failure(operation, error, key)
     })
   }

@@ -52,6 +52,12 @@ export interface Backend<Stored = Uint8Array> {
   /** A short name used in error messages and events, e.g. `'memory'`. */
   readonly name: string
   readonly capabilities: BackendCapabilities
+  /**
+   * Optional: the backend bounds every operation itself and fails it after this many ms. The core then
+   * sets no timer of its own when its `timeout` is not shorter (a timer per operation costs more than a
+   * remote hit's own bookkeeping).
+   */
+  readonly operationTimeoutMs?: number
 
   get(key: string): MaybePromise<Stored | undefined>
   /** Stores `value`; `ttlMs` undefined means no expiry. Replaces any previous value and expiry. */

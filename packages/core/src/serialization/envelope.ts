@@ -86,6 +86,7 @@ export function encodeText(text: string): Buffer {
 
 export function decodeText(stored: unknown): string | undefined {
   if (typeof stored === 'string') return stored
+  if (stored instanceof Buffer) return stored.toString('utf8')
   if (!(stored instanceof Uint8Array)) return undefined
   return Buffer.from(stored.buffer, stored.byteOffset, stored.length).toString('utf8')
 }
