@@ -199,7 +199,15 @@ console.log(
 
 for (const group of groups) {
   if (onlyBackend && group.backend !== onlyBackend) continue
-  const all = await group.subjects()
+  let all: Subject[]
+  try {
+    all = await group.subjects()
+  } catch (error) {
+    // A group whose server cannot be started (no redis-server) is skipped; the others still run.
+    console.error(`\n${group.title}: skipped — ${error instanceof Error ? error.message : String(error)}`)
+    process.exitCode = 1
+    continue
+  }
   const subjects = all.filter((s) => !filter || s.name.toLowerCase().includes(filter))
   console.log(`\n${group.title}`)
   const rows: Row[] = []

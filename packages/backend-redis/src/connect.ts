@@ -27,7 +27,6 @@ export function connect(
   }
   const common = {
     maxRetriesPerRequest: 1,
-    enableAutoPipelining: true,
     connectTimeout: Math.max(timeoutMs, 1000),
     retryStrategy: (times: number) => Math.min(times * 100, 1000),
   }

@@ -261,6 +261,33 @@ describe('bounded failures', () => {
     await expect(silent.invalidateFunc('F')).rejects.toBeInstanceOf(RapideError)
     await expect(silent.get('k')).rejects.toBeInstanceOf(BackendTimeoutError)
   })
+
+  it('a backend that bounds its own operations (operationTimeoutMs) gets no second timer, unless its bound is longer', async () => {
+    // This backend's own bound is its only one: it fails operations after 30 ms with its own error.
+    class SelfBounded extends AsyncBytesBackend {
+      constructor(readonly operationTimeoutMs: number) {
+        super()
+      }
+      override get(): Promise<Uint8Array | undefined> {
+        return new Promise((_, reject) => setTimeout(() => reject(new Error('own bound')), 30))
+      }
+    }
+    const trusted = createCache({
+      domainKey: 'SB',
+      backend: new SelfBounded(30),
+      timeout: '10ms',
+      onError: 'raise',
+    })
+    // Its bound (30 ms) is longer than the cache's (10 ms): the cache's timer still applies.
+    await expect(trusted.get('k')).rejects.toBeInstanceOf(BackendTimeoutError)
+    const own = createCache({
+      domainKey: 'SB',
+      backend: new SelfBounded(30),
+      timeout: '1s',
+      onError: 'raise',
+    })
+    await expect(own.get('k')).rejects.toThrow('own bound')
+  })
 })
 
 describe('lifecycle', () => {
