@@ -238,7 +238,7 @@ export class RedisBackend implements Backend {
   /** Lists the keys under `prefix` with `SCAN` on every master (never `KEYS`), the prefix glob-escaped. */
   async *keys(prefix: string): AsyncIterable<string> {
     const seen = new Set<string>()
-    for (const node of this.masters()) {
+    for (const node of await this.masters()) {
       let cursor = '0'
       do {
         const [next, batch] = await this.run('keys', () =>
@@ -380,8 +380,20 @@ export class RedisBackend implements Backend {
     return counts.reduce((a, b) => a + b, 0)
   }
 
-  private masters(): Redis[] {
-    return this.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis]
+  /**
+   * The servers a listing must scan. A cluster client knows its masters only once it has loaded the slot
+   * map: before that, wait for it (within the time bound) rather than list nothing and clear nothing.
+   */
+  private async masters(): Promise<Redis[]> {
+    if (!this.isCluster) return [this.client as Redis]
+    const cluster = this.client as Cluster
+    if (cluster.status !== 'ready') {
+      await this.run('keys', () => new Promise<void>((resolve) => cluster.once('ready', () => resolve())))
+    }
+    const masters = cluster.nodes('master')
+    if (masters.length === 0)
+      throw new BackendUnavailableError('Redis keys: the cluster has no reachable master')
+    return masters
   }
 }
 

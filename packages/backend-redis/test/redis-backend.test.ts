@@ -233,3 +233,16 @@ for (const [label, target] of [
     })
   })
 }
+
+describe.skipIf(!clusterUrls)('cluster: listings on a fresh client', () => {
+  it('clear() right after construction waits for the slot map instead of clearing nothing', async () => {
+    const domainKey = `fresh-${randomUUID()}`
+    const writer = backend({ url: clusterUrls })
+    const cache = createCache({ domainKey, backend: writer })
+    await cache.setMany(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, i])))
+    const fresh = backend({ url: clusterUrls })
+    expect(fresh.status.connection).not.toBe('ready')
+    expect(await createCache({ domainKey, backend: fresh }).clear()).toBe(30)
+    expect(await cache.get('k1')).toBeUndefined()
+  })
+})
