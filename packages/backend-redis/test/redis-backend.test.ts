@@ -98,6 +98,37 @@ describe.skipIf(!url)('standalone: the hit path', () => {
     expect(commands.names).toEqual(['mget'])
   })
 
+  it('hits issued in one tick are merged into one MGET of their distinct keys, each served its own', async () => {
+    const b = backend({ url })
+    const cache = createCache({ domainKey: `merge-${randomUUID()}`, backend: b })
+    let computed = 0
+    const f = cache.wrap('F', async (n: number) => {
+      computed++
+      return { n }
+    })
+    await Promise.all(Array.from({ length: 64 }, (_, n) => f(n)))
+    const commands = countCommands(b.client)
+    const sent: string[][] = []
+    const original = b.client.mgetBuffer.bind(b.client)
+    b.client.mgetBuffer = ((...keys: string[]) => {
+      sent.push(keys.flat())
+      return original(...keys)
+    }) as typeof b.client.mgetBuffer
+    const results = await Promise.all(Array.from({ length: 64 }, (_, n) => f(n % 40)))
+    expect(results).toEqual(Array.from({ length: 64 }, (_, n) => ({ n: n % 40 })))
+    expect(computed).toBe(64)
+    expect(commands.names).toEqual(['mget'])
+    // 40 entries, 40 result generations, one function and one domain generation.
+    expect(sent).toHaveLength(1)
+    expect(sent[0]).toHaveLength(82)
+    // Reads of different ticks are not merged: each sees the writes completed before it was issued.
+    await f(1)
+    await cache.invalidateFunc('F')
+    await f(1)
+    expect(computed).toBe(65)
+    expect(commands.names.filter((n) => n === 'mget')).toHaveLength(3)
+  })
+
   it('a function or domain invalidation is one command, whatever the number of entries', async () => {
     const b = backend({ url })
     const cache = createCache({ domainKey: `inv-${randomUUID()}`, backend: b })
