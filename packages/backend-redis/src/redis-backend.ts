@@ -105,14 +105,14 @@ export class RedisBackend implements Backend {
   private readonly clientPrefix: string
   private readonly breaker: CircuitBreaker | undefined
   private readonly deadlines: Deadlines
-  /** Merges the `getMany` calls of one tick into one `MGET` (standalone servers). */
+  /** Merges the `getMany` calls of one tick into one read. */
   private readonly reads: ReadBatcher
   private closed = false
 
   constructor(options: RedisBackendOptions = {}) {
     this.operationTimeoutMs = parseTtl(options.timeout ?? '500ms', 'RedisBackend: timeout')
     this.deadlines = new Deadlines(this.operationTimeoutMs)
-    this.reads = new ReadBatcher((keys) => this.run('getMany', () => this.client.mgetBuffer(keys)))
+    this.reads = new ReadBatcher((keys) => this.run('getMany', () => this.mget(keys)))
     if (options.client !== undefined) {
       if (options.url !== undefined)
         throw new InvalidOptionError('RedisBackend: give either url or client, not both')
@@ -160,21 +160,25 @@ export class RedisBackend implements Backend {
 
   getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([])
-    if (!this.isCluster) {
-      return this.reads.read(keys)
-    }
-    return this.run('getMany', async () => {
-      const out = new Array<Buffer | undefined>(keys.length)
-      await Promise.all(
-        [...groupBySlot(keys).values()].map(async (positions) => {
-          const values = await this.client.mgetBuffer(positions.map((i) => keys[i]!))
-          positions.forEach((position, j) => {
-            out[position] = orUndefined(values[j])
-          })
-        }),
-      )
-      return out
-    })
+    return this.reads.read(keys)
+  }
+
+  /** One merged read: one `MGET`, or on a cluster one `MGET` per hash slot, sent together. */
+  private mget(keys: string[]): Promise<(Buffer | null)[]> {
+    return this.isCluster ? this.mgetBySlot(keys) : this.client.mgetBuffer(keys)
+  }
+
+  private async mgetBySlot(keys: string[]): Promise<(Buffer | null)[]> {
+    const out = new Array<Buffer | null>(keys.length)
+    await Promise.all(
+      [...groupBySlot(keys).values()].map(async (positions) => {
+        const values = await this.client.mgetBuffer(positions.map((i) => keys[i]!))
+        positions.forEach((position, j) => {
+          out[position] = values[j] ?? null
+        })
+      }),
+    )
+    return out
   }
 
   /**
