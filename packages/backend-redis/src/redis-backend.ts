@@ -107,6 +107,7 @@ export class RedisBackend implements Backend {
   private readonly deadlines: Deadlines
   /** Merges the `getMany` calls of one tick into one read. */
   private readonly reads: ReadBatcher
+  private clusterReady: Promise<void> | undefined
   private closed = false
 
   constructor(options: RedisBackendOptions = {}) {
@@ -396,7 +397,15 @@ export class RedisBackend implements Backend {
     if (!this.isCluster) return [this.client as Redis]
     const cluster = this.client as Cluster
     if (cluster.status !== 'ready') {
-      await this.run('keys', () => new Promise<void>((resolve) => cluster.once('ready', () => resolve())))
+      // One listener however many listings wait (each waits within its own bound).
+      this.clusterReady ??= new Promise<void>((resolve) =>
+        cluster.once('ready', () => {
+          this.clusterReady = undefined
+          resolve()
+        }),
+      )
+      const ready = this.clusterReady
+      await this.run('keys', () => ready)
     }
     const masters = cluster.nodes('master')
     if (masters.length === 0)
