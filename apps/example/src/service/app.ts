@@ -1,0 +1,136 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { RedisBackend } from '@rapide/backend-redis'
+import type { SqliteBackend } from '@rapide/backend-sqlite'
+import type { Cache } from '@rapide/core'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import type { CustomerStore } from './customer-store.js'
+
+type Backend = SqliteBackend | RedisBackend
+
+/** Whether the current request ran the slow read itself (a miss) or was served by the cache. */
+const request = new AsyncLocalStorage<{ computed: boolean }>()
+
+/**
+ * The customer service: the seed's read / update / delete-all, over HTTP.
+ *
+ * - `GET /customers/:id` reads through the cache. The answer says where it came from (`x-cache: HIT` or
+ *   `MISS`) and how long it took (`server-timing`, and `ms` in the body).
+ * - `PUT /customers/:id` renames a customer and invalidates exactly that result.
+ * - `POST /customers` creates one (and invalidates its id, whose absence may have been cached).
+ * - `DELETE /customers` deletes every customer and invalidates every result of the read.
+ * - `GET /health` says which backend serves the cache and whether it answers.
+ */
+export function buildApp(store: CustomerStore, cache: Cache<Backend>): FastifyInstance {
+  const getCustomer = cache.wrap('GET_CUSTOMER', async (id: number) => {
+    const context = request.getStore()
+    if (context) context.computed = true
+    return store.find(id)
+  })
+
+  const app = Fastify({ logger: false })
+
+  app.get('/', async () => ({
+    service: 'rapide example: customers',
+    cache: cache.backend.name,
+    routes: [
+      'GET /customers/:id',
+      'PUT /customers/:id {"name"}',
+      'POST /customers {"name","email"}',
+      'DELETE /customers',
+      'GET /health',
+    ],
+  }))
+
+  app.get<{ Params: { id: string } }>('/customers/:id', async (req, reply) => {
+    const id = customerId(req.params.id, reply)
+    if (id === undefined) return { error: 'the id must be a positive integer' }
+    const context = { computed: false }
+    const started = performance.now()
+    const customer = await request.run(context, () => getCustomer(id))
+    const ms = performance.now() - started
+    const source = context.computed ? 'MISS' : 'HIT'
+    reply.header('x-cache', source)
+    reply.header('server-timing', `cache;desc="${source.toLowerCase()}";dur=${ms.toFixed(2)}`)
+    if (customer === undefined) reply.code(404)
+    return { customer: customer ?? null, cache: source.toLowerCase(), ms: Number(ms.toFixed(2)) }
+  })
+
+  app.put<{ Params: { id: string }; Body: { name?: unknown } }>('/customers/:id', async (req, reply) => {
+    const id = customerId(req.params.id, reply)
+    if (id === undefined) return { error: 'the id must be a positive integer' }
+    const name = req.body?.name
+    if (typeof name !== 'string' || name.trim() === '') {
+      reply.code(400)
+      return { error: 'body must be {"name": "<non-empty string>"}' }
+    }
+    if (!store.rename(id, name.trim())) {
+      reply.code(404)
+      return { error: `no customer ${id}` }
+    }
+    return {
+      updated: id,
+      ...(await invalidated(() => getCustomer.invalidate(id), `GET_CUSTOMER(${id})`, reply)),
+    }
+  })
+
+  app.post<{ Body: { name?: unknown; email?: unknown } }>('/customers', async (req, reply) => {
+    const { name, email } = req.body ?? {}
+    if (typeof name !== 'string' || typeof email !== 'string' || name.trim() === '' || email.trim() === '') {
+      reply.code(400)
+      return { error: 'body must be {"name": "...", "email": "..."}' }
+    }
+    const id = store.create(name.trim(), email.trim())
+    reply.code(201)
+    // A read of this id before it existed may have cached "not found".
+    return {
+      created: id,
+      ...(await invalidated(() => getCustomer.invalidate(id), `GET_CUSTOMER(${id})`, reply)),
+    }
+  })
+
+  app.delete('/customers', async (_req, reply) => {
+    const deleted = store.deleteAll()
+    return {
+      deleted,
+      ...(await invalidated(() => getCustomer.invalidateAll(), 'GET_CUSTOMER (every result)', reply)),
+    }
+  })
+
+  app.get('/health', async () => {
+    const backend = cache.backend as Backend
+    const answers = await Promise.resolve(backend.ping()).catch(() => false)
+    return {
+      cache: backend.name,
+      answers,
+      ...('status' in backend ? { redis: backend.status } : {}),
+    }
+  })
+
+  return app
+}
+
+/**
+ * Runs an invalidation after a write. The write has happened either way; if the cache could not be told
+ * (it is down), the answer says so instead of failing the request: reads go to the database while the
+ * cache is down, and what it held before expires by its TTL.
+ */
+async function invalidated(
+  invalidate: () => Promise<void> | void,
+  what: string,
+  reply: FastifyReply,
+): Promise<{ invalidated: string } | { invalidated: false; warning: string }> {
+  try {
+    await invalidate()
+    return { invalidated: what }
+  } catch (error) {
+    reply.header('warning', '199 - "cache invalidation failed"')
+    return { invalidated: false, warning: `cache invalidation failed: ${(error as Error).message}` }
+  }
+}
+
+function customerId(raw: string, reply: FastifyReply): number | undefined {
+  const id = Number(raw)
+  if (Number.isSafeInteger(id) && id > 0) return id
+  reply.code(400)
+  return undefined
+}
