@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { measure, measureInFlight } from './measure.js'
+import { growthMarkdown, growthSvg, memoryGrowth } from './memory-growth.js'
 import { benchRedis } from './redis-server.js'
 import { redisSubjects } from './redis-subjects.js'
 import {
@@ -262,4 +263,22 @@ for (const group of groups) {
         ),
   )
   console.log(`wrote apps/bench/results/${group.backend}.md and ${group.backend}-hit.svg`)
+}
+
+// The memory-growth check: many distinct keys on the bounded memory backend must not grow the heap.
+if (!filter && (!onlyBackend || onlyBackend === 'memory')) {
+  const calls = quick ? 200_000 : 1_000_000
+  console.log(`\nMemory growth: ${calls.toLocaleString('en-US')} distinct keys on the bounded memory backend`)
+  const report = memoryGrowth(calls)
+  for (const s of report.samples)
+    console.log(`  after ${s.calls.toLocaleString('en-US').padStart(9)} calls: ${s.heapMiB.toFixed(1)} MiB`)
+  console.log(
+    `  growth after warm-up ${report.growthMiB.toFixed(2)} MiB: ${report.bounded ? 'bounded' : 'NOT BOUNDED'}`,
+  )
+  if (!report.bounded) process.exitCode = 1
+  const stamp = `${new Date().toISOString().slice(0, 10)} — ${machineDescription()}`
+  mkdirSync(results, { recursive: true })
+  writeFileSync(join(results, 'memory-growth.md'), growthMarkdown(report, stamp))
+  writeFileSync(join(results, 'memory-growth.svg'), growthSvg(report, stamp))
+  console.log('wrote apps/bench/results/memory-growth.md and memory-growth.svg')
 }
