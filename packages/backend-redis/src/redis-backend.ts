@@ -221,6 +221,25 @@ export class RedisBackend implements Backend {
     ).then((reply) => reply === 'OK')
   }
 
+  /**
+   * `SET guard NX PX` and `SET entry PX`, sent together: one round trip (on a cluster the two keys are in
+   * different slots, so they cannot share a script; the entry is written whatever the guard's outcome,
+   * which the contract allows: a reader only accepts it if the guard holds the token it was stamped with).
+   */
+  setGuarded(guard: BackendEntry, entry: BackendEntry): Promise<void> {
+    return this.run('setGuarded', () => {
+      const createGuard =
+        guard.ttlMs === undefined
+          ? this.client.set(guard.key, toBuffer(guard.value), 'NX')
+          : this.client.set(guard.key, toBuffer(guard.value), 'PX', positiveMs(guard.ttlMs), 'NX')
+      const store =
+        entry.ttlMs === undefined
+          ? this.client.set(entry.key, toBuffer(entry.value))
+          : this.client.set(entry.key, toBuffer(entry.value), 'PX', positiveMs(entry.ttlMs))
+      return Promise.all([createGuard, store])
+    }).then(nothing)
+  }
+
   deleteIfEquals(key: string, value: Uint8Array): Promise<boolean> {
     return this.run('deleteIfEquals', () => deleteIfEqualsScript.run(this.client, [key], [value])).then(
       (deleted) => deleted === 1,

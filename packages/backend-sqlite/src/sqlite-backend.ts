@@ -11,7 +11,7 @@ import {
   parseTtl,
   type Ttl,
 } from '@rapide/core'
-import type { Database, Statement } from 'better-sqlite3'
+import type { Database, Statement, Transaction } from 'better-sqlite3'
 import { defaultDatabasePath } from './default-path.js'
 import { Housekeeping, type SweepReport } from './housekeeping.js'
 import { loadDriver, openDatabase } from './load-driver.js'
@@ -113,6 +113,10 @@ export class SqliteBackend implements Backend<Uint8Array> {
   private readonly timer: NodeJS.Timeout | undefined
   private writesSinceSweep = 0
   private closed = false
+  /** The transaction of `setGuarded`, prepared on first use. */
+  private guardedWrite:
+    | Transaction<(guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>) => void>
+    | undefined
   /** Identity of the file we opened, so a rebuild never deletes a file another process already rebuilt. */
   private fileIdentity: string | undefined
 
@@ -194,6 +198,29 @@ export class SqliteBackend implements Backend<Uint8Array> {
       const stored = this.s.setNx.run(key, blob(value), expiresAt(now, ttlMs), now, now).changes === 1
       if (stored) this.wrote(value.byteLength)
       return stored
+    })
+  }
+
+  /**
+   * Creates `guard` if absent and stores `entry`, in one transaction (one commit per miss instead of two).
+   * The entry is skipped when the guard already holds another value: no reader would accept it.
+   */
+  setGuarded(guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>): void {
+    this.guard(() => {
+      this.guardedWrite ??= this.db.transaction(
+        (g: BackendEntry<Uint8Array>, e: BackendEntry<Uint8Array>) => {
+          const now = Date.now()
+          const created =
+            this.s.setNx.run(g.key, blob(g.value), expiresAt(now, g.ttlMs), now, now).changes === 1
+          if (created) this.wrote(g.value.byteLength)
+          else {
+            const held = this.s.get.get(g.key, now) as Buffer | undefined
+            if (held === undefined || !held.equals(blob(g.value))) return
+          }
+          this.write(e.key, e.value, e.ttlMs, now)
+        },
+      )
+      this.guardedWrite.immediate(guard, entry)
     })
   }
 
@@ -491,6 +518,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
     if (identity(this.path) === this.fileIdentity) removeDatabaseFiles(this.path)
     this.db = this.open()
     this.s = this.statements(this.db)
+    this.guardedWrite = undefined
     this.housekeeping = new Housekeeping(this.db, this.names, this.bounds)
   }
 

@@ -212,6 +212,41 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       },
     )
 
+    it.skipIf(!has('setGuarded'))(
+      'setGuarded creates an absent guard with its ttl and stores the entry; it never replaces a live guard',
+      async () => {
+        const backend = harness.backend()
+        const unit = harness.ttlUnitMs
+        const [guard, entry] = [key(), key()]
+        const mine = sample(backend, 'mine')
+        const value = sample(backend, 'value')
+        await backend.setGuarded!(
+          { key: guard, value: mine, ttlMs: 20 * unit },
+          { key: entry, value, ttlMs: undefined },
+        )
+        expect(sameStored(backend, await backend.get(guard), mine)).toBe(true)
+        expect(sameStored(backend, await backend.get(entry), value)).toBe(true)
+        // A live guard with another value stays as it is (the entry may or may not be written).
+        const theirs = sample(backend, 'theirs')
+        await backend.setGuarded!(
+          { key: guard, value: theirs, ttlMs: undefined },
+          { key: key(), value, ttlMs: undefined },
+        )
+        expect(sameStored(backend, await backend.get(guard), mine)).toBe(true)
+        // Once expired, the guard counts as absent.
+        await sleep(40 * unit)
+        const later = key()
+        await backend.setGuarded!(
+          { key: guard, value: theirs, ttlMs: undefined },
+          { key: later, value, ttlMs: 20 * unit },
+        )
+        expect(sameStored(backend, await backend.get(guard), theirs)).toBe(true)
+        expect(sameStored(backend, await backend.get(later), value)).toBe(true)
+        await sleep(40 * unit)
+        expect(await backend.get(later)).toBeUndefined()
+      },
+    )
+
     it.skipIf(!has('deleteIfEquals'))('deleteIfEquals deletes only on an exact match', async () => {
       const backend = harness.backend()
       const k = key()

@@ -268,6 +268,43 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       })
     }
 
+    for (const level of ['result', 'function', 'domain'] as const) {
+      it.skipIf(!caps.shared)(
+        `shared: race-free across instances: a computation running while another instance invalidates its ${level} never becomes visible`,
+        async () => {
+          // Two instances, as two processes would be: nothing in memory is shared, only the store.
+          const domainKey = uniqueName('DOMAIN')
+          const here = cacheOn(harness.backend(), { domainKey })
+          const there = cacheOn(harness.backend(), { domainKey })
+          let version = 1
+          const gate = deferred()
+          const started = deferred()
+          const slowHere = here.wrap('SLOW', async (id: number) => {
+            const seen = version
+            started.resolve()
+            await gate.promise
+            return `${id}v${seen}`
+          })
+          const slowThere = there.wrap('SLOW', async (id: number) => `${id}v${version}`)
+          // The function is in use already, so only the result's own generation is new (on a backend
+          // with setGuarded it is written together with the result, after the computation).
+          await slowThere(0)
+          const before = slowHere(1)
+          await started.promise
+          version = 2
+          if (level === 'result') await there.invalidateResult('SLOW', 1)
+          else if (level === 'function') await there.invalidateFunc('SLOW')
+          else await there.invalidateDomain()
+          gate.resolve()
+          expect(await before).toBe('1v1')
+          await sleep(10)
+          // The late write of the first computation is in the store, but no instance may serve it.
+          expect(await slowThere(1)).toBe('1v2')
+          expect(await slowHere(1)).toBe('1v2')
+        },
+      )
+    }
+
     it('single-flight: concurrent calls for one missing key share one computation', async () => {
       const cache = newCache()
       let calls = 0

@@ -71,6 +71,18 @@ describe('the conformance kit rejects broken backends', () => {
     for (const name of names) expect(name).toMatch(/(shared|persistent): /)
   })
 
+  it('a backend whose setGuarded replaces a live guard fails that check and the cross-instance result race', () => {
+    const names = failures('overwrites-guard')
+    expect(names).toContainEqual(expect.stringContaining('setGuarded creates an absent guard'))
+    expect(names).toContainEqual(
+      expect.stringContaining(
+        'race-free across instances: a computation running while another instance invalidates its result',
+      ),
+    )
+    // Function and domain invalidations do not depend on the guard: those checks stay green.
+    for (const name of names) expect(name).toMatch(/setGuarded|invalidates its result/)
+  })
+
   it('checks unrelated to a defect stay green', () => {
     expect(passed).toContainEqual(
       expect.stringContaining('conformance: ignores-ttl engine (first domain) caches'),

@@ -61,6 +61,8 @@ export class CachedFunction {
   private readonly indexed: boolean
   private readonly lock: ComputationLock | undefined
   private readonly lockPrefix: string
+  /** Shared coordination on a backend with `setGuarded`: a result's generation is written with it. */
+  private readonly guarded: boolean
 
   constructor(
     private readonly ctx: CacheContext,
@@ -78,6 +80,7 @@ export class CachedFunction {
     this.functionGeneration = ctx.state.generation(this.namespace)
     this.knownAsync = fn.constructor.name === 'AsyncFunction'
     this.indexed = ctx.local && typeof ctx.backend.getIn === 'function'
+    this.guarded = !ctx.local && typeof ctx.backend.setGuarded === 'function'
     this.lock = parseComputationLock(options.lock, functionKey, ctx.backend)
     this.lockPrefix = ctx.layout.computationLockNamespace(functionKey, version)
   }
@@ -206,7 +209,11 @@ export class CachedFunction {
     const result = ctx.decodeToken(values[at])
     const fn = ctx.decodeToken(values[at + 1])
     const domain = ctx.decodeToken(values[at + 2])
-    if (result !== undefined && fn !== undefined && domain !== undefined) return `${domain}.${fn}.${result}`
+    if (fn !== undefined && domain !== undefined) {
+      if (result !== undefined) return `${domain}.${fn}.${result}`
+      // Only the result's generation is missing (a new argument): it is written with the result.
+      if (this.guarded) return `${domain}.${fn}.${this.provisionalGeneration(keys[0]!)}`
+    }
     const tokens = [result, fn, domain]
     const pending: MaybePromise<void>[] = []
     for (let i = 0; i < keys.length; i++) {
@@ -222,6 +229,33 @@ export class CachedFunction {
     const stamp = () => `${tokens[2]}.${tokens[1]}.${tokens[0]}`
     if (pending.some((p) => p instanceof Promise)) return Promise.all(pending).then(stamp)
     return stamp()
+  }
+
+  /** The token this process will write for a missing result generation (one per key while it is pending). */
+  private provisionalGeneration(key: string): string {
+    const { provisionalGenerations } = this.ctx.state
+    let token = provisionalGenerations.get(key)
+    if (token === undefined) {
+      token = randomToken()
+      provisionalGenerations.set(key, token)
+    }
+    return token
+  }
+
+  /** The pending result generation a store must write with its entry, if its stamp was built on one. */
+  private pendingGeneration(key: string, stamp: string): { key: string; token: string } | undefined {
+    const { provisionalGenerations } = this.ctx.state
+    if (provisionalGenerations.size === 0) return undefined
+    const generationKey = this.resultGenerationKey(key)
+    const token = provisionalGenerations.get(generationKey)
+    if (token === undefined || !stamp.endsWith(`.${token}`)) return undefined
+    return { key: generationKey, token }
+  }
+
+  /** Forgets a pending result generation once its computation has stored or failed. */
+  private settleGeneration(key: string): void {
+    const { provisionalGenerations } = this.ctx.state
+    if (provisionalGenerations.size > 0) provisionalGenerations.delete(this.resultGenerationKey(key))
   }
 
   private createGeneration(key: string, ttlMs: number | undefined): MaybePromise<string> {
@@ -307,7 +341,13 @@ export class CachedFunction {
     const domainGeneration = ctx.domainGeneration.value
     const functionGeneration = this.functionGeneration.value
     const invalidationsBefore = state.invalidations
-    const result = this.fn.apply(self, args as unknown[])
+    let result: unknown
+    try {
+      result = this.fn.apply(self, args as unknown[])
+    } catch (error) {
+      this.settleGeneration(key)
+      throw error
+    }
     // An invalidation made while the function ran synchronously (only the function itself can make one)
     // means its result may predate it.
     const poisoned = state.invalidations !== invalidationsBefore
@@ -321,6 +361,7 @@ export class CachedFunction {
       (value) => chain(this.store(key, flight, value, true), () => value),
       (error: unknown) => {
         flights.finish(key, flight)
+        this.settleGeneration(key)
         throw error
       },
     )
@@ -435,6 +476,7 @@ export class CachedFunction {
       value = await result
     } catch (error) {
       state.flights.finish(key, flight)
+      this.settleGeneration(key)
       throw error
     }
     await this.store(key, flight, value, async)
@@ -448,7 +490,12 @@ export class CachedFunction {
    */
   private store(key: string, flight: Flight, value: unknown, async: boolean): MaybePromise<void> {
     const { ctx } = this
-    const finish = () => ctx.state.flights.finish(key, flight)
+    // The write of a pending result generation goes with the entry; either way it is settled after.
+    const pending = this.guarded ? this.pendingGeneration(key, flight.stamp) : undefined
+    const finish = () => {
+      ctx.state.flights.finish(key, flight)
+      if (pending !== undefined) this.settleGeneration(key)
+    }
     if (
       flight.poisoned ||
       (ctx.local &&
@@ -481,13 +528,28 @@ export class CachedFunction {
     let write: MaybePromise<void>
     const { backend } = ctx
     try {
-      write = this.indexed
+      write = pending
         ? ctx.io(
-            'set',
-            () => backend.setIn!(this.entryPrefix, key.slice(this.entryPrefix.length), stored, this.ttlMs),
+            'setGuarded',
+            () =>
+              backend.setGuarded!(
+                {
+                  key: pending.key,
+                  value: ctx.encodeToken(pending.token),
+                  // A result generation lives a little longer than its entry (as when created first).
+                  ttlMs: this.ttlMs === undefined ? undefined : this.ttlMs * 2,
+                },
+                { key, value: stored, ttlMs: this.ttlMs },
+              ),
             key,
           )
-        : ctx.io('set', () => backend.set(key, stored, this.ttlMs), key)
+        : this.indexed
+          ? ctx.io(
+              'set',
+              () => backend.setIn!(this.entryPrefix, key.slice(this.entryPrefix.length), stored, this.ttlMs),
+              key,
+            )
+          : ctx.io('set', () => backend.set(key, stored, this.ttlMs), key)
     } catch (error) {
       return failed(error)
     }

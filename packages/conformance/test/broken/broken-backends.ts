@@ -1,5 +1,6 @@
 import { MemoryBackend } from '@rapide/backend-memory'
-import { SharedMapBackend } from '../fixtures/shared-map-backend.js'
+import type { BackendEntry } from '@rapide/core'
+import { FullSharedMapBackend, SharedMapBackend } from '../fixtures/shared-map-backend.js'
 
 /** Forgets every TTL: values live forever. */
 export class IgnoresTtlBackend extends MemoryBackend {
@@ -29,5 +30,13 @@ export class FakeSharedBackend extends SharedMapBackend {
   private static instances = 0
   constructor() {
     super(`private-${FakeSharedBackend.instances++}-${Math.random()}`)
+  }
+}
+
+/** Its `setGuarded` writes the guard whatever it held: a late result can win over an invalidation. */
+export class OverwritesGuardBackend extends FullSharedMapBackend {
+  override readonly name = 'overwrites-guard' as 'shared-map-full'
+  override async setGuarded(guard: BackendEntry, entry: BackendEntry): Promise<void> {
+    await this.setMany([guard, entry])
   }
 }

@@ -1,7 +1,16 @@
 // Not a regular test file: conformance's own test runs this in a child vitest and expects failures.
 import { runBackendConformance } from '../../src/index.js'
-import { FakeSharedBackend, IgnoresTtlBackend, LeaksAcrossPrefixesBackend } from './broken-backends.js'
+import {
+  FakeSharedBackend,
+  IgnoresTtlBackend,
+  LeaksAcrossPrefixesBackend,
+  OverwritesGuardBackend,
+} from './broken-backends.js'
 
 runBackendConformance({ name: 'ignores-ttl', create: () => new IgnoresTtlBackend() })
 runBackendConformance({ name: 'leaks-across-prefixes', create: () => new LeaksAcrossPrefixesBackend() })
 runBackendConformance({ name: 'fake-shared', create: () => new FakeSharedBackend() })
+runBackendConformance({
+  name: 'overwrites-guard',
+  create: () => new OverwritesGuardBackend('overwrites-guard'),
+})

@@ -85,6 +85,14 @@ export interface Backend<Stored = Uint8Array> {
   deleteMany?(keys: readonly string[]): MaybePromise<number>
   /** Atomically stores `value` only if `key` holds nothing; resolves to whether it stored. */
   setNx?(key: string, value: Stored, ttlMs: number | undefined): MaybePromise<boolean>
+  /**
+   * Optional: creates `guard` if it holds nothing (as `setNx` would), then stores `entry`, in one round
+   * trip or one transaction. The entry may be skipped when the guard holds another value afterwards (a
+   * reader would not accept it anyway). The core stores a freshly computed result this way together with
+   * its result generation, instead of creating the generation before computing: a miss then costs one
+   * write instead of two. Without it, the generation is created first.
+   */
+  setGuarded?(guard: BackendEntry<Stored>, entry: BackendEntry<Stored>): MaybePromise<void>
   /** Atomically removes `key` only if it holds exactly `value` (compared byte for byte). */
   deleteIfEquals?(key: string, value: Stored): MaybePromise<boolean>
   /**

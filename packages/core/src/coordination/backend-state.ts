@@ -18,6 +18,12 @@ export class BackendState {
    */
   readonly creatingGenerations = new Map<string, Promise<string>>()
   /**
+   * Result generations not written yet, by key: on a backend with `setGuarded`, a miss picks the token
+   * and writes it with the result. Concurrent callers in this process take the same token, so they share
+   * the computation; the entry goes once its computation has stored (or failed).
+   */
+  readonly provisionalGenerations = new Map<string, string>()
+  /**
    * Counts invalidations applied through this process. A synchronous computation needs no registration
    * to be protected: if the count moved while it ran (the function invalidated something), it does not
    * store.

@@ -84,3 +84,35 @@ export class SharedStoreBackend extends AsyncBytesBackend {
     })
   }
 }
+
+/** A shared store with `setGuarded`, counting the writes it receives. */
+export class GuardedStoreBackend extends SharedStoreBackend {
+  readonly writes: string[] = []
+  override set(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<void> {
+    this.writes.push('set')
+    return super.set(key, value, ttlMs)
+  }
+  override setNx(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<boolean> {
+    this.writes.push('setNx')
+    return super.setNx(key, value, ttlMs)
+  }
+  setGuarded(
+    guard: { key: string; value: Uint8Array; ttlMs: number | undefined },
+    entry: { key: string; value: Uint8Array; ttlMs: number | undefined },
+  ): Promise<void> {
+    this.writes.push('setGuarded')
+    return Promise.resolve().then(() => {
+      const held = this.data.get(guard.key)
+      if (!held || held.expiresAt <= Date.now()) {
+        this.data.set(guard.key, {
+          value: guard.value,
+          expiresAt: guard.ttlMs === undefined ? Infinity : Date.now() + guard.ttlMs,
+        })
+      }
+      this.data.set(entry.key, {
+        value: entry.value,
+        expiresAt: entry.ttlMs === undefined ? Infinity : Date.now() + entry.ttlMs,
+      })
+    })
+  }
+}
