@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { measure, measureInFlight } from './measure.js'
 import { growthMarkdown, growthSvg, memoryGrowth } from './memory-growth.js'
+import { formatReadme, updateReadme } from './readme.js'
 import { benchRedis } from './redis-server.js'
 import { redisSubjects } from './redis-subjects.js'
 import {
@@ -193,6 +194,7 @@ async function run(subject: Subject, inFlight: number | undefined): Promise<Row>
 }
 
 const results = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
+const readme = join(results, '..', '..', '..', 'README.md')
 console.log(`rapide benchmarks — ${machineDescription()}`)
 console.log(
   `${quick ? 'quick run' : 'full run'}: ${options.rounds} rounds of ~${options.roundMs} ms per case`,
@@ -263,6 +265,9 @@ for (const group of groups) {
         ),
   )
   console.log(`wrote apps/bench/results/${group.backend}.md and ${group.backend}-hit.svg`)
+  if (!quick && updateReadme(readme, group.backend, `${table}\n\n${ratios}`)) {
+    console.log(`updated the ${group.backend} tables in the root README`)
+  }
 }
 
 // The memory-growth check: many distinct keys on the bounded memory backend must not grow the heap.
@@ -281,4 +286,14 @@ if (!filter && (!onlyBackend || onlyBackend === 'memory')) {
   writeFileSync(join(results, 'memory-growth.md'), growthMarkdown(report, stamp))
   writeFileSync(join(results, 'memory-growth.svg'), growthSvg(report, stamp))
   console.log('wrote apps/bench/results/memory-growth.md and memory-growth.svg')
+  const summary = growthMarkdown(report, stamp)
+    .split('\n')
+    .find((line) => line.startsWith('Entries held'))
+  if (!quick && summary && updateReadme(readme, 'memory-growth', summary)) {
+    console.log('updated the memory-growth line in the root README')
+  }
+}
+
+if (!quick && !filter && !formatReadme(readme)) {
+  console.log('could not run Biome on the root README: run `pnpm format` before committing it')
 }
