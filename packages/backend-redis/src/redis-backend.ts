@@ -10,6 +10,7 @@ import {
   NotACounterError,
   parseTtl,
   type Ttl,
+  withTimeout,
 } from '@rapide/core'
 import type { Cluster, Redis } from 'ioredis'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
@@ -312,13 +313,13 @@ export class RedisBackend implements Backend {
     if (!this.ownsClient || this.client.status === 'end') return
     const ended = new Promise((resolve) => this.client.once('end', resolve))
     try {
-      await bounded(this.client.quit(), this.operationTimeoutMs, 'close')
+      await withTimeout(this.client.quit(), this.operationTimeoutMs, 'close')
     } catch {
       // A server that does not answer QUIT in time is simply left: the socket is dropped below.
     }
     this.client.disconnect()
     // Resolved once the socket is gone, so nothing of the backend keeps the process alive.
-    await bounded(ended, this.operationTimeoutMs, 'close').catch(() => undefined)
+    await withTimeout(ended, this.operationTimeoutMs, 'close').catch(() => undefined)
   }
 
   // ---- plumbing -------------------------------------------------------------------------------------
@@ -447,22 +448,4 @@ function toBuffer(value: Uint8Array): Buffer {
 /** `PX` needs a positive integer: a sub-millisecond TTL is rounded up to 1 ms. */
 function positiveMs(ttlMs: number): number {
   return Math.max(1, Math.ceil(ttlMs))
-}
-
-/** Rejects with {@link BackendTimeoutError} if `promise` has not settled within `ms`. */
-function bounded<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new BackendTimeoutError(operation, ms)), ms)
-    timer.unref()
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
 }

@@ -67,6 +67,26 @@ describe.skipIf(!binaries)('faults', () => {
     }
   }
 
+  /**
+   * Kills the server with SIGKILL while `run` streams calls, keeps it down for `downMs`, restarts it on
+   * the same port and waits until the backend works again. Returns the calls started during the outage.
+   */
+  async function outage(
+    backend: RedisBackend,
+    run: ReturnType<typeof stream>,
+    downMs: number,
+  ): Promise<Outcome[]> {
+    const killedAt = Date.now()
+    await server.kill('SIGKILL')
+    await sleep(downMs)
+    const restartedAt = Date.now()
+    await server.launch()
+    await waitForRecovery(backend)
+    await sleep(300)
+    await run.stop()
+    return run.outcomes.filter((o) => o.startedAt >= killedAt && o.startedAt < restartedAt)
+  }
+
   async function waitForRecovery(backend: RedisBackend): Promise<void> {
     const deadline = Date.now() + 10_000
     while (Date.now() < deadline) {
@@ -80,16 +100,7 @@ describe.skipIf(!binaries)('faults', () => {
     const { backend, cache, double, computed } = setUp('silent')
     const run = stream(double)
     await sleep(300)
-    const killedAt = Date.now()
-    await server.kill('SIGKILL')
-    await sleep(1000)
-    const restartedAt = Date.now()
-    await server.launch()
-    await waitForRecovery(backend)
-    await sleep(300)
-    await run.stop()
-
-    const during = run.outcomes.filter((o) => o.startedAt >= killedAt && o.startedAt < restartedAt)
+    const during = await outage(backend, run, 1000)
     expect(during.length).toBeGreaterThan(50)
     for (const outcome of run.outcomes) {
       expect(outcome.ok).toBe(true)
@@ -110,17 +121,8 @@ describe.skipIf(!binaries)('faults', () => {
   it('raise: calls during the outage fail fast with typed errors, then succeed again', async () => {
     const { backend, cache, double } = setUp('raise')
     expect(await double(1)).toBe(2)
-    const killedAt = Date.now()
-    await server.kill('SIGKILL')
     const run = stream(double, 4)
-    await sleep(800)
-    const restartedAt = Date.now()
-    await server.launch()
-    await waitForRecovery(backend)
-    await sleep(300)
-    await run.stop()
-
-    const during = run.outcomes.filter((o) => o.startedAt >= killedAt && o.startedAt < restartedAt)
+    const during = await outage(backend, run, 800)
     expect(during.length).toBeGreaterThan(20)
     for (const outcome of during) {
       expect(outcome.ok).toBe(false)
