@@ -159,7 +159,7 @@ export class RedisCluster {
     return this.servers.map((s) => s.url)
   }
 
-  private async waitUntilReady(): Promise<void> {
+  async waitUntilReady(): Promise<void> {
     const deadline = Date.now() + 20_000
     for (;;) {
       const states = await Promise.all(this.servers.map((s) => clusterState(s.port)))
