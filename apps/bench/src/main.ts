@@ -111,6 +111,13 @@ const groups: Group[] = [
         on: 'hit',
       },
       {
+        description: 'hit with readCache off vs raw better-sqlite3 SELECT + decode',
+        rapide: 'rapide sqlite (sync fn, readCache off)',
+        peer: 'raw better-sqlite3 + v8',
+        goal: 0.7,
+        on: 'hit',
+      },
+      {
         description: 'miss vs raw better-sqlite3 INSERT OR REPLACE',
         rapide: 'rapide sqlite (sync fn)',
         peer: 'raw better-sqlite3 + v8',

@@ -16,7 +16,8 @@ const HOUR_MS = 3_600_000
 /**
  * The SQLite subjects, each on its own fresh file in one temporary folder (removed on close):
  *
- * - rapide on `SqliteBackend`, wrapping the synchronous function (it stays synchronous);
+ * - rapide on `SqliteBackend`, wrapping the synchronous function (it stays synchronous), with its read
+ *   cache (the default) and without it;
  * - the raw client: what a careful hand-written cache does with better-sqlite3 — one prepared
  *   `SELECT value ... WHERE key = ? AND not expired` and `INSERT OR REPLACE`, `node:v8` serialization
  *   (rapide's default serializer), WAL and `synchronous = NORMAL` like rapide's backend;
@@ -28,6 +29,13 @@ export function sqliteSubjects(): Subject[] {
   const backend = new SqliteBackend({ path: join(directory, 'rapide.sqlite') })
   const rapide = createRapide({ domainKey: 'BENCH', backend, defaultTtl: '1h' })
   const rapideCall = rapide.wrap('LOAD_CUSTOMER', loadCustomer)
+  // The same backend without its read cache: every hit probes the file (see `readCache`).
+  const uncachedBackend = new SqliteBackend({
+    path: join(directory, 'rapide-uncached.sqlite'),
+    readCache: false,
+  })
+  const uncached = createRapide({ domainKey: 'BENCH', backend: uncachedBackend, defaultTtl: '1h' })
+  const uncachedCall = uncached.wrap('LOAD_CUSTOMER', loadCustomer)
   const rapideAsync = createRapide({ domainKey: 'BENCH_ASYNC', backend, defaultTtl: '1h' })
   const rapideAsyncCall = rapideAsync.wrap('LOAD_CUSTOMER', async (id: number) => loadCustomer(id))
 
@@ -52,10 +60,11 @@ export function sqliteSubjects(): Subject[] {
   const keyvStore = new KeyvSqlite({ uri: `sqlite://${join(directory, 'keyv.sqlite')}` })
   const manager = createCacheManager({ stores: [new Keyv({ store: keyvStore })], ttl: HOUR_MS })
 
-  let open = 4
+  let open = 5
   const closed = () => {
     if (--open > 0) return
     backend.close()
+    uncachedBackend.close()
     rmSync(directory, { recursive: true, force: true })
   }
   return [
@@ -66,6 +75,16 @@ export function sqliteSubjects(): Subject[] {
       call: rapideCall,
       close: () => {
         rapide.close()
+        closed()
+      },
+    },
+    {
+      name: 'rapide sqlite (sync fn, readCache off)',
+      async: false,
+      rapide: true,
+      call: uncachedCall,
+      close: () => {
+        uncached.close()
         closed()
       },
     },

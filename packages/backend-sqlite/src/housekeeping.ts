@@ -46,6 +46,8 @@ export class Housekeeping {
     private readonly db: Database,
     names: TableNames,
     private readonly bounds: Bounds,
+    /** Told after every step: rows may have gone (the backend drops what it kept from reads). */
+    private readonly changed: () => void = () => {},
   ) {
     const t = `"${names.entries}"`
     this.deleteExpired = db.prepare(
@@ -81,7 +83,11 @@ export class Housekeeping {
   /** Runs a whole pass now, synchronously. */
   sweep(now: number = Date.now()): SweepReport {
     const report: SweepReport = { expired: 0, reclaimed: 0, evicted: 0 }
-    for (const step of this.steps(now, report)) void step
+    try {
+      for (const step of this.steps(now, report)) void step
+    } finally {
+      this.changed()
+    }
     return report
   }
 
@@ -92,7 +98,9 @@ export class Housekeeping {
     const steps = this.steps(Date.now(), { expired: 0, reclaimed: 0, evicted: 0 })
     const next = () => {
       try {
-        if (!this.db.open || steps.next().done) {
+        const done = !this.db.open || steps.next().done
+        this.changed()
+        if (done) {
           this.running = false
           return
         }

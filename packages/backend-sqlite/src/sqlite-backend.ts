@@ -16,6 +16,7 @@ import { defaultDatabasePath } from './default-path.js'
 import { Housekeeping, type SweepReport } from './housekeeping.js'
 import { loadDriver, openDatabase } from './load-driver.js'
 import { prefixEnd } from './prefix-range.js'
+import { ReadCache } from './read-cache.js'
 import { prepareSchema, type TableNames, tableNames } from './schema.js'
 
 /** Options of {@link SqliteBackend}. */
@@ -50,6 +51,13 @@ export interface SqliteBackendOptions {
    * with a process warning). Not available with `database`.
    */
   onCorrupt?: 'throw' | 'rebuild'
+  /**
+   * How many keys this connection keeps from its reads, served again without a probe while no other
+   * connection has committed (checked with `PRAGMA data_version` on every read) and this one has not
+   * written; `false` to read the file every time. Default 4096; off by default with `database`, whose
+   * connection may be written to behind the backend's back.
+   */
+  readCache?: number | false
 }
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
@@ -57,6 +65,8 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 const WRITES_PER_SWEEP = 1000
 /** Placeholders per statement of a batch read: well under SQLite's variable limit. */
 const BATCH = 256
+/** Keys a connection keeps from its reads by default (see `readCache`). */
+const DEFAULT_READ_CACHE = 4096
 /** Up to this many keys, `getMany` is one joined row (see `joinedRead`). */
 const JOINED_READ_MAX = 8
 
@@ -78,6 +88,7 @@ interface Statements {
   readonly deleteOpen: Statement
   readonly markDead: Statement
   readonly ping: Statement
+  readonly dataVersion: Statement
 }
 
 /**
@@ -113,6 +124,9 @@ export class SqliteBackend implements Backend<Uint8Array> {
   private readonly timer: NodeJS.Timeout | undefined
   private writesSinceSweep = 0
   private closed = false
+  /** Reads kept while nothing can have changed them (see {@link ReadCache}); undefined when off. */
+  private readCache: ReadCache | undefined
+  private readonly readCacheSize: number | undefined
   /** The transaction of `setGuarded`, prepared on first use. */
   private guardedWrite:
     | Transaction<(guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>) => void>
@@ -157,7 +171,10 @@ export class SqliteBackend implements Backend<Uint8Array> {
     const inMemory = this.db.memory
     this.capabilities = { sync: true, persistent: !inMemory, shared: !inMemory, inProcessValues: false }
     this.s = this.statements(this.db)
-    this.housekeeping = new Housekeeping(this.db, this.names, this.bounds)
+    const cacheOption = options.readCache ?? (options.database === undefined ? DEFAULT_READ_CACHE : false)
+    this.readCacheSize = cacheOption === false ? undefined : positiveInteger(cacheOption, 'readCache')
+    this.readCache = this.newReadCache()
+    this.housekeeping = new Housekeeping(this.db, this.names, this.bounds, () => this.readCache?.clear())
     const interval = options.sweepInterval ?? '30s'
     if (interval !== false) {
       const ms = parseTtl(interval, 'SqliteBackend sweepInterval')
@@ -169,7 +186,11 @@ export class SqliteBackend implements Backend<Uint8Array> {
   // ---- the contract ---------------------------------------------------------------------------
 
   get(key: string): Uint8Array | undefined {
-    return this.guard(() => this.s.get.get(key, Date.now()) as Buffer | undefined)
+    return this.guard(() =>
+      this.readCache === undefined
+        ? (this.s.get.get(key, Date.now()) as Buffer | undefined)
+        : this.readMany([key])[0],
+    )
   }
 
   getMany(keys: readonly string[]): (Uint8Array | undefined)[] {
@@ -177,23 +198,23 @@ export class SqliteBackend implements Backend<Uint8Array> {
   }
 
   set(key: string, value: Uint8Array, ttlMs: number | undefined): void {
-    this.guard(() => this.write(key, value, ttlMs, Date.now()))
+    this.mutate(() => this.write(key, value, ttlMs, Date.now()))
   }
 
   setMany(entries: readonly BackendEntry<Uint8Array>[]): void {
-    this.guard(() => this.writeMany(entries))
+    this.mutate(() => this.writeMany(entries))
   }
 
   delete(key: string): boolean {
-    return this.guard(() => this.remove(key, Date.now()))
+    return this.mutate(() => this.remove(key, Date.now()))
   }
 
   deleteMany(keys: readonly string[]): number {
-    return this.guard(() => this.removeMany(keys))
+    return this.mutate(() => this.removeMany(keys))
   }
 
   setNx(key: string, value: Uint8Array, ttlMs: number | undefined): boolean {
-    return this.guard(() => {
+    return this.mutate(() => {
       const now = Date.now()
       const stored = this.s.setNx.run(key, blob(value), expiresAt(now, ttlMs), now, now).changes === 1
       if (stored) this.wrote(value.byteLength)
@@ -206,7 +227,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
    * The entry is skipped when the guard already holds another value: no reader would accept it.
    */
   setGuarded(guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>): void {
-    this.guard(() => {
+    this.mutate(() => {
       this.guardedWrite ??= this.db.transaction(
         (g: BackendEntry<Uint8Array>, e: BackendEntry<Uint8Array>) => {
           const now = Date.now()
@@ -225,15 +246,15 @@ export class SqliteBackend implements Backend<Uint8Array> {
   }
 
   deleteIfEquals(key: string, value: Uint8Array): boolean {
-    return this.guard(() => this.s.deleteIfEquals.run(key, blob(value), Date.now()).changes === 1)
+    return this.mutate(() => this.s.deleteIfEquals.run(key, blob(value), Date.now()).changes === 1)
   }
 
   incr(key: string, delta: number, ttlMs: number | undefined): number {
-    return this.guard(() => this.increment(key, delta, ttlMs))
+    return this.mutate(() => this.increment(key, delta, ttlMs))
   }
 
   expire(key: string, ttlMs: number | undefined): boolean {
-    return this.guard(() => {
+    return this.mutate(() => {
       const now = Date.now()
       return this.s.expire.run(expiresAt(now, ttlMs), key, now).changes === 1
     })
@@ -250,7 +271,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
   }
 
   deletePrefix(prefix: string): number {
-    return this.guard(() => this.removePrefix(prefix))
+    return this.mutate(() => this.removePrefix(prefix))
   }
 
   /**
@@ -258,7 +279,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
    * soon after, in short steps. Rows written from now on are kept (their write time is not earlier).
    */
   reclaimPrefix(prefix: string): void {
-    this.guard(() => this.s.markDead.run(prefix, Date.now()))
+    this.mutate(() => this.s.markDead.run(prefix, Date.now()))
     this.sweepSoon()
   }
 
@@ -283,7 +304,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
    * @example const { expired, reclaimed, evicted } = backend.sweep()
    */
   sweep(): SweepReport {
-    return this.guard(() => this.housekeeping.sweep())
+    return this.mutate(() => this.housekeeping.sweep())
   }
 
   /** The underlying better-sqlite3 connection (for inspection; the tables belong to the backend). */
@@ -295,29 +316,58 @@ export class SqliteBackend implements Backend<Uint8Array> {
 
   private readMany(keys: readonly string[]): (Uint8Array | undefined)[] {
     const now = Date.now()
+    const cache = this.readCache
+    if (cache === undefined) return this.fetch(keys, now, undefined)
+    cache.begin()
+    const out = new Array<Buffer | undefined>(keys.length)
+    let missing: string[] | undefined
+    let positions: number[] | undefined
+    for (let i = 0; i < keys.length; i++) {
+      const kept = cache.lookup(keys[i]!, now)
+      if (kept !== undefined) out[i] = kept.value
+      else {
+        ;(missing ??= []).push(keys[i]!)
+        ;(positions ??= []).push(i)
+      }
+    }
+    if (missing === undefined) return out
+    const fetched = this.fetch(missing, now, cache)
+    for (let j = 0; j < fetched.length; j++) out[positions![j]!] = fetched[j]
+    return out
+  }
+
+  /** Reads keys from the file (absent and expired ones as `undefined`), keeping each in `cache` if given. */
+  private fetch(keys: readonly string[], now: number, cache: ReadCache | undefined): (Buffer | undefined)[] {
+    const out = new Array<Buffer | undefined>(keys.length)
     if (keys.length <= JOINED_READ_MAX) {
-      // The hit path (an entry and its three generations): one row, one column per key.
+      // The hit path (an entry and its three generations): one row, two columns (value, expiry) per key.
       const parameters: unknown[] = []
       for (const key of keys) parameters.push(key, now)
-      const row = this.joinedRead(keys.length).get(parameters) as (Uint8Array | null)[]
-      for (let i = 0; i < row.length; i++) if (row[i] === null) (row as unknown[])[i] = undefined
-      return row as (Uint8Array | undefined)[]
+      const row = this.joinedRead(keys.length).get(parameters) as (Buffer | number | null)[]
+      for (let i = 0; i < keys.length; i++) {
+        const value = (row[2 * i] as Buffer | null) ?? undefined
+        out[i] = value
+        cache?.remember(keys[i]!, value, value === undefined ? null : (row[2 * i + 1] as number | null))
+      }
+      return out
     }
-    const out: (Uint8Array | undefined)[] = new Array(keys.length).fill(undefined)
     for (let start = 0; start < keys.length; start += BATCH) {
       const slice = keys.slice(start, start + BATCH)
-      const rows = this.inListRead(slice.length).all(...slice, now) as [string, Buffer][]
-      for (const [key, value] of rows) {
-        // A key may be asked for twice; every slot gets it.
-        for (let i = 0; i < slice.length; i++) if (slice[i] === key) out[start + i] = value
+      const rows = this.inListRead(slice.length).all(...slice, now) as [string, Buffer, number | null][]
+      const found = new Map<string, [Buffer, number | null]>()
+      for (const [key, value, expiry] of rows) found.set(key, [value, expiry])
+      for (let i = 0; i < slice.length; i++) {
+        const hit = found.get(slice[i]!)
+        out[start + i] = hit?.[0]
+        cache?.remember(slice[i]!, hit?.[0], hit === undefined ? null : hit[1])
       }
     }
     return out
   }
 
   /**
-   * `SELECT k0.value, k1.value, ... FROM (SELECT 1) LEFT JOIN t k0 ON k0.key = ? ...`: one primary-key probe
-   * per key and a single row back, measured a third cheaper than `key IN (...)` (which returns a row per
+   * `SELECT k0.value, k0.expires_at, k1.value, ... FROM (SELECT 1) LEFT JOIN t k0 ON k0.key = ? ...`: one
+   * primary-key probe per key and a single row back, measured a third cheaper than `key IN (...)` (which returns a row per
    * key with its key, to be matched in JavaScript). Absent and expired keys read as NULL.
    */
   private joinedRead(count: number): Statement {
@@ -327,7 +377,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
       const columns: string[] = []
       const joins: string[] = []
       for (let i = 0; i < count; i++) {
-        columns.push(`k${i}.value`)
+        columns.push(`k${i}.value`, `k${i}.expires_at`)
         joins.push(
           `LEFT JOIN ${t} k${i} ON k${i}.key = ? AND (k${i}.expires_at IS NULL OR k${i}.expires_at > ?)`,
         )
@@ -344,7 +394,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
       const placeholders = new Array(count).fill('?').join(', ')
       statement = this.db
         .prepare(
-          `SELECT key, value FROM "${this.names.entries}" WHERE key IN (${placeholders}) AND (expires_at IS NULL OR expires_at > ?)`,
+          `SELECT key, value, expires_at FROM "${this.names.entries}" WHERE key IN (${placeholders}) AND (expires_at IS NULL OR expires_at > ?)`,
         )
         .raw()
       this.s.inListReads[count] = statement
@@ -490,6 +540,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
          ON CONFLICT (prefix) DO UPDATE SET dead_before = max(dead_before, excluded.dead_before)`,
       ),
       ping: db.prepare('SELECT 1').pluck(),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
     }
   }
 
@@ -498,6 +549,24 @@ export class SqliteBackend implements Backend<Uint8Array> {
    * cache on which the operation runs once more (`work` reads the statements anew). Anything else (a busy
    * timeout, a full disk) is thrown for the core to report and handle.
    */
+  /**
+   * A write: runs under the guard, then drops the read cache. This connection's own commits do not move
+   * the data version, so the cache must hear of them here, whatever the write and however it ended.
+   */
+  private newReadCache(): ReadCache | undefined {
+    if (this.readCacheSize === undefined) return undefined
+    const version = this.s.dataVersion
+    return new ReadCache(this.readCacheSize, () => version.get())
+  }
+
+  private mutate<T>(work: () => T): T {
+    try {
+      return this.guard(work)
+    } finally {
+      this.readCache?.clear()
+    }
+  }
+
   private guard<T>(work: () => T): T {
     if (this.closed) throw new ClosedError(`SQLite backend (${this.path})`)
     try {
@@ -519,7 +588,8 @@ export class SqliteBackend implements Backend<Uint8Array> {
     this.db = this.open()
     this.s = this.statements(this.db)
     this.guardedWrite = undefined
-    this.housekeeping = new Housekeeping(this.db, this.names, this.bounds)
+    this.readCache = this.newReadCache()
+    this.housekeeping = new Housekeeping(this.db, this.names, this.bounds, () => this.readCache?.clear())
   }
 
   private corruptError(error: unknown): BackendUnavailableError {

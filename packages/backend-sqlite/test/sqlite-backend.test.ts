@@ -368,3 +368,72 @@ describe('corruption', () => {
     expectUnavailable(() => new SqliteBackend({ path }).get('k'), /not a usable SQLite database/)
   })
 })
+
+describe('the read cache', () => {
+  const bytes = (text: string) => Buffer.from(text)
+  const text = (value: Uint8Array | undefined) =>
+    value === undefined ? undefined : Buffer.from(value).toString()
+
+  it('serves kept reads only while no connection has written: another connection’s commit is seen at once', () => {
+    const path = join(directory, 'read-cache.sqlite')
+    const a = new SqliteBackend({ path })
+    const b = new SqliteBackend({ path })
+    a.set('k', bytes('one'), undefined)
+    expect(text(a.get('k'))).toBe('one')
+    expect(text(a.getMany(['k', 'absent'])[0])).toBe('one')
+    b.set('k', bytes('two'), undefined)
+    expect(text(a.get('k'))).toBe('two')
+    b.set('absent', bytes('now here'), undefined)
+    expect(text(a.getMany(['k', 'absent'])[1])).toBe('now here')
+    b.delete('k')
+    expect(a.get('k')).toBeUndefined()
+    a.close()
+    b.close()
+  })
+
+  it('forgets what this connection overwrites, and never serves a kept value past its expiry', async () => {
+    const backend = new SqliteBackend({ path: join(directory, 'read-cache-own.sqlite') })
+    backend.set('k', bytes('one'), undefined)
+    expect(text(backend.get('k'))).toBe('one')
+    backend.set('k', bytes('two'), 40)
+    expect(text(backend.get('k'))).toBe('two')
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    expect(backend.get('k')).toBeUndefined()
+    backend.set('n', bytes('5'), undefined)
+    expect(backend.get('n')).toBeDefined()
+    expect(backend.incr('n', 1, undefined)).toBe(6)
+    expect(text(backend.get('n'))).toBe('6')
+    backend.close()
+  })
+
+  it('forgets rows the housekeeping removes, and stays within its size', () => {
+    const backend = new SqliteBackend({
+      path: join(directory, 'read-cache-evict.sqlite'),
+      maxEntries: 10,
+      readCache: 4,
+    })
+    for (let i = 0; i < 10; i++) backend.set(`k${i}`, bytes(`v${i}`), undefined)
+    expect(text(backend.get('k0'))).toBe('v0')
+    for (let i = 10; i < 20; i++) backend.set(`k${i}`, bytes(`v${i}`), undefined)
+    expect(text(backend.get('k0'))).toBe('v0')
+    backend.sweep()
+    // Evicted oldest-written first: k0 is gone from the file, so it is gone from the reads too.
+    expect(backend.get('k0')).toBeUndefined()
+    for (let i = 10; i < 20; i++) backend.get(`k${i}`)
+    const kept = (backend as unknown as { readCache: { entries: Map<string, unknown> } }).readCache.entries
+    expect(kept.size).toBeLessThanOrEqual(4)
+    backend.close()
+  })
+
+  it('is off with a database you pass (it may be written behind the backend’s back), unless asked for', () => {
+    const database = new Database(join(directory, 'read-cache-db.sqlite'))
+    const backend = new SqliteBackend({ database })
+    backend.set('k', bytes('one'), undefined)
+    expect(text(backend.get('k'))).toBe('one')
+    database.prepare(`UPDATE rapide_cache SET value = ? WHERE key = 'k'`).run(bytes('two'))
+    expect(text(backend.get('k'))).toBe('two')
+    expect(() => new SqliteBackend({ database, readCache: 0 })).toThrow(RapideError)
+    backend.close()
+    database.close()
+  })
+})
