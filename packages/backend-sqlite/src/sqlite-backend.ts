@@ -320,19 +320,19 @@ export class SqliteBackend implements Backend<Uint8Array> {
     if (cache === undefined) return this.fetch(keys, now, undefined)
     cache.begin()
     const out = new Array<Buffer | undefined>(keys.length)
-    let missing: string[] | undefined
-    let positions: number[] | undefined
+    const missing: string[] = []
+    const positions: number[] = []
     for (let i = 0; i < keys.length; i++) {
       const kept = cache.lookup(keys[i]!, now)
       if (kept !== undefined) out[i] = kept.value
       else {
-        ;(missing ??= []).push(keys[i]!)
-        ;(positions ??= []).push(i)
+        missing.push(keys[i]!)
+        positions.push(i)
       }
     }
-    if (missing === undefined) return out
+    if (missing.length === 0) return out
     const fetched = this.fetch(missing, now, cache)
-    for (let j = 0; j < fetched.length; j++) out[positions![j]!] = fetched[j]
+    for (let j = 0; j < fetched.length; j++) out[positions[j]!] = fetched[j]
     return out
   }
 
