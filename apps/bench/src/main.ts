@@ -173,13 +173,6 @@ const groups: Group[] = [
         goal: 1,
         on: 'hitInFlight',
       },
-      {
-        description: 'hit, 1 in flight, vs raw ioredis GET + decode',
-        rapide: 'rapide redis (async fn)',
-        peer: 'raw ioredis GET + v8',
-        goal: 0.9,
-        on: 'hit',
-      },
     ],
   },
 ]
