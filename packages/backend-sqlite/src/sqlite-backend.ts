@@ -498,7 +498,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
     try {
       this.fileIdentity = identity(this.path)
       if (!db.memory) {
-        db.pragma('journal_mode = WAL')
+        this.enableWal(db)
         // WAL + NORMAL survives a crashed process (only a power loss can drop the last commits, fine for a cache).
         db.pragma('synchronous = NORMAL')
       }
@@ -507,6 +507,26 @@ export class SqliteBackend implements Backend<Uint8Array> {
     } catch (error) {
       db.close()
       throw error
+    }
+  }
+
+  /**
+   * Switches the file to WAL. Switching takes an exclusive lock, and SQLite does not call the busy handler
+   * on that path: when several processes open a new file at once, all but one get `SQLITE_BUSY` at once.
+   * So the switch is retried, with growing pauses, within the busy timeout.
+   */
+  private enableWal(db: Database): void {
+    const deadline = Date.now() + this.busyTimeoutMs
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      try {
+        db.pragma('journal_mode = WAL')
+        return
+      } catch (error) {
+        const busy = (error as { code?: unknown }).code
+        if (typeof busy !== 'string' || !busy.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error
+        // Opening is synchronous: wait without spinning.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause)
+      }
     }
   }
 

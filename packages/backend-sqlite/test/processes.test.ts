@@ -119,6 +119,35 @@ describe('another process', () => {
   }, 30_000)
 })
 
+describe('opening', () => {
+  it('six processes opening one new file at the same moment all succeed (the switch to WAL is retried)', async () => {
+    let failures = 0
+    let stderr = ''
+    for (let round = 0; round < 10; round++) {
+      const path = join(directory, `open-at-once-${round}.sqlite`)
+      const codes = await Promise.all(
+        Array.from(
+          { length: 6 },
+          () =>
+            new Promise<number | null>((resolve) => {
+              const child = fork(join(fixtures, 'open-at-once.mjs'), [path], { stdio: 'pipe' })
+              child.stderr?.on('data', (chunk: Buffer) => {
+                stderr += chunk.toString()
+              })
+              child.on('exit', resolve)
+            }),
+        ),
+      )
+      failures += codes.filter((code) => code !== 0).length
+      const backend = new SqliteBackend({ path })
+      expect(backend.keys('opened-by:')).toHaveLength(6)
+      backend.close()
+    }
+    expect(stderr).toBe('')
+    expect(failures).toBe(0)
+  }, 60_000)
+})
+
 describe('crash safety', () => {
   it('a writer killed with SIGKILL mid-write leaves a file that opens and serves correct data', async () => {
     const path = join(directory, 'crash.sqlite')
