@@ -1,7 +1,6 @@
 /**
  * Throughput of one operation, measured in batches so timer overhead does not swamp sub-microsecond
- * operations: each round runs the operation in a tight loop for about `roundMs`, and the median of the
- * rounds is reported. Asynchronous operations are awaited one after another (one call in flight).
+ * operations: each round runs a batch lasting about `roundMs`, and the median of the rounds is reported.
  */
 export interface Measurement {
   readonly opsPerSecond: number
@@ -13,54 +12,60 @@ export interface MeasureOptions {
   roundMs: number
 }
 
-export async function measure(
+/** One call in flight: asynchronous operations are awaited one after another. */
+export function measure(
   operation: (i: number) => unknown,
   isAsync: boolean,
-  { rounds, roundMs }: MeasureOptions,
+  options: MeasureOptions,
 ): Promise<Measurement> {
   let counter = 0
-  const runBatch = async (n: number): Promise<number> => {
-    const started = process.hrtime.bigint()
+  return medianOfRounds(async (n) => {
     if (isAsync) for (let i = 0; i < n; i++) await operation(counter++)
     else for (let i = 0; i < n; i++) operation(counter++)
-    return Number(process.hrtime.bigint() - started)
-  }
-  // Warm up (JIT, caches) and size a batch to last about roundMs.
-  let batch = 64
-  while ((await runBatch(batch)) < roundMs * 1e6 * 0.25 && batch < 1 << 26) batch *= 2
-  batch *= 4
-  const samples: number[] = []
-  for (let r = 0; r < rounds; r++) samples.push((await runBatch(batch)) / batch)
-  samples.sort((a, b) => a - b)
-  const nsPerOp = samples[Math.floor(samples.length / 2)]!
-  return { nsPerOp, opsPerSecond: 1e9 / nsPerOp }
+    return n
+  }, options)
 }
 
 /**
- * Throughput with `inFlight` calls under way at once (each of `inFlight` lanes awaits its calls one after
- * another): the time per call is the batch's wall time divided by its calls. This is how a server uses a
- * remote cache, and where pipelining on one connection shows.
+ * `inFlight` calls under way at once (each of `inFlight` lanes awaits its calls one after another): the
+ * time per call is the batch's wall time divided by its calls. This is how a server uses a remote cache,
+ * and where pipelining on one connection shows.
  */
-export async function measureInFlight(
+export function measureInFlight(
   operation: (i: number) => unknown,
   inFlight: number,
-  { rounds, roundMs }: MeasureOptions,
+  options: MeasureOptions,
 ): Promise<Measurement> {
   let counter = 0
-  const runBatch = async (perLane: number): Promise<number> => {
-    const started = process.hrtime.bigint()
+  return medianOfRounds(async (n) => {
+    const perLane = Math.ceil(n / inFlight)
     await Promise.all(
       Array.from({ length: inFlight }, async () => {
         for (let i = 0; i < perLane; i++) await operation(counter++)
       }),
     )
-    return Number(process.hrtime.bigint() - started)
+    return perLane * inFlight
+  }, options)
+}
+
+/**
+ * Warms up (JIT, caches) while sizing a batch to last about `roundMs`, then times `rounds` batches and
+ * returns the median time per call. `runBatch(n)` runs about `n` calls and returns how many it ran.
+ */
+async function medianOfRounds(
+  runBatch: (n: number) => Promise<number>,
+  { rounds, roundMs }: MeasureOptions,
+): Promise<Measurement> {
+  const timed = async (n: number) => {
+    const started = process.hrtime.bigint()
+    const calls = await runBatch(n)
+    return Number(process.hrtime.bigint() - started) / calls
   }
-  let perLane = 4
-  while ((await runBatch(perLane)) < roundMs * 1e6 * 0.25 && perLane < 1 << 20) perLane *= 2
-  perLane *= 4
+  let batch = 64
+  while ((await timed(batch)) * batch < roundMs * 1e6 * 0.25 && batch < 1 << 26) batch *= 2
+  batch *= 4
   const samples: number[] = []
-  for (let r = 0; r < rounds; r++) samples.push((await runBatch(perLane)) / (perLane * inFlight))
+  for (let r = 0; r < rounds; r++) samples.push(await timed(batch))
   samples.sort((a, b) => a - b)
   const nsPerOp = samples[Math.floor(samples.length / 2)]!
   return { nsPerOp, opsPerSecond: 1e9 / nsPerOp }

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort, RedisServer, redisBinariesAvailable } from '@rapide/backend-redis/testing'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort, redisServerAvailable, startRedis, startService } from './support/processes.js'
+import { startService } from './support/processes.js'
 
 /**
  * End to end: the built service (`dist/serve.js`, what `pnpm demo` runs) in its own process on a free
@@ -81,6 +82,12 @@ async function scenario(base: string): Promise<void> {
   expect((await send(base, 'PUT', '/customers/5', {})).status).toBe(400)
 }
 
+const redis = await redisBinariesAvailable()
+if (!redis && process.env.CI) {
+  throw new Error('redis-server is missing: under CI the Redis example test may not be skipped')
+}
+if (!redis) console.warn('\n!! redis-server not found: SKIPPING the example service test on Redis\n')
+
 describe('the customer service', () => {
   it('on the embedded SQLite cache (no set-up)', async () => {
     const service = await startService({
@@ -97,13 +104,8 @@ describe('the customer service', () => {
     }
   })
 
-  const redis = redisServerAvailable()
-  if (!redis && process.env.CI)
-    throw new Error('redis-server is missing: under CI the Redis example test may not be skipped')
-  if (!redis) console.warn('\n!! redis-server not found: SKIPPING the example service test on Redis\n')
-
   it.skipIf(!redis)('on Redis, by setting REDIS_URL', async () => {
-    const server = await startRedis()
+    const server = await RedisServer.start()
     const service = await startService({
       REDIS_URL: server.url,
       DATA_FILE: join(folder, 'redis-data.sqlite'),

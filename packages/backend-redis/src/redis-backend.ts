@@ -149,11 +149,7 @@ export class RedisBackend implements Backend {
   }
 
   set(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<void> {
-    return this.run('set', () =>
-      ttlMs === undefined
-        ? this.client.set(key, toBuffer(value))
-        : this.client.set(key, toBuffer(value), 'PX', positiveMs(ttlMs)),
-    ).then(nothing)
+    return this.run('set', () => this.setCommand(key, value, ttlMs, false)).then(nothing)
   }
 
   delete(key: string): Promise<boolean> {
@@ -215,11 +211,7 @@ export class RedisBackend implements Backend {
   }
 
   setNx(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<boolean> {
-    return this.run('setNx', () =>
-      ttlMs === undefined
-        ? this.client.set(key, toBuffer(value), 'NX')
-        : this.client.set(key, toBuffer(value), 'PX', positiveMs(ttlMs), 'NX'),
-    ).then((reply) => reply === 'OK')
+    return this.run('setNx', () => this.setCommand(key, value, ttlMs, true)).then((reply) => reply === 'OK')
   }
 
   /**
@@ -228,17 +220,12 @@ export class RedisBackend implements Backend {
    * which the contract allows: a reader only accepts it if the guard holds the token it was stamped with).
    */
   setGuarded(guard: BackendEntry, entry: BackendEntry): Promise<void> {
-    return this.run('setGuarded', () => {
-      const createGuard =
-        guard.ttlMs === undefined
-          ? this.client.set(guard.key, toBuffer(guard.value), 'NX')
-          : this.client.set(guard.key, toBuffer(guard.value), 'PX', positiveMs(guard.ttlMs), 'NX')
-      const store =
-        entry.ttlMs === undefined
-          ? this.client.set(entry.key, toBuffer(entry.value))
-          : this.client.set(entry.key, toBuffer(entry.value), 'PX', positiveMs(entry.ttlMs))
-      return Promise.all([createGuard, store])
-    }).then(nothing)
+    return this.run('setGuarded', () =>
+      Promise.all([
+        this.setCommand(guard.key, guard.value, guard.ttlMs, true),
+        this.setCommand(entry.key, entry.value, entry.ttlMs, false),
+      ]),
+    ).then(nothing)
   }
 
   deleteIfEquals(key: string, value: Uint8Array): Promise<boolean> {
@@ -396,6 +383,20 @@ export class RedisBackend implements Backend {
       error instanceof Error && error.name === 'ReplyError' && !UNAVAILABLE_REPLIES.test(message)
     if (answered) return new BackendError(operation, error)
     return new BackendUnavailableError(`Redis ${operation} failed: ${message}`, error)
+  }
+
+  /** `SET key value [PX ttl] [NX]`, with the contract's TTL semantics (none clears a previous expiry). */
+  private setCommand(
+    key: string,
+    value: Uint8Array,
+    ttlMs: number | undefined,
+    onlyIfAbsent: boolean,
+  ): Promise<'OK' | null> {
+    const bytes = toBuffer(value)
+    if (ttlMs === undefined)
+      return onlyIfAbsent ? this.client.set(key, bytes, 'NX') : this.client.set(key, bytes)
+    const px = positiveMs(ttlMs)
+    return onlyIfAbsent ? this.client.set(key, bytes, 'PX', px, 'NX') : this.client.set(key, bytes, 'PX', px)
   }
 
   /** Deletes keys with one command per hash slot (one command on a standalone server); returns the count. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createCache } from '@rapide/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { RedisBackend } from '../src/index.js'
-import { RedisCluster, sleep } from './support/redis-servers.js'
+import { RedisCluster } from '../src/testing/index.js'
 
 /**
  * A master of a Redis Cluster dies (SIGKILL) and comes back. On a cluster of its own: the shared one

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createCache, RapideError } from '@rapide/core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type CircuitState, RedisBackend } from '../src/index.js'
-import { RedisServer, sleep } from './support/redis-servers.js'
+import { RedisServer } from '../src/testing/index.js'
 
 /**
  * Fault injection on a server of our own: SIGKILL and restart (a crash), SIGSTOP and SIGCONT (a server
@@ -164,6 +165,27 @@ describe.skipIf(!binaries)('faults', () => {
     expect(await double(1)).toBe(2)
     expect(circuit).toEqual(['open', 'half-open', 'closed'])
     expect(backend.status.circuit).toBe('closed')
+    await cache.close()
+    await backend.close()
+  }, 30_000)
+
+  it('the bound is configurable: with timeout 150ms and no circuit breaker, each call on a frozen server costs ~150 ms', async () => {
+    const backend = new RedisBackend({ url: server.url, timeout: '150ms', circuitBreaker: false })
+    const cache = createCache({ domainKey: `bound-${randomUUID()}`, backend })
+    const f = cache.wrap('F', async (n: number) => n + 1)
+    expect(await f(1)).toBe(2)
+    server.pause(true)
+    try {
+      for (let n = 0; n < 3; n++) {
+        const started = Date.now()
+        expect(await f(n)).toBe(n + 1)
+        const ms = Date.now() - started
+        expect(ms).toBeGreaterThanOrEqual(140)
+        expect(ms).toBeLessThan(500)
+      }
+    } finally {
+      server.pause(false)
+    }
     await cache.close()
     await backend.close()
   }, 30_000)

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node'
-import { RedisCluster, RedisServer, redisBinariesAvailable } from './support/redis-servers.js'
+import { RedisCluster, RedisServer, redisBinariesAvailable } from '../src/testing/index.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {

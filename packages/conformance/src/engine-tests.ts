@@ -225,25 +225,36 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
 
     /**
      * A slow function whose first computation for `1` has started (it read version 1) and is held open
-     * while version 2 is published and the given level is invalidated.
+     * while version 2 is published and the given level is invalidated, through `by` (another instance
+     * over the same store, or the cache itself). `warm`: the function has been called before, so only the
+     * result's own generation is new (on a backend with `setGuarded`, it is then written with the result).
      */
-    const computationAcrossInvalidation = async (level: 'result' | 'function' | 'domain') => {
-      const cache = newCache()
+    const computationAcrossInvalidation = async (
+      level: 'result' | 'function' | 'domain',
+      {
+        cache = newCache(),
+        by = cache,
+        warm = false,
+      }: { cache?: Cache<B>; by?: Cache<B>; warm?: boolean } = {},
+    ) => {
       let version = 1
       const gate = deferred()
       const started = deferred()
       const slow = cache.wrap('SLOW', async (id: number) => {
         const seen = version
-        started.resolve()
-        await gate.promise
+        if (id === 1) {
+          started.resolve()
+          await gate.promise
+        }
         return `${id}v${seen}`
       })
+      if (warm) await slow(0)
       const before = slow(1)
       await started.promise
       version = 2
-      if (level === 'result') await cache.invalidateResult('SLOW', 1)
-      else if (level === 'function') await cache.invalidateFunc('SLOW')
-      else await cache.invalidateDomain()
+      if (level === 'result') await by.invalidateResult('SLOW', 1)
+      else if (level === 'function') await by.invalidateFunc('SLOW')
+      else await by.invalidateDomain()
       return { slow, before, release: () => gate.resolve() }
     }
 
@@ -266,41 +277,24 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
         expect(await after).toBe('1v2')
         expect(await slow(1)).toBe('1v2')
       })
-    }
 
-    for (const level of ['result', 'function', 'domain'] as const) {
       it.skipIf(!caps.shared)(
         `shared: race-free across instances: a computation running while another instance invalidates its ${level} never becomes visible`,
         async () => {
           // Two instances, as two processes would be: nothing in memory is shared, only the store.
           const domainKey = uniqueName('DOMAIN')
-          const here = cacheOn(harness.backend(), { domainKey })
           const there = cacheOn(harness.backend(), { domainKey })
-          let version = 1
-          const gate = deferred()
-          const started = deferred()
-          const slowHere = here.wrap('SLOW', async (id: number) => {
-            const seen = version
-            started.resolve()
-            await gate.promise
-            return `${id}v${seen}`
+          const { slow, before, release } = await computationAcrossInvalidation(level, {
+            cache: cacheOn(harness.backend(), { domainKey }),
+            by: there,
+            warm: true,
           })
-          const slowThere = there.wrap('SLOW', async (id: number) => `${id}v${version}`)
-          // The function is in use already, so only the result's own generation is new (on a backend
-          // with setGuarded it is written together with the result, after the computation).
-          await slowThere(0)
-          const before = slowHere(1)
-          await started.promise
-          version = 2
-          if (level === 'result') await there.invalidateResult('SLOW', 1)
-          else if (level === 'function') await there.invalidateFunc('SLOW')
-          else await there.invalidateDomain()
-          gate.resolve()
+          release()
           expect(await before).toBe('1v1')
           await sleep(10)
           // The late write of the first computation is in the store, but no instance may serve it.
-          expect(await slowThere(1)).toBe('1v2')
-          expect(await slowHere(1)).toBe('1v2')
+          expect(await there.wrap('SLOW', async (id: number) => `${id}v2`)(1)).toBe('1v2')
+          expect(await slow(1)).toBe('1v2')
         },
       )
     }

@@ -152,11 +152,7 @@ export class CachedFunction {
    */
   private callShared(self: unknown, args: readonly unknown[], key: string, skipRead: boolean): unknown {
     const { ctx } = this
-    const generationKeys = [
-      this.resultGenerationKey(key),
-      this.functionGenerationKey,
-      ctx.layout.domainGeneration,
-    ]
+    const generationKeys = this.generationKeys(key)
     const readKeys = skipRead
       ? generationKeys
       : [key, generationKeys[0]!, generationKeys[1]!, generationKeys[2]!]
@@ -197,8 +193,15 @@ export class CachedFunction {
     return afterRead(read)
   }
 
-  /** Creates missing generation tokens and returns the stamp `domain.function.result`. */
-  /** `values[at]`, `values[at + 1]`, `values[at + 2]` hold what was read of the three generations. */
+  /** The generations a result of `key` must match, in stamp order reversed: result, function, domain. */
+  private generationKeys(key: string): string[] {
+    return [this.resultGenerationKey(key), this.functionGenerationKey, this.ctx.layout.domainGeneration]
+  }
+
+  /**
+   * Creates missing generation tokens and returns the stamp `domain.function.result`.
+   * `values[at]`, `values[at + 1]`, `values[at + 2]` hold what was read of the three generations.
+   */
   private ensureGenerations(
     keys: readonly string[],
     values: readonly unknown[],
@@ -337,20 +340,9 @@ export class CachedFunction {
     }
     if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
     if (this.lock !== undefined && join) return this.computeUnderLock(self, args, key, stamp, this.lock)
-    const { state } = ctx
     const domainGeneration = ctx.domainGeneration.value
     const functionGeneration = this.functionGeneration.value
-    const invalidationsBefore = state.invalidations
-    let result: unknown
-    try {
-      result = this.fn.apply(self, args as unknown[])
-    } catch (error) {
-      this.settleGeneration(key)
-      throw error
-    }
-    // An invalidation made while the function ran synchronously (only the function itself can make one)
-    // means its result may predate it.
-    const poisoned = state.invalidations !== invalidationsBefore
+    const { result, poisoned } = this.invoke(self, args, key)
     if (!isPromiseLike(result)) {
       const done = Flights.completed(stamp, domainGeneration, functionGeneration, poisoned)
       return chain(this.store(key, done, result, false), () => result)
@@ -436,26 +428,20 @@ export class CachedFunction {
       const found = await this.lookUp(key).catch(() => undefined)
       if (found !== undefined) {
         ctx.state.flights.finish(key, flight)
-        if (ctx.events.has('hit')) ctx.events.emit('hit', { functionKey: this.functionKey, key })
-        return found.value
+        return this.hit(key, '', found.value, found.async, true)
       }
     }
   }
 
   /** The valid stored result of `key` under the current generations, if any (the hit path, as a value). */
-  private async lookUp(key: string): Promise<{ value: unknown } | undefined> {
-    const generationKeys = [
-      this.resultGenerationKey(key),
-      this.functionGenerationKey,
-      this.ctx.layout.domainGeneration,
-    ]
-    const [stored, ...raw] = await this.ctx.getMany([key, ...generationKeys])
-    const tokens = raw.map((value) => this.ctx.decodeToken(value))
-    if (stored === undefined || tokens.some((token) => token === undefined)) return undefined
+  private async lookUp(key: string): Promise<{ value: unknown; async: boolean } | undefined> {
+    const { ctx } = this
+    const [stored, result, fn, domain] = await ctx.getMany([key, ...this.generationKeys(key)])
+    if (stored === undefined || result === undefined || fn === undefined || domain === undefined)
+      return undefined
     const decoded = this.decode(stored, key)
-    return decoded !== undefined && decoded.stamp === `${tokens[2]}.${tokens[1]}.${tokens[0]}`
-      ? decoded
-      : undefined
+    const stamp = `${ctx.decodeToken(domain)}.${ctx.decodeToken(fn)}.${ctx.decodeToken(result)}`
+    return decoded !== undefined && decoded.stamp === stamp ? decoded : undefined
   }
 
   /** Runs the function and stores its result (the body of a locked computation). */
@@ -465,22 +451,41 @@ export class CachedFunction {
     key: string,
     flight: Flight,
   ): Promise<unknown> {
-    const { state } = this.ctx
-    const invalidationsBefore = state.invalidations
     let value: unknown
-    let async: boolean
+    let async = false
     try {
-      const result = this.fn.apply(self, args as unknown[])
+      const { result, poisoned } = this.invoke(self, args, key)
       async = isPromiseLike(result)
-      if (!async && state.invalidations !== invalidationsBefore) flight.poisoned = true
+      if (poisoned) flight.poisoned = true
       value = await result
     } catch (error) {
-      state.flights.finish(key, flight)
+      this.ctx.state.flights.finish(key, flight)
       this.settleGeneration(key)
       throw error
     }
     await this.store(key, flight, value, async)
     return value
+  }
+
+  /**
+   * Calls the function. `poisoned`: an invalidation was made while it ran synchronously (only the function
+   * itself can make one), so its result may predate it. A synchronous throw forgets any pending generation.
+   */
+  private invoke(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+  ): { result: unknown; poisoned: boolean } {
+    const { state } = this.ctx
+    const invalidationsBefore = state.invalidations
+    let result: unknown
+    try {
+      result = this.fn.apply(self, args as unknown[])
+    } catch (error) {
+      this.settleGeneration(key)
+      throw error
+    }
+    return { result, poisoned: state.invalidations !== invalidationsBefore }
   }
 
   /**

@@ -1,52 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { freePort } from '@rapide/backend-redis/testing'
 
 export const exampleRoot = join(import.meta.dirname, '..', '..')
-
-/** A free TCP port on loopback (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      )
-    })
-  })
-}
-
-export function redisServerAvailable(): boolean {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Starts `redis-server` on a free loopback port, without persistence. */
-export async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort()
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  )
-  await waitFor(async () => {
-    try {
-      execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'ignore' })
-      return true
-    } catch {
-      return false
-    }
-  }, `redis-server on port ${port}`)
-  return { url: `redis://127.0.0.1:${port}`, stop: () => stop(child) }
-}
 
 /** Starts the built service (`dist/serve.js`) and resolves once it listens. */
 export async function startService(

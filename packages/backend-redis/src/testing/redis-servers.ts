@@ -46,6 +46,10 @@ export class RedisServer {
     this.dir = mkdtempSync(join(tmpdir(), `rapide-redis-${port}-`))
   }
 
+  /**
+   * Starts a server on `port` (default: a free one) and resolves once it answers PING.
+   * `cluster: true` starts it as a cluster node (see {@link RedisCluster}).
+   */
   static async start(options: { cluster?: boolean; port?: number } = {}): Promise<RedisServer> {
     const port = options.port ?? (await freePort())
     const server = new RedisServer(port, options.cluster ? await freePort() : undefined)
@@ -53,10 +57,12 @@ export class RedisServer {
     return server
   }
 
+  /** `redis://127.0.0.1:{port}`. */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`
   }
 
+  /** Whether the process is alive (not exited, not killed). */
   get running(): boolean {
     return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null
   }
@@ -91,12 +97,19 @@ export class RedisServer {
     }
     const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
+    let failed: Error | undefined
+    child.on('error', (error) => {
+      failed = error
+    })
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString()
     })
     this.process = child
     const deadline = Date.now() + 10_000
     for (;;) {
+      if (failed !== undefined) {
+        throw new Error(`redis-server could not be started (apt-get install redis-server): ${failed.message}`)
+      }
       if (child.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited: ${stderr}`)
       if (await answersPing(this.port)) return
       if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start: ${stderr}`)
@@ -118,6 +131,7 @@ export class RedisServer {
     this.process?.kill(frozen ? 'SIGSTOP' : 'SIGCONT')
   }
 
+  /** Stops the server for good and removes its folder. */
   async stop(): Promise<void> {
     this.pause(false)
     await this.kill()
@@ -129,6 +143,7 @@ export class RedisServer {
 export class RedisCluster {
   private constructor(readonly servers: RedisServer[]) {}
 
+  /** Starts `masters` cluster nodes, joins them with `redis-cli --cluster create`, waits until the cluster is ok. */
   static async start(masters = 3): Promise<RedisCluster> {
     const servers = await Promise.all(
       Array.from({ length: masters }, () => RedisServer.start({ cluster: true })),
@@ -155,10 +170,12 @@ export class RedisCluster {
     return cluster
   }
 
+  /** The seed URLs of the nodes, for `new RedisBackend({ url: cluster.urls })`. */
   get urls(): string[] {
     return this.servers.map((s) => s.url)
   }
 
+  /** Resolves once every node reports `cluster_state:ok` (after a start, or a node's restart). */
   async waitUntilReady(): Promise<void> {
     const deadline = Date.now() + 20_000
     for (;;) {
@@ -169,6 +186,7 @@ export class RedisCluster {
     }
   }
 
+  /** Stops every node. */
   async stop(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.stop()))
   }
@@ -207,6 +225,6 @@ async function clusterState(port: number): Promise<string> {
   }
 }
 
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
