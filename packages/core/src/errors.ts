@@ -30,6 +30,21 @@ export const ErrorCodes = {
    * corrupt, written by an unknown version). The message says what to do.
    */
   BACKEND_UNAVAILABLE: 'E_BACKEND_UNAVAILABLE',
+  /**
+   * A non-idempotent backend operation (`incr`, `setNx`, a lock) may or may not have been applied: the
+   * connection dropped after it was sent. It is never re-sent blindly; check the state before retrying.
+   */
+  OUTCOME_UNKNOWN: 'E_OUTCOME_UNKNOWN',
+  /** A counter would leave the range of exactly representable integers (±2^53 − 1). */
+  COUNTER_OVERFLOW: 'E_COUNTER_OVERFLOW',
+  /** A glob pattern is malformed (an unclosed class, a reversed range such as `[z-a]`). */
+  INVALID_PATTERN: 'E_INVALID_PATTERN',
+  /** A stored entry failed its integrity check (checksum or signature); it is treated as a miss. */
+  CORRUPT_ENTRY: 'E_CORRUPT_ENTRY',
+  /** A value is larger than the backend can hold (for example above the memory backend's `maxBytes`). */
+  VALUE_TOO_LARGE: 'E_VALUE_TOO_LARGE',
+  /** A user callback (an event listener, a hook such as `onCircuitChange`) threw or rejected. */
+  CALLBACK_FAILED: 'E_CALLBACK_FAILED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -164,5 +179,62 @@ export class IncompatibleBackendError extends RapideError {
 export class BackendUnavailableError extends RapideError {
   constructor(message: string, cause?: unknown) {
     super(ErrorCodes.BACKEND_UNAVAILABLE, message, cause === undefined ? undefined : { cause })
+  }
+}
+
+/**
+ * A non-idempotent operation may or may not have been applied (the connection dropped after it was sent).
+ * Nothing re-sends it: read the state before retrying.
+ */
+export class OutcomeUnknownError extends RapideError {
+  readonly operation: string
+  constructor(operation: string, cause?: unknown) {
+    super(
+      ErrorCodes.OUTCOME_UNKNOWN,
+      `Backend operation "${operation}" may or may not have been applied: the connection was lost before it answered`,
+      cause === undefined ? undefined : { cause },
+    )
+    this.operation = operation
+  }
+}
+
+/** A counter would leave the range of exactly representable integers. */
+export class CounterOverflowError extends RapideError {
+  constructor(key: string) {
+    super(
+      ErrorCodes.COUNTER_OVERFLOW,
+      `Counter "${key}" would leave the safe integer range (±${Number.MAX_SAFE_INTEGER}); it was not changed`,
+    )
+  }
+}
+
+/** A glob pattern is malformed. */
+export class InvalidPatternError extends RapideError {
+  constructor(pattern: string, reason: string) {
+    super(ErrorCodes.INVALID_PATTERN, `Invalid glob pattern ${JSON.stringify(pattern)}: ${reason}`)
+  }
+}
+
+/** A stored entry failed its integrity check; the cache treats it as a miss and reports this error. */
+export class CorruptEntryError extends RapideError {
+  constructor(reason: string) {
+    super(ErrorCodes.CORRUPT_ENTRY, `Stored entry is corrupt: ${reason}`)
+  }
+}
+
+/** A value is larger than the backend can hold. */
+export class ValueTooLargeError extends RapideError {
+  constructor(message: string) {
+    super(ErrorCodes.VALUE_TOO_LARGE, message)
+  }
+}
+
+/** A user callback threw or rejected; `where` names it (e.g. `"hit" listener`, `onCircuitChange`). */
+export class CallbackError extends RapideError {
+  readonly where: string
+  constructor(where: string, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    super(ErrorCodes.CALLBACK_FAILED, `${where} failed: ${detail}`, { cause })
+    this.where = where
   }
 }

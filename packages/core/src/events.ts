@@ -1,3 +1,6 @@
+import type { CallbackError } from './errors.js'
+import { isolateCallback } from './isolate-callback.js'
+
 /** What the cache reports. Subscribe with `cache.on(event, listener)`. */
 export interface CacheEvents {
   /** A wrapped call was answered from the cache. */
@@ -25,7 +28,9 @@ export type CacheListener<E extends CacheEventName> = (payload: CacheEvents[E]) 
 
 /**
  * A small typed event hub. `has(event)` is a property read, so the hot path pays nothing for events
- * nobody listens to. A throwing listener never breaks a cached call: its error becomes a process warning.
+ * nobody listens to. A listener that throws or returns a rejected promise never breaks a cached call nor
+ * crashes the process: its {@link CallbackError} is reported through the `error` event (or, for a failing
+ * `error` listener, as a `RapideCallbackWarning` process warning).
  */
 export class EventHub {
   private readonly listeners: { [E in CacheEventName]?: CacheListener<E>[] } = {}
@@ -48,12 +53,16 @@ export class EventHub {
   emit<E extends CacheEventName>(event: E, payload: CacheEvents[E]): void {
     const list = this.listeners[event] as CacheListener<E>[] | undefined
     if (!list) return
-    for (const listener of [...list]) {
-      try {
-        listener(payload)
-      } catch (error) {
-        process.emitWarning(`A rapide "${event}" listener threw: ${String(error)}`, 'RapideListenerWarning')
-      }
-    }
+    for (const listener of [...list])
+      isolateCallback(`A "${event}" listener`, () => listener(payload), this.reporter(event))
+  }
+
+  /**
+   * Where a failing listener's error goes: the `error` event (so it is seen where every other failure is),
+   * except for a failing `error` listener itself, which becomes a process warning (no loop).
+   */
+  private reporter(event: CacheEventName): ((error: CallbackError) => void) | undefined {
+    if (event === 'error' || !this.has('error')) return undefined
+    return (error) => this.emit('error', { operation: `listener:${event}`, error })
   }
 }

@@ -16,25 +16,33 @@ export {
   BackendError,
   BackendTimeoutError,
   BackendUnavailableError,
+  CallbackError,
   ClosedError,
+  CorruptEntryError,
+  CounterOverflowError,
   DuplicateFunctionKeyError,
   type ErrorCode,
   ErrorCodes,
   IncompatibleBackendError,
   InvalidOptionError,
+  InvalidPatternError,
   InvalidTtlError,
   NotACounterError,
   NotSupportedError,
+  OutcomeUnknownError,
   RapideError,
   SerializationError,
   UnkeyableArgumentError,
+  ValueTooLargeError,
 } from './errors.js'
 export type { CacheEventName, CacheEvents, CacheListener } from './events.js'
+export { isolateCallback } from './isolate-callback.js'
 export type { KeyOptions, LockOptions, SetOptions } from './key-value.js'
 export { encodeArguments } from './keys/encode-arguments.js'
 export { globToRegExp } from './keys/glob.js'
 export type { KeyOptions as ArgumentKeyOptions } from './keys/key-options.js'
 export type { MaybePromise } from './maybe-promise.js'
+export { checkOptions } from './options.js'
 export { jsonSerializer } from './serialization/json-serializer.js'
 export type { Serializer } from './serialization/serializer.js'
 export { v8Serializer } from './serialization/v8-serializer.js'

@@ -58,6 +58,13 @@ export interface Backend<Stored = Uint8Array> {
    * remote hit's own bookkeeping).
    */
   readonly operationTimeoutMs?: number
+  /**
+   * Optional: names the store this instance talks to (a resolved file path, a server address and
+   * database), so that two instances over the same store are recognised as one. The core refuses the
+   * same function key wrapped twice in one domain of one *store*, not just of one instance. Without it,
+   * each instance is its own store. Never includes credentials.
+   */
+  readonly storeId?: string
 
   get(key: string): MaybePromise<Stored | undefined>
   /** Stores `value`; `ttlMs` undefined means no expiry. Replaces any previous value and expiry. */
