@@ -6,6 +6,7 @@ import type { CacheEventName, CacheListener, EventHub } from './events.js'
 import { applyInvalidations, type InvalidationTarget } from './invalidation.js'
 import { KeyValueApi } from './key-value.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
+import { collecting, replay, sequenceKind } from './sequences.js'
 import type { CachedFunction, CachedMethod } from './types.js'
 
 /**
@@ -20,6 +21,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
   private readonly functions = new Map<string, Engine>()
   private readonly events: EventHub
   private readonly ownsBackend: boolean
+  private closing: Promise<void> | undefined
 
   /** @internal Use `createCache`. */
   constructor(ctx: CacheContext, events: EventHub, ownsBackend: boolean) {
@@ -51,16 +53,43 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     options: WrapOptions<Args> = {},
   ): CachedFunction<B, Args, R> {
     if (typeof fn !== 'function') throw new InvalidOptionError(`wrap("${functionKey}"): expected a function`)
-    const engine = this.register(functionKey, fn, options)
-    const wrapped = function (this: unknown, ...args: Args) {
-      return engine.call(undefined, args)
-    } as unknown as CachedFunction<B, Args, R>
+    const { ctx } = this
+    // A generator function's sequence is what is cached; each call replays it.
+    const kind = sequenceKind(fn as never)
+    const engine = this.register(
+      functionKey,
+      kind ? (collecting(fn as never, kind) as unknown as typeof fn) : fn,
+      options,
+    )
+    // Calls that return a promise (every call on an asynchronous backend, an async function anywhere)
+    // reject instead of throwing; a synchronous function on a synchronous backend throws as it would.
+    const asPromise = ctx.async || engine.returnsPromise
+    // `this` is passed on, so a wrapped prototype method keeps its instance; as with `cache.method`, it is
+    // left out of the key unless `keyThis` asks for it.
+    const wrapped = (kind
+      ? function (this: unknown, ...args: Args) {
+          return replay(kind, ctx.async, () => engine.call(this, args))
+        }
+      : function (this: unknown, ...args: Args) {
+          try {
+            return engine.call(this, args)
+          } catch (error) {
+            if (asPromise) return Promise.reject(error)
+            throw error
+          }
+        }) as unknown as CachedFunction<B, Args, R>
+    const supersede = (key: string) => this.supersede(engine, key)
     Object.defineProperties(wrapped, {
       name: { value: fn.name || functionKey },
       functionKey: { value: functionKey, enumerable: true },
       invalidate: { value: (...args: Args) => this.invalidateResult(functionKey, ...args) },
       invalidateAll: { value: () => this.invalidateFunc(functionKey) },
-      refresh: { value: (...args: Args) => engine.refresh(undefined, args) },
+      refresh: {
+        value(this: unknown, ...args: Args) {
+          if (kind) return replay(kind, ctx.async, () => engine.refresh(this, args, supersede))
+          return ctx.guard(asPromise, () => engine.refresh(this, args, supersede))
+        },
+      },
     })
     return wrapped
   }
@@ -84,9 +113,26 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
       target: (this: This, ...args: Args) => MethodReturn<B, R>,
       _context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => MethodReturn<B, R>>,
     ): CachedMethod<This, Args, MethodReturn<B, R>> => {
-      const engine = this.register(functionKey, target as (...args: Args) => unknown, options)
+      const kind = sequenceKind(target as never)
+      const engine = this.register(
+        functionKey,
+        (kind ? collecting(target as never, kind) : target) as (...args: Args) => unknown,
+        options,
+      )
+      const { ctx } = this
+      const asPromise = ctx.async || engine.returnsPromise
+      if (kind) {
+        return function (this: This, ...args: Args) {
+          return replay(kind, ctx.async, () => engine.call(this, args)) as MethodReturn<B, R>
+        }
+      }
       return function (this: This, ...args: Args) {
-        return engine.call(this, args) as MethodReturn<B, R>
+        try {
+          return engine.call(this, args) as MethodReturn<B, R>
+        } catch (error) {
+          if (asPromise) return Promise.reject(error) as MethodReturn<B, R>
+          throw error
+        }
       }
     }
   }
@@ -102,7 +148,10 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
       throw new InvalidOptionError('A function key must be a non-empty string')
     }
     const engine = new Engine(ctx, functionKey, fn as never, options as WrapOptions<readonly unknown[]>)
-    if (this.functions.has(functionKey) || !ctx.state.claimFunctionKey(ctx.layout.namespace, functionKey)) {
+    if (
+      this.functions.has(functionKey) ||
+      !ctx.state.claimFunctionKey(ctx.layout.namespace, functionKey, ctx.backend.storeId)
+    ) {
       throw new DuplicateFunctionKeyError(ctx.domainKey, functionKey)
     }
     this.functions.set(functionKey, engine)
@@ -128,7 +177,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
    * @example cache.invalidateResult('GET_CUSTOMER_NAME', cid)
    */
   invalidateResult(functionKey: string, ...args: readonly unknown[]): OnBackend<B, void> {
-    return this.apply([this.resultTarget(functionKey, args)])
+    return this.ctx.guard(this.ctx.async, () => this.apply([this.resultTarget(functionKey, args)]))
   }
 
   /**
@@ -140,17 +189,19 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     functionKey: string,
     ...args: readonly unknown[]
   ): OnBackend<B, void> {
-    return this.apply([this.resultTarget(functionKey, args, instance)])
+    return this.ctx.guard(this.ctx.async, () => this.apply([this.resultTarget(functionKey, args, instance)]))
   }
 
   /** Invalidates every result of one function, in O(1) whatever their number. */
   invalidateFunc(functionKey: string): OnBackend<B, void> {
-    return this.apply([{ level: 'function', fn: this.engineFor(functionKey) }])
+    return this.ctx.guard(this.ctx.async, () =>
+      this.apply([{ level: 'function', fn: this.engineFor(functionKey) }]),
+    )
   }
 
   /** Invalidates every result of every function in this domain, in O(1). */
   invalidateDomain(): OnBackend<B, void> {
-    return this.apply([{ level: 'domain' }])
+    return this.ctx.guard(this.ctx.async, () => this.apply([{ level: 'domain' }]))
   }
 
   /**
@@ -160,7 +211,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
    * await cache.batch().invalidateResult('GET_CUSTOMER', 1).invalidateFunc('LIST_CUSTOMERS').commit()
    */
   batch(): InvalidationBatch<B> {
-    return new InvalidationBatch<B>((targets) => this.apply(targets), {
+    return new InvalidationBatch<B>(this.ctx, (targets) => this.apply(targets), {
       result: (functionKey, args) => this.resultTarget(functionKey, args),
       function: (functionKey) => ({ level: 'function', fn: this.engineFor(functionKey) }),
     })
@@ -179,6 +230,11 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     return applyInvalidations(this.ctx, targets) as OnBackend<B, void>
   }
 
+  /** What a refresh does first on a shared store: a new generation for its result (see `refresh`). */
+  private supersede(engine: Engine, key: string): MaybePromise<void> {
+    return applyInvalidations(this.ctx, [{ level: 'result', fn: engine, key }], false)
+  }
+
   // ---- events and lifecycle ---------------------------------------------------------------------
 
   /**
@@ -193,13 +249,21 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
    * Closes the cache: waits for running computations' writes, frees its function keys, and closes the
    * backend if the cache built it from a class (a backend instance you passed stays yours to close).
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // Every caller of close(), the first or a later one, waits for the same complete close.
+    this.closing ??= this.closeOnce()
+    return this.closing
+  }
+
+  private async closeOnce(): Promise<void> {
     const { ctx } = this
-    if (ctx.closed) return
     ctx.closed = true
-    // Results being computed when the cache closes are still stored (or discarded) before it is closed.
-    await Promise.allSettled(ctx.state.flights.runningUnder(ctx.layout.namespace))
-    for (const key of this.functions.keys()) ctx.state.releaseFunctionKey(ctx.layout.namespace, key)
+    // Calls that started before close() finish first: their reads complete, and results being computed
+    // are still stored (or discarded) before the backend closes.
+    await ctx.settle(ctx.layout.namespace)
+    for (const key of this.functions.keys()) {
+      ctx.state.releaseFunctionKey(ctx.layout.namespace, key, ctx.backend.storeId)
+    }
     this.functions.clear()
     if (this.ownsBackend) await ctx.backend.close?.()
   }
@@ -219,6 +283,7 @@ export class InvalidationBatch<B extends AnyBackend> {
 
   /** @internal */
   constructor(
+    private readonly ctx: CacheContext,
     private readonly commitTargets: (targets: readonly InvalidationTarget[]) => MaybePromise<void>,
     private readonly resolve: {
       result(functionKey: string, args: readonly unknown[]): InvalidationTarget
@@ -226,6 +291,7 @@ export class InvalidationBatch<B extends AnyBackend> {
     },
   ) {}
 
+  /** Adds one result; an unkeyable argument throws here, at once, since nothing is committed yet. */
   invalidateResult(functionKey: string, ...args: readonly unknown[]): this {
     this.targets.push(this.resolve.result(functionKey, args))
     return this
@@ -243,6 +309,9 @@ export class InvalidationBatch<B extends AnyBackend> {
 
   /** Applies every collected invalidation at once. */
   commit(): OnBackend<B, void> {
-    return chain(this.commitTargets(this.targets), () => undefined) as OnBackend<B, void>
+    return this.ctx.guard(
+      this.ctx.async,
+      () => chain(this.commitTargets(this.targets), () => undefined) as OnBackend<B, void>,
+    )
   }
 }

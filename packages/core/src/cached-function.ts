@@ -9,11 +9,15 @@ import {
   sleep,
 } from './coordination/computation-lock.js'
 import { type Flight, Flights } from './coordination/flights.js'
+import { PROVISIONAL_STORE_WINDOW_MS } from './coordination/invalidation-markers.js'
 import { randomToken } from './coordination/random-token.js'
-import { boundArgumentKey, functionGenerationSuffix, resultGenerationPrefix } from './keys/key-layout.js'
+import { NotSupportedError } from './errors.js'
+import { boundArgumentKey, functionGenerationSuffix } from './keys/key-layout.js'
 import { createKeyDeriver, type KeyDeriver, type KeyOptions } from './keys/key-options.js'
 import { LiveEntry } from './live-entry.js'
 import { chain, isPromiseLike, type MaybePromise } from './maybe-promise.js'
+import { checkOptions } from './options.js'
+import { isGeneratorObject } from './sequences.js'
 import { decodeEnvelope } from './serialization/envelope.js'
 import { parseOptionalTtl, type Ttl } from './ttl.js'
 
@@ -39,6 +43,9 @@ export interface WrapOptions<Args extends readonly unknown[]> extends KeyOptions
 }
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown
+
+/** Every option `wrap` knows: anything else is refused, so a misspelt `tll` is never silently ignored. */
+const WRAP_OPTIONS = ['key', 'includeArgs', 'excludeArgs', 'keyThis', 'ttl', 'version', 'lock'] as const
 
 /**
  * The engine behind one wrapped function: key derivation, the hit path, single-flight computation and
@@ -70,10 +77,11 @@ export class CachedFunction {
     private readonly fn: AnyFunction,
     options: WrapOptions<readonly unknown[]>,
   ) {
+    checkOptions(options, WRAP_OPTIONS, `wrap("${functionKey}")`)
     const version = options.version === undefined ? undefined : String(options.version)
     this.namespace = ctx.layout.functionNamespace(functionKey, version)
     this.entryPrefix = ctx.layout.resultNamespace(functionKey, version)
-    this.resultGenerationPrefix = this.namespace + resultGenerationPrefix
+    this.resultGenerationPrefix = ctx.layout.resultGenerationNamespace(functionKey, version)
     this.functionGenerationKey = this.namespace + functionGenerationSuffix
     this.ttlMs = parseOptionalTtl(options.ttl, `wrap("${functionKey}").ttl`) ?? ctx.defaultTtlMs
     this.deriveKey = createKeyDeriver(functionKey, options)
@@ -83,6 +91,11 @@ export class CachedFunction {
     this.guarded = !ctx.local && typeof ctx.backend.setGuarded === 'function'
     this.lock = parseComputationLock(options.lock, functionKey, ctx.backend)
     this.lockPrefix = ctx.layout.computationLockNamespace(functionKey, version)
+  }
+
+  /** Whether every call returns a promise whatever the backend (an `async function`). */
+  get returnsPromise(): boolean {
+    return this.knownAsync
   }
 
   /** The backend key of the result of a call. Throws `UnkeyableArgumentError` for unkeyable arguments. */
@@ -104,11 +117,22 @@ export class CachedFunction {
     return this.callShared(self, args, this.entryPrefix + argumentKey, false)
   }
 
-  /** Computes and stores without reading the cache (the seed's skip-cache). */
-  refresh(self: unknown, args: readonly unknown[]): unknown {
-    this.ctx.assertOpen()
+  /**
+   * Computes and stores without reading the cache (the seed's skip-cache). A refresh supersedes every
+   * computation of the same call that started before it, in this process and in others: locally their
+   * flights are poisoned; on a shared store the refresh first writes a new result generation (as a
+   * result invalidation does), so their late results carry a stamp no reader accepts.
+   */
+  refresh(self: unknown, args: readonly unknown[], supersede: (key: string) => MaybePromise<void>): unknown {
+    const { ctx } = this
+    ctx.assertOpen()
     const key = this.entryKey(self, args)
-    if (this.ctx.local) return this.compute(self, args, key, this.localStamp(), false)
+    if (ctx.local) {
+      ctx.state.flights.poison(key)
+      return this.compute(self, args, key, this.localStamp(), false)
+    }
+    const superseded = supersede(key)
+    if (superseded instanceof Promise) return superseded.then(() => this.callShared(self, args, key, true))
     return this.callShared(self, args, key, true)
   }
 
@@ -334,21 +358,33 @@ export class CachedFunction {
   ): unknown {
     const { ctx } = this
     const { flights } = ctx.state
+    // The start of the window a store on a provisional generation must fit in (invalidation-markers.ts):
+    // the generations were read at most one time bound ago, so counting from then costs the hit path nothing.
+    const startedAt = performance.now() - ctx.timeoutMs
     if (join) {
       const running = flights.joinable(key, stamp)
       if (running !== undefined) return running
     }
     if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
-    if (this.lock !== undefined && join) return this.computeUnderLock(self, args, key, stamp, this.lock)
+    if (this.lock !== undefined && join)
+      return this.computeUnderLock(self, args, key, stamp, this.lock, startedAt)
     const domainGeneration = ctx.domainGeneration.value
     const functionGeneration = this.functionGeneration.value
     const { result, poisoned } = this.invoke(self, args, key)
     if (!isPromiseLike(result)) {
-      const done = Flights.completed(stamp, domainGeneration, functionGeneration, poisoned)
-      return chain(this.store(key, done, result, false), () => result)
+      if (ctx.backend.capabilities.sync) {
+        const done = Flights.completed(stamp, domainGeneration, functionGeneration, poisoned, startedAt)
+        return chain(this.store(key, done, result, false), () => result)
+      }
+      // A synchronous function on an asynchronous backend: its store takes a round trip, and callers that
+      // miss meanwhile must join it rather than compute again (single-flight).
+      const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt)
+      const stored = Promise.resolve(this.store(key, flight, result, false)).then(() => result)
+      flight.promise = stored
+      return stored
     }
     // Registered once the promise exists: nothing could have joined before.
-    const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned)
+    const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt)
     const promise = Promise.resolve(result).then(
       (value) => chain(this.store(key, flight, value, true), () => value),
       (error: unknown) => {
@@ -373,6 +409,7 @@ export class CachedFunction {
     key: string,
     stamp: string,
     lock: ComputationLock,
+    startedAt: number,
   ): Promise<unknown> {
     const { ctx } = this
     const flight = ctx.state.flights.start(
@@ -381,6 +418,7 @@ export class CachedFunction {
       ctx.domainGeneration.value,
       this.functionGeneration.value,
       false,
+      startedAt,
     )
     const promise = this.lockThenCompute(self, args, key, lock, flight)
     flight.promise = promise
@@ -505,10 +543,23 @@ export class CachedFunction {
       flight.poisoned ||
       (ctx.local &&
         (flight.domainGeneration !== ctx.domainGeneration.value ||
-          flight.functionGeneration !== this.functionGeneration.value))
+          flight.functionGeneration !== this.functionGeneration.value)) ||
+      // Too slow to store on a provisional generation: an invalidation marker may have expired since.
+      (pending !== undefined && performance.now() - flight.startedAt > PROVISIONAL_STORE_WINDOW_MS)
     ) {
       finish()
       if (ctx.events.has('discard')) ctx.events.emit('discard', { functionKey: this.functionKey, key })
+      return
+    }
+    if (isGeneratorObject(value)) {
+      // A generator object would be served exhausted (or fail to encode): only generator functions have
+      // their sequence cached.
+      finish()
+      const error = new NotSupportedError(
+        `"${this.functionKey}" returned a generator object; wrap the generator function itself (function* or async function*) to cache its sequence`,
+      )
+      ctx.report('encode', error, key)
+      if (ctx.onError === 'raise') throw error
       return
     }
     let stored: unknown

@@ -30,8 +30,12 @@ export class CacheContext {
   readonly local: boolean
   readonly live: boolean
   readonly domainGeneration: GenerationCounter
+  /** The backend answers with promises: every public call then returns one, and never throws. */
+  readonly async: boolean
   /** The backend fails its own operations within `timeoutMs`: no timer of ours is needed. */
   private readonly selfBounded: boolean
+  /** Backend operations under way, so that `close()` waits for every call that started before it. */
+  private readonly pending = new Set<Promise<unknown>>()
   closed = false
 
   constructor(
@@ -48,6 +52,7 @@ export class CacheContext {
     this.state = backendState(backend)
     this.local = capabilities.sync && !capabilities.shared && !capabilities.persistent
     this.live = capabilities.inProcessValues
+    this.async = !capabilities.sync
     this.domainGeneration = this.state.generation(layout.namespace)
     const own = backend.operationTimeoutMs
     this.selfBounded = typeof own === 'number' && own > 0 && own <= timeoutMs
@@ -55,6 +60,32 @@ export class CacheContext {
 
   assertOpen(): void {
     if (this.closed) throw new ClosedError(`Cache "${this.domainKey}"`)
+  }
+
+  /**
+   * Runs a public call whose result is a promise when `asPromise` (every call on an asynchronous
+   * backend): a synchronous throw (an unkeyable argument, a closed cache, an unsupported operation)
+   * becomes a rejection, so `.catch()` sees it.
+   */
+  guard<T>(asPromise: boolean, run: () => T): T {
+    try {
+      return run()
+    } catch (error) {
+      if (asPromise) return Promise.reject(error) as T
+      throw error
+    }
+  }
+
+  /**
+   * Resolves once no backend operation of this cache and no computation under `prefix` is under way,
+   * including those that start while waiting (a read that completes goes on to compute and store).
+   */
+  async settle(prefix: string): Promise<void> {
+    for (;;) {
+      const waiting = [...this.pending, ...this.state.flights.runningUnder(prefix)]
+      if (waiting.length === 0) return
+      await Promise.allSettled(waiting)
+    }
   }
 
   /**
@@ -70,9 +101,19 @@ export class CacheContext {
     }
     if (!(result instanceof Promise)) return result
     const bounded = this.selfBounded ? result : withTimeout(result, this.timeoutMs, operation)
-    return bounded.catch((error: unknown) => {
-      throw this.failure(operation, error, key)
-    })
+    const { pending } = this
+    const tracked = bounded.then(
+      (value) => {
+        pending.delete(tracked)
+        return value
+      },
+      (error: unknown) => {
+        pending.delete(tracked)
+        throw this.failure(operation, error, key)
+      },
+    )
+    pending.add(tracked)
+    return tracked
   }
 
   /** Wraps (if needed) and reports a failure; the caller decides whether to throw it. */

@@ -1,6 +1,7 @@
 import type { BackendEntry } from './backend/contract.js'
 import type { CachedFunction } from './cached-function.js'
 import type { CacheContext } from './context.js'
+import { markerTtlMs } from './coordination/invalidation-markers.js'
 import { randomToken } from './coordination/random-token.js'
 import type { CacheEvents } from './events.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
@@ -28,6 +29,7 @@ export type InvalidationTarget =
 export function applyInvalidations(
   ctx: CacheContext,
   targets: readonly InvalidationTarget[],
+  announce = true,
 ): MaybePromise<void> {
   ctx.assertOpen()
   const { flights } = ctx.state
@@ -41,7 +43,8 @@ export function applyInvalidations(
         flights.poison(target.key)
         deletions.push(target.key)
         if (!ctx.local) {
-          const ttlMs = target.fn.resultTtlMs === undefined ? undefined : target.fn.resultTtlMs * 2
+          // A marker outlives every computation that may still store on a provisional generation.
+          const ttlMs = markerTtlMs(target.fn.resultTtlMs)
           writes.push(generationWrite(ctx, target.fn.resultGenerationKey(target.key), ttlMs))
         }
         break
@@ -57,12 +60,12 @@ export function applyInvalidations(
         break
     }
   }
-  const announce = () => {
-    if (!ctx.events.has('invalidate')) return
+  const announced = () => {
+    if (!announce || !ctx.events.has('invalidate')) return
     for (const target of targets) ctx.events.emit('invalidate', describe(target))
   }
   return chain(ctx.setAtomically(writes), () =>
-    chain(ctx.deleteMany(deletions), () => chain(ctx.reclaim(dead), announce)),
+    chain(ctx.deleteMany(deletions), () => chain(ctx.reclaim(dead), announced)),
   )
 }
 

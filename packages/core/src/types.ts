@@ -2,11 +2,19 @@ import type { AnyBackend, OnBackend } from './backend/contract.js'
 
 /**
  * What a wrapped call returns: a promise for an async function everywhere; the plain value for a
- * synchronous function on a synchronous backend; a promise of it on an asynchronous backend.
+ * synchronous function on a synchronous backend; a promise of it on an asynchronous backend. A generator
+ * function's yielded sequence is cached and replayed: an `async function*` gives an async generator, a
+ * `function*` a generator on a synchronous backend and an async generator on an asynchronous one.
  */
-export type CachedResult<B extends AnyBackend, R> = [R] extends [PromiseLike<infer V>]
-  ? Promise<V>
-  : OnBackend<B, R>
+export type CachedResult<B extends AnyBackend, R> = [R] extends [AsyncGenerator<infer T, unknown, never>]
+  ? AsyncGenerator<T, void, undefined>
+  : [R] extends [Generator<infer T, unknown, never>]
+    ? B['capabilities']['sync'] extends true
+      ? Generator<T, void, undefined>
+      : AsyncGenerator<T, void, undefined>
+    : [R] extends [PromiseLike<infer V>]
+      ? Promise<V>
+      : OnBackend<B, R>
 
 /**
  * A wrapped function: call it like the original, plus typed invalidation shortcuts.

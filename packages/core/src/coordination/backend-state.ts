@@ -42,24 +42,34 @@ export class BackendState {
     return counter
   }
 
-  /** Registers a function key in a domain namespace; false if it is already taken. */
-  claimFunctionKey(namespace: string, functionKey: string): boolean {
-    let keys = this.functionKeys.get(namespace)
+  /**
+   * Registers a function key in a domain namespace; false if it is already taken. With a `storeId`, the
+   * registry is the store's, shared by every backend instance of this process over that store (two
+   * caches built from `SqliteBackend` open the same default file); without one, the instance's.
+   */
+  claimFunctionKey(namespace: string, functionKey: string, storeId?: string): boolean {
+    const registry = storeId === undefined ? this.functionKeys : storeFunctionKeys
+    const scope = storeId === undefined ? namespace : `${storeId}\0${namespace}`
+    let keys = registry.get(scope)
     if (keys === undefined) {
       keys = new Set()
-      this.functionKeys.set(namespace, keys)
+      registry.set(scope, keys)
     }
     if (keys.has(functionKey)) return false
     keys.add(functionKey)
     return true
   }
 
-  releaseFunctionKey(namespace: string, functionKey: string): void {
-    this.functionKeys.get(namespace)?.delete(functionKey)
+  releaseFunctionKey(namespace: string, functionKey: string, storeId?: string): void {
+    if (storeId === undefined) this.functionKeys.get(namespace)?.delete(functionKey)
+    else storeFunctionKeys.get(`${storeId}\0${namespace}`)?.delete(functionKey)
   }
 }
 
 const states = new WeakMap<AnyBackend, BackendState>()
+
+/** Function keys claimed per store (backends that declare a `storeId`), across backend instances. */
+const storeFunctionKeys = new Map<string, Set<string>>()
 
 export function backendState(backend: AnyBackend): BackendState {
   let state = states.get(backend)

@@ -1,5 +1,6 @@
 import type { AnyBackend } from '../backend/contract.js'
 import { InvalidOptionError } from '../errors.js'
+import { checkOptions } from '../options.js'
 import { parseTtl, type Ttl } from '../ttl.js'
 
 /** The `lock` option of `cache.wrap`: `true` for the defaults. */
@@ -30,6 +31,7 @@ export function parseComputationLock(
   backend: AnyBackend,
 ): ComputationLock | undefined {
   if (option === undefined || option === false) return undefined
+  if (option !== true) checkOptions(option, ['ttl', 'wait'], `wrap("${functionKey}").lock`)
   if (!backend.capabilities.shared) return undefined
   if (backend.capabilities.sync) {
     throw new InvalidOptionError(

@@ -8,6 +8,8 @@ export interface Flight {
   /** Local generations at the start (local coordination only). */
   readonly domainGeneration: number
   readonly functionGeneration: number
+  /** When the generations the stamp comes from were read (`performance.now()`), for the store window. */
+  readonly startedAt: number
   poisoned: boolean
   promise: Promise<unknown> | undefined
   /** Whether it is in the registry (asynchronous computations only: nothing can join a synchronous one). */
@@ -32,11 +34,13 @@ export class Flights {
     domainGeneration: number,
     functionGeneration: number,
     poisoned: boolean,
+    startedAt: number,
   ): Flight {
     const flight: Flight = {
       stamp,
       domainGeneration,
       functionGeneration,
+      startedAt,
       poisoned,
       promise: undefined,
       registered: true,
@@ -51,12 +55,26 @@ export class Flights {
     domainGeneration: number,
     functionGeneration: number,
     poisoned: boolean,
+    startedAt: number,
   ): Flight {
-    return { stamp, domainGeneration, functionGeneration, poisoned, promise: undefined, registered: false }
+    return {
+      stamp,
+      domainGeneration,
+      functionGeneration,
+      startedAt,
+      poisoned,
+      promise: undefined,
+      registered: false,
+    }
   }
 
   finish(key: string, flight: Flight): void {
     if (flight.registered && this.running.get(key) === flight) this.running.delete(key)
+  }
+
+  /** Whether a computation of `key` is registered (a refresh supersedes it). */
+  has(key: string): boolean {
+    return this.running.has(key)
   }
 
   /** The running computations whose keys start with `prefix` (for `cache.close()` to wait on). */

@@ -28,28 +28,42 @@ export function assertWellFormed(name: string, what: string): string {
   return name
 }
 
+const PREFIX_ESCAPES: Readonly<Record<string, string>> = { '%': '%25', '|': '%7C' }
+
 /**
- * Where everything a cache stores lives in the backend's flat key space. One namespace per domain
- * (`D` is the escaped domain name, which holds no `:`, `{` or `}`):
+ * Escapes the user's `keyPrefix` so it holds no `|`, the character that ends it. Braces stay: a prefix
+ * with its own `{tag}` deliberately puts everything the cache stores in one group.
+ */
+function escapePrefix(prefix: string): string {
+  return prefix.replace(/[%|]/g, (c) => PREFIX_ESCAPES[c]!)
+}
+
+/**
+ * Where everything a cache stores lives in the backend's flat key space. One namespace per key prefix and
+ * domain, `N = {keyPrefix}|{D}:` (the prefix holds no `|` once escaped, the domain `D` no `:`, `{` or
+ * `}`), so no namespace is ever a prefix of another: `('ab', 'c')` and `('a', 'bc')` never meet, and
+ * clearing domain `myapp` cannot touch what is stored under `keyPrefix: 'myapp:'`.
  *
  * ```
- * {keyPrefix}D:{D}:@g                                    domain generation (shared backends)
- * {keyPrefix}D:{D}:f:{function}:{version}:@g             function generation
- * {keyPrefix}D:{D}:f:{function}:{version}:g:{arguments}  a result's generation
- * {keyPrefix}D:r:{function}:{version}:{}{arguments}      a cached result
- * {keyPrefix}D:c:{function}:{version}:{}{arguments}      who computes it (the `lock` option of `wrap`)
- * {keyPrefix}D:k:{version}:{key}                         key-value API
- * {keyPrefix}D:l:{name}                                  locks
+ * N{D}:@g                              domain generation (shared backends)
+ * N{D}:f:{function}:{version}:@g       function generation
+ * Ng:{{function}:{version}:{arguments}  a result's generation
+ * Nr:{{function}:{version}:{arguments}  a cached result
+ * Nc:{{function}:{version}:{arguments}  who computes it (the `lock` option of `wrap`)
+ * Nk:{version}:{key}                   key-value API
+ * Nl:{name}                            locks
  * ```
  *
- * Results live apart from generations so that what an invalidation makes dead is one prefix: `D:r:`
- * for the domain, `D:r:{function}:{version}:` for a function (see `Backend.reclaimPrefix`).
+ * Results live apart from generations so that what an invalidation makes dead is one prefix: `Nr:` for
+ * the domain, `Nr:{{function}:{version}:` for a function (see `Backend.reclaimPrefix`).
  *
  * Keys name their group the way Redis Cluster does (see "Key groups" on `Backend`): the first `{…}` with
- * something inside. Every generation of a domain is in the group `{D}`, so an invalidation batch (one
- * `setMany` of generations) is atomic on a partitioned store too. A result's `{}` is empty on purpose:
- * braces inside the encoded arguments (objects) must not pick a group, so results spread over the whole
- * store by their full key. Key-value keys carry the user's own `{tag}` if they have one.
+ * something inside. The domain and function generations are in the group `{D}`: a few keys per domain,
+ * so the group stays small however many results there are, and function and domain invalidations of a
+ * batch are one atomic write on a partitioned store too. A result, its generation and its computation
+ * lock share the group `{function}:{version}:{arguments…` (up to the first `}` of the arguments, which
+ * never start with one): results spread over the whole store, and the hit path reads a result with its
+ * generation from one partition. Key-value keys carry the user's own `{tag}` if they have one.
  *
  * Every key is well-formed Unicode: user names are checked, arguments are encoded well-formed.
  */
@@ -65,29 +79,39 @@ export class KeyLayout {
     readonly defaultVersion: string,
   ) {
     const domain = escapeSegment(assertWellFormed(domainKey, 'domainKey'))
-    this.namespace = `${assertWellFormed(keyPrefix, 'keyPrefix')}${domain}:`
+    this.namespace = `${escapePrefix(assertWellFormed(keyPrefix, 'keyPrefix'))}|${domain}:`
     this.generationNamespace = `${this.namespace}{${domain}}:`
     this.domainGeneration = `${this.generationNamespace}@g`
   }
 
-  /** The namespace of one wrapped function's generations. */
+  /** Where one wrapped function's generation lives (its key is this plus `@g`). */
   functionNamespace(functionKey: string, version: string = this.defaultVersion): string {
     return `${this.generationNamespace}f:${this.functionSegments(functionKey, version)}`
   }
 
-  /** The prefix of one wrapped function's results (ending in the empty group `{}`). */
+  /** The prefix of one wrapped function's results. */
   resultNamespace(functionKey: string, version: string = this.defaultVersion): string {
-    return `${this.namespace}r:${this.functionSegments(functionKey, version)}{}`
+    return `${this.namespace}r:{${this.functionSegments(functionKey, version)}`
+  }
+
+  /** The prefix of one wrapped function's per-argument result generations. */
+  resultGenerationNamespace(functionKey: string, version: string = this.defaultVersion): string {
+    return `${this.namespace}g:{${this.functionSegments(functionKey, version)}`
   }
 
   /** The prefix of one wrapped function's computation locks (the `lock` option of `wrap`). */
   computationLockNamespace(functionKey: string, version: string = this.defaultVersion): string {
-    return `${this.namespace}c:${this.functionSegments(functionKey, version)}{}`
+    return `${this.namespace}c:{${this.functionSegments(functionKey, version)}`
   }
 
   /** The prefix of every result of the domain. */
   get allResults(): string {
     return `${this.namespace}r:`
+  }
+
+  /** The prefix of every per-argument result generation of the domain. */
+  get allResultGenerations(): string {
+    return `${this.namespace}g:`
   }
 
   private functionSegments(functionKey: string, version: string): string {
@@ -108,9 +132,8 @@ export class KeyLayout {
   }
 }
 
-/** Key names inside a function namespace. */
+/** The key of a function's generation inside its function namespace. */
 export const functionGenerationSuffix = '@g'
-export const resultGenerationPrefix = 'g:'
 
 /**
  * Bounds an encoded argument list: short ones stay readable, long ones become a SHA-256 digest.
