@@ -4,6 +4,7 @@ import { CacheContext, type ErrorPolicy } from './context.js'
 import { IncompatibleBackendError, InvalidOptionError } from './errors.js'
 import { EventHub } from './events.js'
 import { KeyLayout } from './keys/key-layout.js'
+import { checkOptions } from './options.js'
 import type { Serializer } from './serialization/serializer.js'
 import { v8Serializer } from './serialization/v8-serializer.js'
 import { parseOptionalTtl, parseTtl, type Ttl } from './ttl.js'
@@ -32,6 +33,18 @@ export interface CacheOptions<B extends AnyBackend> {
   version?: string | number
 }
 
+/** Every option `createCache` knows: anything else is refused, never silently ignored. */
+const CACHE_OPTIONS = [
+  'domainKey',
+  'backend',
+  'defaultTtl',
+  'serializer',
+  'onError',
+  'timeout',
+  'keyPrefix',
+  'version',
+] as const
+
 /**
  * Creates a cache for one domain on one backend.
  *
@@ -45,6 +58,7 @@ export interface CacheOptions<B extends AnyBackend> {
 export function createCache<B extends AnyBackend>(options: CacheOptions<B>): Cache<B> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('createCache needs options')
+  checkOptions(options, CACHE_OPTIONS, 'createCache')
   const { domainKey, serializer = v8Serializer, onError = 'silent', keyPrefix = '', version = 1 } = options
   if (typeof domainKey !== 'string' || domainKey.length === 0) {
     throw new InvalidOptionError('createCache: `domainKey` must be a non-empty string')

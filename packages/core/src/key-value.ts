@@ -4,6 +4,7 @@ import { randomToken } from './coordination/random-token.js'
 import { InvalidOptionError, NotACounterError, NotSupportedError } from './errors.js'
 import { globToRegExp } from './keys/glob.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
+import { checkOptions } from './options.js'
 import { decodeCounter, encodeCounter } from './serialization/envelope.js'
 import { parseOptionalTtl, parseTtl, type Ttl } from './ttl.js'
 
@@ -25,6 +26,10 @@ export interface LockOptions {
   ttl: Ttl
 }
 
+/** The options each kind of key-value call knows: anything else is refused, never silently ignored. */
+const READ_OPTIONS = ['version'] as const
+const SET_OPTIONS = ['ttl', 'version'] as const
+
 /** Narrows an engine result to what the backend type promises. */
 function typed<B extends AnyBackend, T>(value: MaybePromise<T>): OnBackend<B, T> {
   return value as OnBackend<B, T>
@@ -45,8 +50,14 @@ export class KeyValueApi<B extends AnyBackend> {
     this.ctx = ctx
   }
 
-  private key(key: string, options: KeyOptions | undefined): string {
+  private key(
+    key: string,
+    options: KeyOptions | undefined,
+    allowed: readonly string[] = READ_OPTIONS,
+  ): string {
     this.ctx.assertOpen()
+    if (options !== undefined) checkOptions(options, allowed, 'Key-value call')
+    if (typeof key !== 'string') throw new InvalidOptionError(`A key must be a string, got ${typeof key}`)
     const version = options?.version
     return this.ctx.layout.keyValue(key, version === undefined ? undefined : String(version))
   }
@@ -60,14 +71,16 @@ export class KeyValueApi<B extends AnyBackend> {
    * @example const user = await cache.get<User>('user:1')
    */
   get<T = unknown>(key: string, options?: KeyOptions): OnBackend<B, T | undefined> {
-    const { ctx } = this
-    const full = this.key(key, options)
-    return typed(
-      chain(
-        ctx.io('get', () => ctx.backend.get(full), full),
-        (s) => ctx.decodeValue(s, full) as T,
-      ),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const full = this.key(key, options)
+      return typed(
+        chain(
+          ctx.io('get', () => ctx.backend.get(full), full),
+          (s) => ctx.decodeValue(s, full) as T,
+        ),
+      )
+    })
   }
 
   /**
@@ -75,11 +88,13 @@ export class KeyValueApi<B extends AnyBackend> {
    * @example await cache.set('user:1', user, { ttl: '5m' })
    */
   set(key: string, value: unknown, options?: SetOptions): OnBackend<B, void> {
-    const { ctx } = this
-    const full = this.key(key, options)
-    const ttlMs = this.ttlMs(options)
-    const stored = ctx.encodeValue(value)
-    return typed(ctx.io('set', () => ctx.backend.set(full, stored, ttlMs), full))
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const full = this.key(key, options, SET_OPTIONS)
+      const ttlMs = this.ttlMs(options)
+      const stored = ctx.encodeValue(value)
+      return typed(ctx.io('set', () => ctx.backend.set(full, stored, ttlMs), full))
+    })
   }
 
   /**
@@ -87,34 +102,38 @@ export class KeyValueApi<B extends AnyBackend> {
    * @example if (await cache.setNx('job:42', 'running', { ttl: 60 })) runJob()
    */
   setNx(key: string, value: unknown, options?: SetOptions): OnBackend<B, boolean> {
-    const { ctx } = this
-    const { backend } = ctx
-    const full = this.key(key, options)
-    const ttlMs = this.ttlMs(options)
-    const stored = ctx.encodeValue(value)
-    if (backend.setNx) return typed(ctx.io('setNx', () => backend.setNx!(full, stored, ttlMs), full))
-    ctx.requireAtomic('setNx')
-    return typed(
-      chain(
-        ctx.io('get', () => backend.get(full), full),
-        (existing) => {
-          if (existing !== undefined) return false
-          return chain(
-            ctx.io('set', () => backend.set(full, stored, ttlMs), full),
-            () => true,
-          )
-        },
-      ),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const { backend } = ctx
+      const full = this.key(key, options, SET_OPTIONS)
+      const ttlMs = this.ttlMs(options)
+      const stored = ctx.encodeValue(value)
+      if (backend.setNx) return typed(ctx.io('setNx', () => backend.setNx!(full, stored, ttlMs), full))
+      ctx.requireAtomic('setNx')
+      return typed(
+        chain(
+          ctx.io('get', () => backend.get(full), full),
+          (existing) => {
+            if (existing !== undefined) return false
+            return chain(
+              ctx.io('set', () => backend.set(full, stored, ttlMs), full),
+              () => true,
+            )
+          },
+        ),
+      )
+    })
   }
 
   /** Reads several keys in one round trip; one slot per key, in order. */
   getMany<T = unknown>(keys: readonly string[], options?: KeyOptions): OnBackend<B, (T | undefined)[]> {
-    const { ctx } = this
-    const full = keys.map((key) => this.key(key, options))
-    return typed(
-      chain(ctx.getMany(full), (values) => values.map((s, i) => ctx.decodeValue(s, full[i]!) as T)),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const full = keys.map((key) => this.key(key, options))
+      return typed(
+        chain(ctx.getMany(full), (values) => values.map((s, i) => ctx.decodeValue(s, full[i]!) as T)),
+      )
+    })
   }
 
   /**
@@ -122,31 +141,37 @@ export class KeyValueApi<B extends AnyBackend> {
    * @example await cache.setMany({ a: 1, b: 2 }, { ttl: 100 })
    */
   setMany(entries: Record<string, unknown> | Iterable<readonly [string, unknown]>, options?: SetOptions) {
-    const { ctx } = this
-    const ttlMs = this.ttlMs(options)
-    const pairs = Symbol.iterator in entries ? [...entries] : Object.entries(entries)
-    const writes = pairs.map(([key, value]) => ({
-      key: this.key(key, options),
-      value: ctx.encodeValue(value),
-      ttlMs,
-    }))
-    const { backend } = ctx
-    if (backend.setMany) return typed<B, void>(ctx.io('setMany', () => backend.setMany!(writes)))
-    return typed<B, void>(
-      sequence(writes, (w) => ctx.io('set', () => backend.set(w.key, w.value, w.ttlMs), w.key)),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const ttlMs = this.ttlMs(options)
+      const pairs = Symbol.iterator in entries ? [...entries] : Object.entries(entries)
+      const writes = pairs.map(([key, value]) => ({
+        key: this.key(key, options, SET_OPTIONS),
+        value: ctx.encodeValue(value),
+        ttlMs,
+      }))
+      const { backend } = ctx
+      if (backend.setMany) return typed<B, void>(ctx.io('setMany', () => backend.setMany!(writes)))
+      return typed<B, void>(
+        sequence(writes, (w) => ctx.io('set', () => backend.set(w.key, w.value, w.ttlMs), w.key)),
+      )
+    })
   }
 
   /** Removes a key; returns whether it existed. */
   delete(key: string, options?: KeyOptions): OnBackend<B, boolean> {
-    const { ctx } = this
-    const full = this.key(key, options)
-    return typed(ctx.io('delete', () => ctx.backend.delete(full), full))
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const full = this.key(key, options)
+      return typed(ctx.io('delete', () => ctx.backend.delete(full), full))
+    })
   }
 
   /** Removes several keys; returns how many existed. */
   deleteMany(keys: readonly string[], options?: KeyOptions): OnBackend<B, number> {
-    return typed(this.ctx.deleteMany(keys.map((key) => this.key(key, options))))
+    return this.ctx.guard(this.ctx.async, () => {
+      return typed(this.ctx.deleteMany(keys.map((key) => this.key(key, options))))
+    })
   }
 
   /**
@@ -156,16 +181,19 @@ export class KeyValueApi<B extends AnyBackend> {
    * @example await cache.deletePattern('session:*')
    */
   deletePattern(pattern: string, options?: KeyOptions): OnBackend<B, number> {
-    const { ctx } = this
-    ctx.assertOpen()
-    const version = options?.version === undefined ? undefined : String(options.version)
-    const namespace = ctx.layout.keyValueNamespace(version)
-    const matcher = globToRegExp(pattern)
-    return typed(
-      chain(this.listKeys(namespace), (keys) =>
-        ctx.deleteMany(keys.filter((key) => matcher.test(key.slice(namespace.length)))),
-      ),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      ctx.assertOpen()
+      if (options !== undefined) checkOptions(options, READ_OPTIONS, 'deletePattern')
+      const version = options?.version === undefined ? undefined : String(options.version)
+      const namespace = ctx.layout.keyValueNamespace(version)
+      const matcher = globToRegExp(pattern)
+      return typed(
+        chain(this.listKeys(namespace), (keys) =>
+          ctx.deleteMany(keys.filter((key) => matcher.test(key.slice(namespace.length)))),
+        ),
+      )
+    })
   }
 
   /**
@@ -173,67 +201,73 @@ export class KeyValueApi<B extends AnyBackend> {
    * @example const hits = await cache.incr('page:/home')
    */
   incr(key: string, by = 1, options?: SetOptions): OnBackend<B, number> {
-    const { ctx } = this
-    const { backend } = ctx
-    if (!Number.isSafeInteger(by))
-      throw new InvalidOptionError(`incr("${key}"): the step must be an integer, got ${by}`)
-    const full = this.key(key, options)
-    const ttlMs = this.ttlMs(options)
-    if (backend.incr) return typed(ctx.io('incr', () => backend.incr!(full, by, ttlMs), full))
-    ctx.requireAtomic('incr')
-    return typed(
-      chain(
-        ctx.io('get', () => backend.get(full), full),
-        (existing) => {
-          const current = existing === undefined ? 0 : decodeCounter(existing)
-          if (current === undefined) throw new NotACounterError(key)
-          const next = current + by
-          const stored = ctx.live ? next : encodeCounter(next)
-          // An existing counter keeps its expiry, which a plain set cannot express: only new keys get a TTL.
-          return chain(
-            ctx.io('set', () => backend.set(full, stored, existing === undefined ? ttlMs : undefined)),
-            () => next,
-          )
-        },
-      ),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const { backend } = ctx
+      if (!Number.isSafeInteger(by))
+        throw new InvalidOptionError(`incr("${key}"): the step must be an integer, got ${by}`)
+      const full = this.key(key, options, SET_OPTIONS)
+      const ttlMs = this.ttlMs(options)
+      if (backend.incr) return typed(ctx.io('incr', () => backend.incr!(full, by, ttlMs), full))
+      ctx.requireAtomic('incr')
+      return typed(
+        chain(
+          ctx.io('get', () => backend.get(full), full),
+          (existing) => {
+            const current = existing === undefined ? 0 : decodeCounter(existing)
+            if (current === undefined) throw new NotACounterError(key)
+            const next = current + by
+            const stored = ctx.live ? next : encodeCounter(next)
+            // An existing counter keeps its expiry, which a plain set cannot express: only new keys get a TTL.
+            return chain(
+              ctx.io('set', () => backend.set(full, stored, existing === undefined ? ttlMs : undefined)),
+              () => next,
+            )
+          },
+        ),
+      )
+    })
   }
 
   /** Sets a new time to live on an existing key; returns whether the key existed. */
   expire(key: string, ttl: Ttl, options?: KeyOptions): OnBackend<B, boolean> {
-    const { ctx } = this
-    const { backend } = ctx
-    const full = this.key(key, options)
-    const ttlMs = parseTtl(ttl, 'expire(ttl)')
-    if (backend.expire) return typed(ctx.io('expire', () => backend.expire!(full, ttlMs), full))
-    ctx.requireAtomic('expire')
-    return typed(
-      chain(
-        ctx.io('get', () => backend.get(full), full),
-        (existing) => {
-          if (existing === undefined) return false
-          return chain(
-            ctx.io('set', () => backend.set(full, existing, ttlMs), full),
-            () => true,
-          )
-        },
-      ),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const { backend } = ctx
+      const full = this.key(key, options)
+      const ttlMs = parseTtl(ttl, 'expire(ttl)')
+      if (backend.expire) return typed(ctx.io('expire', () => backend.expire!(full, ttlMs), full))
+      ctx.requireAtomic('expire')
+      return typed(
+        chain(
+          ctx.io('get', () => backend.get(full), full),
+          (existing) => {
+            if (existing === undefined) return false
+            return chain(
+              ctx.io('set', () => backend.set(full, existing, ttlMs), full),
+              () => true,
+            )
+          },
+        ),
+      )
+    })
   }
 
   /** Checks that the backend answers. */
   ping(): OnBackend<B, boolean> {
-    const { ctx } = this
-    const { backend } = ctx
-    ctx.assertOpen()
-    if (backend.ping) return typed(ctx.io('ping', () => backend.ping!()))
-    const probe = `${ctx.layout.namespace}@ping`
-    return typed(
-      chain(
-        ctx.io('get', () => backend.get(probe)),
-        () => true,
-      ),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const { backend } = ctx
+      ctx.assertOpen()
+      if (backend.ping) return typed(ctx.io('ping', () => backend.ping!()))
+      const probe = `${ctx.layout.namespace}@ping`
+      return typed(
+        chain(
+          ctx.io('get', () => backend.get(probe)),
+          () => true,
+        ),
+      )
+    })
   }
 
   /**
@@ -241,14 +275,16 @@ export class KeyValueApi<B extends AnyBackend> {
    * locks) and returns how many keys. For dropping results logically in O(1), use `invalidateDomain`.
    */
   clear(): OnBackend<B, number> {
-    const { ctx } = this
-    const { backend } = ctx
-    ctx.assertOpen()
-    const namespace = ctx.layout.namespace
-    // Running computations must not write back what was just cleared.
-    ctx.domainGeneration.value++
-    if (backend.deletePrefix) return typed(ctx.io('deletePrefix', () => backend.deletePrefix!(namespace)))
-    return typed(chain(this.listKeys(namespace), (keys) => ctx.deleteMany(keys)))
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const { backend } = ctx
+      ctx.assertOpen()
+      const namespace = ctx.layout.namespace
+      // Running computations must not write back what was just cleared.
+      ctx.domainGeneration.value++
+      if (backend.deletePrefix) return typed(ctx.io('deletePrefix', () => backend.deletePrefix!(namespace)))
+      return typed(chain(this.listKeys(namespace), (keys) => ctx.deleteMany(keys)))
+    })
   }
 
   // ---- locks ------------------------------------------------------------------------------------
@@ -261,63 +297,70 @@ export class KeyValueApi<B extends AnyBackend> {
    * if (token) try { await rebuild() } finally { await cache.unlock('rebuild', token) }
    */
   lock(name: string, options: LockOptions): OnBackend<B, string | undefined> {
-    const { ctx } = this
-    const { backend } = ctx
-    ctx.assertOpen()
-    const key = ctx.layout.lock(name)
-    const ttlMs = parseTtl(options?.ttl, 'lock(ttl)')
-    const token = randomToken()
-    const stored = ctx.encodeToken(token)
-    let acquired: MaybePromise<boolean>
-    if (backend.setNx) acquired = ctx.io('setNx', () => backend.setNx!(key, stored, ttlMs), key)
-    else {
-      ctx.requireAtomic('setNx')
-      acquired = chain(
-        ctx.io('get', () => backend.get(key), key),
-        (held) =>
-          held !== undefined
-            ? false
-            : chain(
-                ctx.io('set', () => backend.set(key, stored, ttlMs), key),
-                () => true,
-              ),
-      )
-    }
-    return typed(chain(acquired, (ok) => (ok ? token : undefined)))
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const { backend } = ctx
+      ctx.assertOpen()
+      const key = ctx.layout.lock(name)
+      checkOptions(options, ['ttl'], 'lock')
+      const ttlMs = parseTtl(options?.ttl, 'lock(ttl)')
+      const token = randomToken()
+      const stored = ctx.encodeToken(token)
+      let acquired: MaybePromise<boolean>
+      if (backend.setNx) acquired = ctx.io('setNx', () => backend.setNx!(key, stored, ttlMs), key)
+      else {
+        ctx.requireAtomic('setNx')
+        acquired = chain(
+          ctx.io('get', () => backend.get(key), key),
+          (held) =>
+            held !== undefined
+              ? false
+              : chain(
+                  ctx.io('set', () => backend.set(key, stored, ttlMs), key),
+                  () => true,
+                ),
+        )
+      }
+      return typed(chain(acquired, (ok) => (ok ? token : undefined)))
+    })
   }
 
   /** Whether a named lock is currently held. */
   isLocked(name: string): OnBackend<B, boolean> {
-    const { ctx } = this
-    ctx.assertOpen()
-    const key = ctx.layout.lock(name)
-    return typed(
-      chain(
-        ctx.io('get', () => ctx.backend.get(key), key),
-        (held) => held !== undefined,
-      ),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      ctx.assertOpen()
+      const key = ctx.layout.lock(name)
+      return typed(
+        chain(
+          ctx.io('get', () => ctx.backend.get(key), key),
+          (held) => held !== undefined,
+        ),
+      )
+    })
   }
 
   /** Releases a lock if `token` still owns it; returns whether it did. */
   unlock(name: string, token: string): OnBackend<B, boolean> {
-    const { ctx } = this
-    const { backend } = ctx
-    ctx.assertOpen()
-    const key = ctx.layout.lock(name)
-    const stored = ctx.encodeToken(token)
-    if (backend.deleteIfEquals)
-      return typed(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, stored), key))
-    ctx.requireAtomic('deleteIfEquals')
-    return typed(
-      chain(
-        ctx.io('get', () => backend.get(key), key),
-        (held) => {
-          if (held === undefined || ctx.decodeToken(held) !== token) return false
-          return ctx.io('delete', () => backend.delete(key), key)
-        },
-      ),
-    )
+    return this.ctx.guard(this.ctx.async, () => {
+      const { ctx } = this
+      const { backend } = ctx
+      ctx.assertOpen()
+      const key = ctx.layout.lock(name)
+      const stored = ctx.encodeToken(token)
+      if (backend.deleteIfEquals)
+        return typed(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, stored), key))
+      ctx.requireAtomic('deleteIfEquals')
+      return typed(
+        chain(
+          ctx.io('get', () => backend.get(key), key),
+          (held) => {
+            if (held === undefined || ctx.decodeToken(held) !== token) return false
+            return ctx.io('delete', () => backend.delete(key), key)
+          },
+        ),
+      )
+    })
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
