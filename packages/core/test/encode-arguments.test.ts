@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { encodeArguments, UnkeyableArgumentError } from '../src/index.js'
+import { cacheKey } from '../src/keys/cache-key.js'
 
 /** Keyable values of every kind the encoder distinguishes. */
 const keyable = fc.letrec((tie) => ({
@@ -147,19 +148,28 @@ describe('encodeArguments', () => {
   })
 
   it('keys class instances by class and data, never by identity', () => {
+    // A class states its data through `[cacheKey]()`: its own properties alone could miss `#private`
+    // state, so an instance without it is refused (see keys-state.test.ts).
     class Point {
       constructor(
         readonly x: number,
         readonly y: number,
       ) {}
+      [cacheKey]() {
+        return { x: this.x, y: this.y }
+      }
     }
     class Other {
       constructor(
         readonly x: number,
         readonly y: number,
       ) {}
+      [cacheKey]() {
+        return { x: this.x, y: this.y }
+      }
     }
     expect(encodeArguments([new Point(1, 2)])).toBe(encodeArguments([new Point(1, 2)]))
+    expect(encodeArguments([new Point(1, 2)])).not.toBe(encodeArguments([new Point(2, 1)]))
     expect(encodeArguments([new Point(1, 2)])).not.toBe(encodeArguments([{ x: 1, y: 2 }]))
     expect(encodeArguments([new Point(1, 2)])).not.toBe(encodeArguments([new Other(1, 2)]))
   })
