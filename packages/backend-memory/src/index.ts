@@ -1,2 +1,2 @@
-export { estimateSize } from './estimate-size.js'
+export { estimateSize, hiddenBytes } from './estimate-size.js'
 export { MemoryBackend, type MemoryBackendOptions } from './memory-backend.js'

@@ -1,4 +1,12 @@
-import { type Backend, type BackendEntry, InvalidOptionError, NotACounterError } from '@rapide/core'
+import {
+  type Backend,
+  type BackendEntry,
+  CounterOverflowError,
+  checkOptions,
+  InvalidOptionError,
+  NotACounterError,
+  ValueTooLargeError,
+} from '@rapide/core'
 import { LRUCache } from 'lru-cache'
 import { estimateSize } from './estimate-size.js'
 
@@ -7,17 +15,22 @@ export interface MemoryBackendOptions {
   /** Most entries kept; the least recently used go first. Default 10 000. */
   maxEntries?: number
   /**
-   * Approximate upper bound of the memory held by values, in bytes (sizes are estimated by walking each
-   * value once when it is stored). Default: no byte bound.
+   * Upper bound of the memory held by entries, in bytes, estimated by walking each value once when it is
+   * stored (see {@link estimateSize}: a typed array counts its whole buffer; `#private` state counts only
+   * if its class declares it with `hiddenBytes`). A value larger than the bound on its own is refused with
+   * `ValueTooLargeError`. Default: no byte bound.
    */
   maxBytes?: number
 }
 
+const OPTIONS: readonly (keyof MemoryBackendOptions)[] = ['maxEntries', 'maxBytes']
+
 /**
  * Boxes every value (lru-cache cannot hold `undefined`). Entries stored with `setIn` remember their
- * namespace and argument key so the index can forget them when the LRU drops them.
+ * namespace and argument key so the index can forget them when the LRU drops them. `size` is the
+ * estimate made when the value was stored (under `maxBytes` only), reused when the entry is re-set.
  */
-type Slot = { value: unknown; namespace?: string; key?: string }
+type Slot = { value: unknown; namespace?: string; key?: string; size?: number }
 
 /**
  * An in-process backend: synchronous, so a wrapped synchronous function stays synchronous; values are
@@ -44,21 +57,27 @@ export class MemoryBackend implements Backend<unknown> {
   /** Indexed namespaces that also hold keys written with plain `set` (see `getIn`). */
   private readonly plainlyWritten = new Set<string>()
 
+  /** The byte bound, when there is one. */
+  private readonly maxBytes: number | undefined
+
   constructor(options: MemoryBackendOptions = {}) {
-    const { maxEntries = 10_000, maxBytes } = options
+    checkOptions(options, OPTIONS, 'MemoryBackend')
+    const { maxEntries = 10_000, maxBytes } = options ?? {}
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
       throw new InvalidOptionError(`MemoryBackend: maxEntries must be a positive integer, got ${maxEntries}`)
     }
     if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 1)) {
       throw new InvalidOptionError(`MemoryBackend: maxBytes must be a positive integer, got ${maxBytes}`)
     }
+    this.maxBytes = maxBytes
     this.lru = new LRUCache<string, Slot>({
       max: maxEntries,
       ...(maxBytes === undefined
         ? {}
         : {
             maxSize: maxBytes,
-            sizeCalculation: (slot: Slot, key: string) => estimateSize(slot.value) + key.length * 2,
+            // Every write sizes its slot first (see sized()); this only serves re-sets of a sized slot.
+            sizeCalculation: (slot: Slot, key: string) => slot.size ?? this.measure(slot, key),
           }),
       dispose: (slot, fullKey) => this.unindex(slot, fullKey),
       // Expired entries are dropped when read or evicted; no timers, nothing on the hot path.
@@ -83,8 +102,33 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   set(key: string, value: unknown, ttlMs: number | undefined): void {
+    const slot = this.sized(key, { value })
     this.notePlainWrite(key)
-    this.lru.set(key, { value }, ttlMs === undefined ? undefined : { ttl: ttlMs })
+    this.lru.set(key, slot, ttlMs === undefined ? undefined : { ttl: ttlMs })
+  }
+
+  /**
+   * Under `maxBytes`, measures a slot before it is written and refuses one larger than the whole bound:
+   * the LRU would otherwise drop it silently. The key is emptied too, so a later read cannot return the
+   * value this write meant to replace.
+   */
+  private sized(key: string, slot: Slot): Slot {
+    if (this.maxBytes === undefined) return slot
+    const size = this.measure(slot, key)
+    if (size > this.maxBytes) {
+      this.lru.delete(key)
+      throw new ValueTooLargeError(
+        `MemoryBackend: the value for "${key}" takes about ${size > this.maxBytes * 2 ? `more than ${this.maxBytes * 2}` : size} bytes, more than maxBytes (${this.maxBytes}); it was not stored`,
+      )
+    }
+    slot.size = size
+    return slot
+  }
+
+  /** The slot's estimated bytes (key included), counted no further than just past the bound. */
+  private measure(slot: Slot, key: string): number {
+    const keyBytes = 64 + key.length * 2
+    return keyBytes + estimateSize(slot.value, new Set(), (this.maxBytes ?? Infinity) * 2)
   }
 
   delete(key: string): boolean {
@@ -101,7 +145,8 @@ export class MemoryBackend implements Backend<unknown> {
 
   setIn(namespace: string, key: string, value: unknown, ttlMs: number | undefined): void {
     const fullKey = namespace + key
-    this.lru.set(fullKey, { value, namespace, key }, ttlMs === undefined ? undefined : { ttl: ttlMs })
+    const slot = this.sized(fullKey, { value, namespace, key })
+    this.lru.set(fullKey, slot, ttlMs === undefined ? undefined : { ttl: ttlMs })
     let keys = this.index.get(namespace)
     if (keys === undefined) {
       keys = new Map()
@@ -136,7 +181,16 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   setMany(entries: readonly BackendEntry<unknown>[]): void {
-    for (const entry of entries) this.set(entry.key, entry.value, entry.ttlMs)
+    if (this.maxBytes === undefined) {
+      for (const entry of entries) this.set(entry.key, entry.value, entry.ttlMs)
+      return
+    }
+    // Measure every entry before writing any: a batch with a value over the bound writes none of the others.
+    const slots = entries.map((entry) => this.sized(entry.key, { value: entry.value }))
+    entries.forEach((entry, i) => {
+      this.notePlainWrite(entry.key)
+      this.lru.set(entry.key, slots[i]!, entry.ttlMs === undefined ? undefined : { ttl: entry.ttlMs })
+    })
   }
 
   deleteMany(keys: readonly string[]): number {
@@ -160,13 +214,17 @@ export class MemoryBackend implements Backend<unknown> {
   incr(key: string, delta: number, ttlMs: number | undefined): number {
     const slot = this.lru.get(key)
     if (slot === undefined) {
+      if (!Number.isSafeInteger(delta)) throw new CounterOverflowError(key)
       this.set(key, delta, ttlMs)
       return delta
     }
-    if (typeof slot.value !== 'number') throw new NotACounterError(key)
+    if (!Number.isSafeInteger(slot.value)) throw new NotACounterError(key)
+    const next = (slot.value as number) + delta
+    // Past 2^53 a double cannot tell n from n + 1: refuse rather than lose increments.
+    if (!Number.isSafeInteger(next) || !Number.isSafeInteger(delta)) throw new CounterOverflowError(key)
     // Mutating the box keeps the key's remaining time to live, as an increment should.
-    slot.value += delta
-    return slot.value
+    slot.value = next
+    return next
   }
 
   expire(key: string, ttlMs: number | undefined): boolean {
