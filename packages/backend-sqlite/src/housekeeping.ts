@@ -11,7 +11,7 @@ export interface SweepReport {
   expired: number
   /** Results under prefixes that an invalidation made dead (see `reclaimPrefix`). */
   reclaimed: number
-  /** Rows removed to respect `maxEntries` / `maxBytes`, oldest written first. */
+  /** Rows removed to respect `maxEntries` / `maxBytes`: values oldest written first, then bookkeeping. */
   evicted: number
 }
 
@@ -63,7 +63,10 @@ export class Housekeeping {
     this.forgetReclaim = db.prepare(`DELETE FROM "${names.reclaims}" WHERE prefix = ? AND dead_before = ?`)
     this.measure = db.prepare(`SELECT count(*), total(length(value)) FROM ${t}`).raw()
     this.oldest = db
-      .prepare(`SELECT key, written_at, length(value) FROM ${t} ORDER BY written_at LIMIT ${CHUNK}`)
+      // Values (results, key-value entries) before bookkeeping (generations, locks, counters), oldest
+      // written first within each: a function's generation is among the oldest rows, yet every result of
+      // the function depends on it (see RowKind).
+      .prepare(`SELECT key, written_at, length(value) FROM ${t} ORDER BY kind, written_at LIMIT ${CHUNK}`)
       .raw()
     // Guarded by written_at: a row rewritten since it was picked is young again and stays.
     this.evictOne = db.prepare(`DELETE FROM ${t} WHERE key = ? AND written_at = ?`)
@@ -138,7 +141,10 @@ export class Housekeeping {
     yield* this.enforceBounds(report)
   }
 
-  /** Evicts oldest-written rows until the store is back under 90% of its bound (so it does not evict on every pass). */
+  /**
+   * Evicts until the store is back under 90% of its bound (so it does not evict on every pass): value rows
+   * oldest written first, and bookkeeping rows only once no value row is left.
+   */
   private *enforceBounds(report: SweepReport): Generator<void> {
     const { maxEntries, maxBytes } = this.bounds
     if (maxEntries === undefined && maxBytes === undefined) return

@@ -5,11 +5,27 @@ import type { Database } from 'better-sqlite3'
  * The on-disk layout this version writes. Bump it with every change to the tables below, and teach
  * {@link prepareSchema} what to do with the older layouts (a cache may always be rebuilt empty).
  */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
+
+/**
+ * What a row is to eviction, from how it was written. Eviction takes every {@link RowKind.Value} row
+ * before any {@link RowKind.Bookkeeping} row: evicting what live entries depend on (a function's or a
+ * domain's generation) would turn every surviving result into a miss.
+ */
+export const RowKind = {
+  /** Written by `set` or `setGuarded` (a result with its own generation, a key-value entry). */
+  Value: 0,
+  /**
+   * Written by `setNx`, `setMany` or `incr`: generations (created with `setNx`, rewritten by invalidations),
+   * locks, counters. A row stays bookkeeping when a later `set` rewrites it.
+   */
+  Bookkeeping: 1,
+} as const
+export type RowKind = (typeof RowKind)[keyof typeof RowKind]
 
 /** The table names of one cache in a database file. */
 export interface TableNames {
-  /** Entries: key, value, expiry, write time. */
+  /** Entries: key, value, expiry, write time, kind (see {@link RowKind}). */
   readonly entries: string
   /** Prefixes made dead by invalidations, with the time they died (see `reclaimPrefix`). */
   readonly reclaims: string
@@ -54,7 +70,8 @@ export function prepareSchema(db: Database, names: TableNames): void {
         key TEXT PRIMARY KEY,
         value BLOB NOT NULL,
         expires_at INTEGER,
-        written_at INTEGER NOT NULL
+        written_at INTEGER NOT NULL,
+        kind INTEGER NOT NULL DEFAULT 0
       ) STRICT, WITHOUT ROWID;
       CREATE INDEX "${names.entries}_expiry" ON "${names.entries}" (expires_at) WHERE expires_at IS NOT NULL;
       CREATE TABLE "${names.reclaims}" (prefix TEXT PRIMARY KEY, dead_before INTEGER NOT NULL) STRICT, WITHOUT ROWID;

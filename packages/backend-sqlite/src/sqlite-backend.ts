@@ -1,11 +1,13 @@
-import { mkdirSync, rmSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { mkdirSync, realpathSync, rmSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import {
   type Backend,
   type BackendCapabilities,
   type BackendEntry,
   BackendUnavailableError,
   ClosedError,
+  CounterOverflowError,
+  checkOptions,
   InvalidOptionError,
   NotACounterError,
   parseTtl,
@@ -17,7 +19,7 @@ import { Housekeeping, type SweepReport } from './housekeeping.js'
 import { loadDriver, openDatabase } from './load-driver.js'
 import { prefixEnd } from './prefix-range.js'
 import { ReadCache } from './read-cache.js'
-import { prepareSchema, type TableNames, tableNames } from './schema.js'
+import { prepareSchema, RowKind, type TableNames, tableNames } from './schema.js'
 
 /** Options of {@link SqliteBackend}. */
 export interface SqliteBackendOptions {
@@ -39,9 +41,12 @@ export interface SqliteBackendOptions {
    * operation on this synchronous backend. Seconds or a duration string; default `'2s'`.
    */
   busyTimeout?: Ttl
-  /** Evict (oldest written first) once the table holds more entries than this. Default: no bound. */
+  /**
+   * Evict once the table holds more entries than this: results and key-value entries oldest written
+   * first, and generations, locks and counters only when nothing else is left. Default: no bound.
+   */
   maxEntries?: number
-  /** Evict (oldest written first) once stored values take more bytes than this. Default: no bound. */
+  /** Evict (in the order of `maxEntries`) once stored values take more bytes than this. Default: no bound. */
   maxBytes?: number
   /** How often this process sweeps expired, invalidated and excess rows; `false` for never (call `sweep()`). Default `'30s'`. */
   sweepInterval?: Ttl | false
@@ -58,7 +63,29 @@ export interface SqliteBackendOptions {
    * connection may be written to behind the backend's back.
    */
   readCache?: number | false
+  /**
+   * How often a read checks that `path` still names the file this connection has open; every write checks
+   * before it writes. A file deleted (`rm -rf node_modules/.cache`) or replaced (another process's
+   * `onCorrupt: 'rebuild'`) is then reopened, with a process warning (`RAPIDE_SQLITE_REOPENED`): until a
+   * read checks, it may serve what the old file held, so this is the bound on how long an invalidation
+   * made in the new file can go unseen here. One `stat` per check. Default `'100ms'`.
+   */
+  fileCheckInterval?: Ttl
 }
+
+/** Every option of {@link SqliteBackendOptions}: anything else is a typo or a feature that does not exist. */
+const OPTION_NAMES: readonly (keyof SqliteBackendOptions)[] = [
+  'path',
+  'database',
+  'table',
+  'busyTimeout',
+  'maxEntries',
+  'maxBytes',
+  'sweepInterval',
+  'onCorrupt',
+  'readCache',
+  'fileCheckInterval',
+]
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 /** Writes of this process between two opportunistic background sweeps. */
@@ -112,6 +139,12 @@ export class SqliteBackend implements Backend<Uint8Array> {
   readonly capabilities: BackendCapabilities & { readonly sync: true }
   /** The database file, or `':memory:'`. */
   readonly path: string
+  /**
+   * Names the store: the resolved file and the table, so two instances opened on one file (say two
+   * `createCache({ backend: SqliteBackend })` on the default path) are recognised as one store. Undefined
+   * for a private in-memory database: each instance is its own store.
+   */
+  readonly storeId: string | undefined
 
   private db: Database
   private s: Statements
@@ -131,10 +164,19 @@ export class SqliteBackend implements Backend<Uint8Array> {
   private guardedWrite:
     | Transaction<(guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>) => void>
     | undefined
-  /** Identity of the file we opened, so a rebuild never deletes a file another process already rebuilt. */
+  /**
+   * Identity (device and inode) of the file we opened: a rebuild never deletes a file another process
+   * already rebuilt, and a path that names another file (or none) is reopened.
+   */
   private fileIdentity: string | undefined
+  /** Whether to follow `path` (see `fileCheckInterval`): only for a file this backend opened itself. */
+  private readonly followsPath: boolean
+  private readonly fileCheckMs: number
+  /** When the next read checks the file (writes always do). */
+  private nextFileCheck = 0
 
   constructor(options: SqliteBackendOptions = {}) {
+    checkOptions(options, OPTION_NAMES, 'new SqliteBackend()')
     const table = options.table ?? 'rapide_cache'
     if (!TABLE_NAME.test(table)) {
       throw new InvalidOptionError(
@@ -147,6 +189,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
       maxBytes: positiveInteger(options.maxBytes, 'maxBytes'),
     }
     this.busyTimeoutMs = parseTtl(options.busyTimeout ?? '2s', 'SqliteBackend busyTimeout')
+    this.fileCheckMs = parseTtl(options.fileCheckInterval ?? '100ms', 'SqliteBackend fileCheckInterval')
     this.onCorrupt = options.onCorrupt ?? 'throw'
     if (this.onCorrupt !== 'throw' && this.onCorrupt !== 'rebuild') {
       throw new InvalidOptionError(`SqliteBackend: onCorrupt must be 'throw' or 'rebuild'`)
@@ -170,6 +213,9 @@ export class SqliteBackend implements Backend<Uint8Array> {
     }
     const inMemory = this.db.memory
     this.capabilities = { sync: true, persistent: !inMemory, shared: !inMemory, inProcessValues: false }
+    this.followsPath = this.owned && !inMemory
+    this.nextFileCheck = Date.now() + this.fileCheckMs
+    this.storeId = inMemory ? undefined : `sqlite:${resolvedFile(this.path)}#${table}`
     this.s = this.statements(this.db)
     const cacheOption = options.readCache ?? (options.database === undefined ? DEFAULT_READ_CACHE : false)
     this.readCacheSize = cacheOption === false ? undefined : positiveInteger(cacheOption, 'readCache')
@@ -178,7 +224,18 @@ export class SqliteBackend implements Backend<Uint8Array> {
     const interval = options.sweepInterval ?? '30s'
     if (interval !== false) {
       const ms = parseTtl(interval, 'SqliteBackend sweepInterval')
-      this.timer = setInterval(() => this.sweepSoon(), ms)
+      this.timer = setInterval(() => {
+        // A quiet process follows a replaced file too, so it never sweeps a file nobody else sees.
+        if (this.followsPath && !this.closed) {
+          try {
+            this.followPath(Date.now())
+          } catch (error) {
+            process.emitWarning(`rapide sqlite: reopening ${this.path} failed: ${describe(error)}`)
+            return
+          }
+        }
+        this.sweepSoon()
+      }, ms)
       this.timer.unref()
     }
   }
@@ -198,7 +255,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
   }
 
   set(key: string, value: Uint8Array, ttlMs: number | undefined): void {
-    this.mutate(() => this.write(key, value, ttlMs, Date.now()))
+    this.mutate(() => this.write(key, value, ttlMs, Date.now(), RowKind.Value))
   }
 
   setMany(entries: readonly BackendEntry<Uint8Array>[]): void {
@@ -216,7 +273,8 @@ export class SqliteBackend implements Backend<Uint8Array> {
   setNx(key: string, value: Uint8Array, ttlMs: number | undefined): boolean {
     return this.mutate(() => {
       const now = Date.now()
-      const stored = this.s.setNx.run(key, blob(value), expiresAt(now, ttlMs), now, now).changes === 1
+      const stored =
+        this.s.setNx.run(key, blob(value), expiresAt(now, ttlMs), now, RowKind.Bookkeeping, now).changes === 1
       if (stored) this.wrote(value.byteLength)
       return stored
     })
@@ -224,7 +282,8 @@ export class SqliteBackend implements Backend<Uint8Array> {
 
   /**
    * Creates `guard` if absent and stores `entry`, in one transaction (one commit per miss instead of two).
-   * The entry is skipped when the guard already holds another value: no reader would accept it.
+   * The entry is skipped when the guard already holds another value: no reader would accept it. Both rows
+   * are values to eviction: the guard is the entry's own generation, and goes with it.
    */
   setGuarded(guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>): void {
     this.mutate(() => {
@@ -232,13 +291,14 @@ export class SqliteBackend implements Backend<Uint8Array> {
         (g: BackendEntry<Uint8Array>, e: BackendEntry<Uint8Array>) => {
           const now = Date.now()
           const created =
-            this.s.setNx.run(g.key, blob(g.value), expiresAt(now, g.ttlMs), now, now).changes === 1
+            this.s.setNx.run(g.key, blob(g.value), expiresAt(now, g.ttlMs), now, RowKind.Value, now)
+              .changes === 1
           if (created) this.wrote(g.value.byteLength)
           else {
             const held = this.s.get.get(g.key, now) as Buffer | undefined
             if (held === undefined || !held.equals(blob(g.value))) return
           }
-          this.write(e.key, e.value, e.ttlMs, now)
+          this.write(e.key, e.value, e.ttlMs, now, RowKind.Value)
         },
       )
       this.guardedWrite.immediate(guard, entry)
@@ -402,15 +462,16 @@ export class SqliteBackend implements Backend<Uint8Array> {
     return statement
   }
 
-  private write(key: string, value: Uint8Array, ttlMs: number | undefined, now: number): void {
-    this.s.set.run(key, blob(value), expiresAt(now, ttlMs), now)
+  private write(key: string, value: Uint8Array, ttlMs: number | undefined, now: number, kind: RowKind): void {
+    this.s.set.run(key, blob(value), expiresAt(now, ttlMs), now, kind)
     this.wrote(value.byteLength)
   }
 
+  /** Batches are bookkeeping: the core writes the generations of an invalidation batch with one `setMany`. */
   private writeMany(entries: readonly BackendEntry<Uint8Array>[]): void {
     this.transaction(() => {
       const now = Date.now()
-      for (const entry of entries) this.write(entry.key, entry.value, entry.ttlMs, now)
+      for (const entry of entries) this.write(entry.key, entry.value, entry.ttlMs, now, RowKind.Bookkeeping)
     })
   }
 
@@ -432,15 +493,20 @@ export class SqliteBackend implements Backend<Uint8Array> {
     return this.transaction(() => {
       const now = Date.now()
       const row = this.s.readCounter.get(key, now) as { value: Buffer; expires_at: number | null } | undefined
-      let next = delta
+      let current = 0
       let expiry = expiresAt(now, ttlMs)
       if (row !== undefined) {
         const text = row.value.toString('latin1')
         if (!/^-?\d{1,16}$/.test(text)) throw new NotACounterError(key)
-        next = Number(text) + delta
+        current = Number(text)
         expiry = row.expires_at
       }
-      this.s.set.run(key, Buffer.from(String(next), 'latin1'), expiry, now)
+      // Past 2^53 a double cannot hold every integer: increments would be lost. Both operands safe, the
+      // sum is exact whenever it is safe, and rounds to an unsafe number whenever it is not. Thrown
+      // inside the transaction, so the counter is left as it was.
+      const next = current + delta
+      if (!Number.isSafeInteger(current) || !Number.isSafeInteger(next)) throw new CounterOverflowError(key)
+      this.s.set.run(key, Buffer.from(String(next), 'latin1'), expiry, now, RowKind.Bookkeeping)
       return next
     })
   }
@@ -488,7 +554,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
       if (!isCorruption(error)) throw error
       if (this.onCorrupt === 'throw') throw this.corruptError(error)
       warnRebuild(this.path, error)
-      removeDatabaseFiles(this.path)
+      removeDatabaseFiles(this.path, this.fileIdentity)
       return this.openFile()
     }
   }
@@ -537,13 +603,19 @@ export class SqliteBackend implements Backend<Uint8Array> {
       get: db.prepare(`SELECT value FROM ${t} WHERE key = ? AND ${live}`).pluck(),
       joinedReads: [],
       inListReads: [],
-      set: db.prepare(`INSERT OR REPLACE INTO ${t} (key, value, expires_at, written_at) VALUES (?, ?, ?, ?)`),
+      // A row keeps the highest kind it was ever written with: the core may rewrite a generation with a
+      // plain set (an invalidation of one function), and it must stay bookkeeping to eviction.
+      set: db.prepare(
+        `INSERT INTO ${t} (key, value, expires_at, written_at, kind) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,
+           written_at = excluded.written_at, kind = max(kind, excluded.kind)`,
+      ),
       delete: db.prepare(`DELETE FROM ${t} WHERE key = ? RETURNING expires_at`),
       // One statement: it takes the write lock before reading, so it is atomic across processes.
       setNx: db.prepare(
-        `INSERT INTO ${t} (key, value, expires_at, written_at) VALUES (?, ?, ?, ?)
+        `INSERT INTO ${t} (key, value, expires_at, written_at, kind) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,
-           written_at = excluded.written_at
+           written_at = excluded.written_at, kind = excluded.kind
          WHERE expires_at IS NOT NULL AND expires_at <= ?`,
       ),
       deleteIfEquals: db.prepare(`DELETE FROM ${t} WHERE key = ? AND value = ? AND ${live}`),
@@ -564,31 +636,38 @@ export class SqliteBackend implements Backend<Uint8Array> {
     }
   }
 
-  /**
-   * Every operation runs here. Corruption becomes a clear error, or with `onCorrupt: 'rebuild'` an empty
-   * cache on which the operation runs once more (`work` reads the statements anew). Anything else (a busy
-   * timeout, a full disk) is thrown for the core to report and handle.
-   */
-  /**
-   * A write: runs under the guard, then drops the read cache. This connection's own commits do not move
-   * the data version, so the cache must hear of them here, whatever the write and however it ended.
-   */
   private newReadCache(): ReadCache | undefined {
     if (this.readCacheSize === undefined) return undefined
     const version = this.s.dataVersion
     return new ReadCache(this.readCacheSize, () => version.get())
   }
 
+  /**
+   * A write: runs under the guard, then drops the read cache. This connection's own commits do not move
+   * the data version, so the cache must hear of them here, whatever the write and however it ended.
+   */
   private mutate<T>(work: () => T): T {
     try {
-      return this.guard(work)
+      return this.guard(work, true)
     } finally {
       this.readCache?.clear()
     }
   }
 
-  private guard<T>(work: () => T): T {
+  /**
+   * Every operation runs here. A write first checks that `path` still names the open file, a read does so
+   * every `fileCheckInterval` (see {@link followPath}). Corruption becomes a clear error, or with
+   * `onCorrupt: 'rebuild'` an empty cache on which the operation runs once more (`work` reads the
+   * statements anew). Anything else (a busy timeout, a full disk) is thrown for the core to report and handle.
+   */
+  private guard<T>(work: () => T, write = false): T {
     if (this.closed) throw new ClosedError(`SQLite backend (${this.path})`)
+    if (this.followsPath) {
+      const now = Date.now()
+      // A write to a file nobody else opens would be lost to them: writes always check (a stat costs
+      // little next to a commit). Reads check at most every fileCheckMs, so a hit costs no syscall.
+      if (write || now >= this.nextFileCheck || this.fileIdentity === undefined) this.followPath(now)
+    }
     try {
       return work()
     } catch (error) {
@@ -599,13 +678,44 @@ export class SqliteBackend implements Backend<Uint8Array> {
     }
   }
 
+  /**
+   * Reopens when `path` no longer names the file this connection has open: it was deleted (`rm -rf
+   * node_modules/.cache`) or replaced (another process rebuilt it). SQLite keeps using the file it opened,
+   * so without this the process would read a file nobody else writes, missing their invalidations, and
+   * write where nobody reads. Closing the old connection is safe: SQLite neither checkpoints nor deletes
+   * the journal files of a database file that has moved.
+   */
+  private followPath(now: number): void {
+    this.nextFileCheck = now + this.fileCheckMs
+    const current = identity(this.path)
+    if (current === undefined || current === this.fileIdentity) return
+    if (this.fileIdentity !== undefined) {
+      const what = current === MISSING ? 'was deleted' : 'was replaced by another file'
+      process.emitWarning(`rapide sqlite: ${this.path} ${what} while in use; reopening it`, {
+        code: 'RAPIDE_SQLITE_REOPENED',
+      })
+    }
+    this.replaceConnection()
+  }
+
   private rebuild(error: unknown): void {
-    if (!this.owned || this.path === ':memory:') throw error
+    if (!this.owned || this.db.memory) throw error
     warnRebuild(this.path, error)
     if (this.db.open) this.db.close()
-    // Another process may have rebuilt the file already: delete only the file we had open.
-    if (identity(this.path) === this.fileIdentity) removeDatabaseFiles(this.path)
-    this.db = this.open()
+    removeDatabaseFiles(this.path, this.fileIdentity)
+    this.replaceConnection()
+  }
+
+  /** Opens `path` anew; the statements, the read cache and the housekeeping follow the new connection. */
+  private replaceConnection(): void {
+    if (this.db.open) this.db.close()
+    try {
+      this.db = this.open()
+    } catch (error) {
+      // Unknown: the next operation tries again instead of using the closed connection.
+      this.fileIdentity = undefined
+      throw error
+    }
     this.s = this.statements(this.db)
     this.guardedWrite = undefined
     this.readCache = this.newReadCache()
@@ -646,17 +756,44 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** What {@link identity} says of a path that names no file. */
+const MISSING = 'missing'
+
+/** The device and inode `path` names, {@link MISSING}, or `undefined` when it cannot be told (no permission). */
 function identity(path: string): string | undefined {
   try {
     const stats = statSync(path)
     return `${stats.dev}:${stats.ino}`
-  } catch {
-    return undefined
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    return code === 'ENOENT' || code === 'ENOTDIR' ? MISSING : undefined
   }
 }
 
-function removeDatabaseFiles(path: string): void {
-  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true })
+/** The absolute path of the database file, through symbolic links when it exists. */
+function resolvedFile(path: string): string {
+  try {
+    return realpathSync(path)
+  } catch {
+    return resolve(path)
+  }
+}
+
+/**
+ * Deletes a corrupt database, only if `path` still names the file we opened: another process may have
+ * rebuilt it already, and its new file must stay (it is checked again right before each step, which
+ * narrows the race to a few system calls). The journal files go first and the database last, so a
+ * process opening `path` meanwhile finds the old database (corrupt: it rebuilds too) or none, rather than
+ * a new database beside the old write-ahead log. Processes still using the old file notice it is gone
+ * within their `fileCheckInterval` and reopen.
+ */
+function removeDatabaseFiles(path: string, opened: string | undefined): void {
+  if (opened === undefined || opened === MISSING) return
+  for (const suffix of ['-wal', '-shm', '-journal']) {
+    if (identity(path) !== opened) return
+    rmSync(path + suffix, { force: true })
+  }
+  if (identity(path) === opened) rmSync(path, { force: true })
 }
 
 function warnRebuild(path: string, error: unknown): void {

@@ -5,12 +5,13 @@ import {
   openSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createCache, RapideError } from '@rapide/core'
+import { join, relative } from 'node:path'
+import { type Backend, type BackendEntry, createCache, RapideError } from '@rapide/core'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { defaultDatabasePath, SCHEMA_VERSION, SqliteBackend } from '../src/index.js'
@@ -24,6 +25,46 @@ const freshPath = () => join(directory, `db-${files++}.sqlite`)
 const bytes = (text: string) => new Uint8Array(Buffer.from(text))
 const rowCount = (backend: SqliteBackend, where = '1') =>
   backend.database.prepare(`SELECT count(*) FROM rapide_cache WHERE ${where}`).pluck().get() as number
+const text = (value: Uint8Array | undefined) =>
+  value === undefined ? undefined : Buffer.from(value).toString()
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const databaseFiles = (path: string) => ['', '-wal', '-shm'].map((suffix) => path + suffix)
+
+/**
+ * Records the keys of the results the core stores, without knowing their layout: keys written with `set`
+ * or as the entry of `setGuarded`, and never as a generation (created with `setNx`, as a `setGuarded`
+ * guard, or rewritten by an invalidation).
+ */
+function recordResults(backend: SqliteBackend): { backend: Backend; takeResults: () => string[] } {
+  let written: string[] = []
+  const generations = new Set<string>()
+  const { set, setNx, setGuarded } = backend
+  backend.set = (key, value, ttlMs) => {
+    written.push(key)
+    set.call(backend, key, value, ttlMs)
+  }
+  backend.setNx = (key, value, ttlMs) => {
+    generations.add(key)
+    return setNx.call(backend, key, value, ttlMs)
+  }
+  backend.setGuarded = (guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>) => {
+    generations.add(guard.key)
+    written.push(entry.key)
+    setGuarded.call(backend, guard, entry)
+  }
+  const takeResults = () => {
+    const taken = written.filter((key) => !generations.has(key))
+    written = []
+    return taken
+  }
+  return { backend, takeResults }
+}
+
+/** How many of `keys` the file still holds (expired or not). */
+function present(backend: SqliteBackend, keys: readonly string[]): number {
+  const has = backend.database.prepare('SELECT count(*) FROM rapide_cache WHERE key = ?').pluck()
+  return keys.filter((key) => has.get(key) === 1).length
+}
 
 function expectUnavailable(run: () => unknown, message: RegExp): void {
   try {
@@ -98,6 +139,42 @@ describe('opening', () => {
     expect(invalid({ path: ':memory:', database: db })).toBe('E_INVALID_OPTION')
     expect(invalid({ database: db, onCorrupt: 'rebuild' })).toBe('E_INVALID_OPTION')
     db.close()
+  })
+
+  it('refuses an unknown option, naming it (a typo is never silently ignored)', () => {
+    let refused: unknown
+    try {
+      new SqliteBackend({ path: ':memory:', maxEntry: 10 } as ConstructorParameters<typeof SqliteBackend>[0])
+    } catch (error) {
+      refused = error
+    }
+    expect(RapideError.isInstance(refused) && refused.code).toBe('E_INVALID_OPTION')
+    expect((refused as Error).message).toMatch(/"maxEntry".*maxEntries/)
+    expect(() => new SqliteBackend('cache.sqlite' as never)).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+    )
+  })
+
+  it('names its store by the resolved file and table, so two instances on one file are one store', () => {
+    const path = freshPath()
+    const a = new SqliteBackend({ path })
+    const b = new SqliteBackend({ path: relative(process.cwd(), path) })
+    const link = join(directory, 'link-to-store.sqlite')
+    symlinkSync(path, link)
+    const c = new SqliteBackend({ path: link })
+    const database = new Database(path)
+    const d = new SqliteBackend({ database })
+    expect(a.storeId).toBeTypeOf('string')
+    expect(a.storeId).toContain(path)
+    expect([b.storeId, c.storeId, d.storeId]).toEqual([a.storeId, a.storeId, a.storeId])
+    const otherTable = new SqliteBackend({ path, table: 'other' })
+    expect(otherTable.storeId).not.toBe(a.storeId)
+    const other = new SqliteBackend({ path: freshPath() })
+    expect(other.storeId).not.toBe(a.storeId)
+    // A private in-memory database is its own store.
+    expect(new SqliteBackend({ path: ':memory:' }).storeId).toBeUndefined()
+    for (const backend of [a, b, c, d, otherTable, other]) backend.close()
+    database.close()
   })
 
   it('a closed backend refuses operations with ClosedError', () => {
@@ -193,29 +270,70 @@ describe('housekeeping', () => {
   })
 
   it('reclaims the results an invalidation made dead, in the background, keeping the new ones', async () => {
-    const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
+    const { backend, takeResults } = recordResults(
+      new SqliteBackend({ path: freshPath(), sweepInterval: false }),
+    )
+    const sqlite = backend as SqliteBackend
     const cache = createCache({ domainKey: 'RECLAIM', backend })
     const double = cache.wrap('DOUBLE', (n: number) => n * 2)
     const triple = cache.wrap('TRIPLE', (n: number) => n * 3)
+    const written: Record<'DOUBLE' | 'TRIPLE', string[]> = { DOUBLE: [], TRIPLE: [] }
     for (let n = 0; n < 300; n++) {
       double(n)
+      written.DOUBLE.push(...takeResults())
       triple(n)
+      written.TRIPLE.push(...takeResults())
     }
-    const results = (fn: string) => rowCount(backend, `key LIKE 'RECLAIM:r:${fn}:%'`)
-    expect(results('DOUBLE')).toBe(300)
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(present(sqlite, written.DOUBLE)).toBe(300)
+    expect(present(sqlite, written.TRIPLE)).toBe(300)
+    await sleep(5)
     cache.invalidateFunc('DOUBLE')
     double(1)
+    const doubleAgain = takeResults()
+    expect(doubleAgain).toHaveLength(1)
     // No sweep() call: the invalidation scheduled one, run in steps on later event-loop turns.
-    await vi.waitFor(() => expect(results('DOUBLE')).toBe(1), { timeout: 2000 })
-    expect(results('TRIPLE')).toBe(300)
+    // Its key is one of those written before: the row was rewritten after the invalidation, and stays.
+    const deadDouble = written.DOUBLE.filter((key) => !doubleAgain.includes(key))
+    expect(deadDouble).toHaveLength(299)
+    await vi.waitFor(() => expect(present(sqlite, deadDouble)).toBe(0), { timeout: 2000 })
+    expect(present(sqlite, doubleAgain)).toBe(1)
+    expect(present(sqlite, written.TRIPLE)).toBe(300)
     expect(double(1)).toBe(2)
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await sleep(5)
     cache.invalidateDomain()
     triple(2)
-    await vi.waitFor(() => expect(results('TRIPLE')).toBe(1), { timeout: 2000 })
-    expect(results('DOUBLE')).toBe(0)
-    cache.close()
+    const tripleAgain = takeResults()
+    expect(tripleAgain).toHaveLength(1)
+    const deadTriple = written.TRIPLE.filter((key) => !tripleAgain.includes(key))
+    await vi.waitFor(() => expect(present(sqlite, deadTriple)).toBe(0), { timeout: 2000 })
+    expect(present(sqlite, tripleAgain)).toBe(1)
+    expect(present(sqlite, doubleAgain)).toBe(0)
+    await cache.close()
+    sqlite.close()
+  })
+
+  it('reclaimPrefix removes every row under the prefix written before the call, whatever wrote it', async () => {
+    const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
+    const token = bytes('token')
+    // Rows of every kind: generations are written by setMany (invalidations), setNx and setGuarded.
+    backend.setMany([
+      { key: 'gens:a', value: token, ttlMs: undefined },
+      { key: 'gens:b', value: token, ttlMs: 60_000 },
+    ])
+    backend.setNx('gens:c', token, undefined)
+    backend.setGuarded(
+      { key: 'gens:d', value: token, ttlMs: undefined },
+      { key: 'other:d', value: token, ttlMs: undefined },
+    )
+    backend.incr('gens:e', 1, undefined)
+    backend.set('gens:f', token, undefined)
+    await sleep(5)
+    backend.reclaimPrefix('gens:')
+    backend.setNx('gens:later', token, undefined)
+    expect(backend.sweep().reclaimed).toBe(6)
+    expect(backend.keys('gens:')).toEqual(['gens:later'])
+    expect(backend.get('other:d')).toBeDefined()
+    backend.close()
   })
 
   it('maxEntries evicts the oldest-written entries first', async () => {
@@ -234,6 +352,58 @@ describe('housekeeping', () => {
     backend.close()
   })
 
+  it('eviction keeps the generations live results depend on: surviving results are still hits', async () => {
+    const backend = new SqliteBackend({ path: freshPath(), maxEntries: 100, sweepInterval: false })
+    const cache = createCache({ domainKey: 'EVICT', backend })
+    let computed = 0
+    const square = cache.wrap('SQUARE', (n: number) => {
+      computed++
+      return n * n
+    })
+    square(-1)
+    // The function's generation is rewritten (by a plain set today): it must still outlive the results.
+    cache.invalidateFunc('SQUARE')
+    for (let n = 0; n < 300; n++) {
+      square(n)
+      // Distinct write times, so "oldest written" means something.
+      if (n % 30 === 0) await sleep(2)
+    }
+    expect(computed).toBe(301)
+    expect(backend.sweep().evicted).toBeGreaterThan(0)
+    expect(rowCount(backend)).toBeLessThanOrEqual(100)
+    // The newest results survived eviction, and they are hits: their function's and domain's
+    // generations (the oldest rows in the file) were not evicted.
+    for (let n = 299; n >= 280; n--) expect(square(n)).toBe(n * n)
+    expect(computed).toBe(301)
+    expect(square(0)).toBe(0)
+    expect(computed).toBe(302)
+    await cache.close()
+    backend.close()
+  })
+
+  it('evicts values before bookkeeping (setNx, setMany, incr rows), and bookkeeping when nothing else is left', async () => {
+    const backend = new SqliteBackend({ path: freshPath(), maxEntries: 20, sweepInterval: false })
+    backend.setNx('lock', bytes('me'), undefined)
+    backend.setMany([{ key: 'generation', value: bytes('g'), ttlMs: undefined }])
+    backend.incr('counter', 1, undefined)
+    await sleep(3)
+    for (let i = 0; i < 30; i++) backend.set(`value${i}`, bytes('v'), undefined)
+    backend.sweep()
+    expect(rowCount(backend)).toBe(18)
+    expect(backend.keys('').sort()).toEqual(
+      expect.arrayContaining(['counter', 'generation', 'lock', 'value29']),
+    )
+    expect(backend.get('value0')).toBeUndefined()
+    // Only bookkeeping left over the bound: it is evicted too, oldest first (the bound holds).
+    for (let i = 0; i < 30; i++) backend.setNx(`g${i}`, bytes('g'), undefined)
+    backend.sweep()
+    expect(rowCount(backend)).toBeLessThanOrEqual(20)
+    expect(rowCount(backend, "key LIKE 'value%'")).toBe(0)
+    expect(backend.get('g29')).toBeDefined()
+    expect(backend.get('lock')).toBeUndefined()
+    backend.close()
+  })
+
   it('maxBytes bounds the stored bytes', () => {
     const backend = new SqliteBackend({ path: freshPath(), maxBytes: 10_000, sweepInterval: false })
     for (let i = 0; i < 100; i++) backend.set(`k${i}`, new Uint8Array(1000), undefined)
@@ -245,6 +415,99 @@ describe('housekeeping', () => {
     expect(stored).toBeLessThanOrEqual(10_000)
     expect(stored).toBeGreaterThan(5_000)
     backend.close()
+  })
+})
+
+describe('counters', () => {
+  it('refuse to leave the safe integer range, leaving the counter unchanged', () => {
+    const backend = new SqliteBackend({ path: freshPath() })
+    const max = Number.MAX_SAFE_INTEGER
+    expect(backend.incr('up', max - 1, undefined)).toBe(max - 1)
+    expect(backend.incr('up', 1, undefined)).toBe(max)
+    const overflow = expect.objectContaining({ code: 'E_COUNTER_OVERFLOW', name: 'CounterOverflowError' })
+    expect(() => backend.incr('up', 1, undefined)).toThrow(overflow)
+    expect(text(backend.get('up'))).toBe(String(max))
+    expect(backend.incr('up', -1, undefined)).toBe(max - 1)
+    expect(backend.incr('down', -max, undefined)).toBe(-max)
+    expect(() => backend.incr('down', -1, undefined)).toThrow(overflow)
+    expect(text(backend.get('down'))).toBe(String(-max))
+    // An absent counter is not created when the first step is already out of range.
+    expect(() => backend.incr('new', 2 ** 53, undefined)).toThrow(overflow)
+    expect(backend.get('new')).toBeUndefined()
+    backend.close()
+  })
+
+  it('through the cache: a typed error, the counter unchanged', () => {
+    const cache = createCache({
+      domainKey: 'COUNT',
+      backend: new SqliteBackend({ path: freshPath() }),
+      onError: 'raise',
+    })
+    cache.incr('hits', Number.MAX_SAFE_INTEGER)
+    expect(() => cache.incr('hits')).toThrow(expect.objectContaining({ code: 'E_COUNTER_OVERFLOW' }))
+    expect(cache.incr('hits', 0)).toBe(Number.MAX_SAFE_INTEGER)
+    cache.close()
+  })
+})
+
+describe('a file deleted or replaced under a running process', () => {
+  function spyWarnings(): { codes: () => unknown[]; restore: () => void } {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
+    return {
+      codes: () => warn.mock.calls.map((call) => (call[1] as { code?: unknown } | undefined)?.code),
+      restore: () => warn.mockRestore(),
+    }
+  }
+
+  it('deleted: noticed by reads within fileCheckInterval and before every write, reopened and reported', async () => {
+    const path = freshPath()
+    const warnings = spyWarnings()
+    try {
+      const a = new SqliteBackend({ path, fileCheckInterval: '50ms', sweepInterval: false })
+      const b = new SqliteBackend({ path, sweepInterval: false })
+      a.set('k', bytes('old'), undefined)
+      expect(text(a.get('k'))).toBe('old')
+      expect(text(b.get('k'))).toBe('old')
+      for (const file of databaseFiles(path)) rmSync(file, { force: true }) // rm -rf node_modules/.cache
+      // B writes (an invalidation, say): it checks the file first, so it writes where others will read.
+      b.set('k', bytes('new'), undefined)
+      const observer = new SqliteBackend({ path, sweepInterval: false })
+      expect(text(observer.get('k'))).toBe('new')
+      await sleep(60)
+      // Within the bound, A has followed: it reads B's write, not what the deleted file held.
+      expect(text(a.get('k'))).toBe('new')
+      a.set('from-a', bytes('seen'), undefined)
+      expect(text(observer.get('from-a'))).toBe('seen')
+      expect(warnings.codes().filter((code) => code === 'RAPIDE_SQLITE_REOPENED')).toHaveLength(2)
+      for (const backend of [a, b, observer]) backend.close()
+    } finally {
+      warnings.restore()
+    }
+  })
+
+  it('replaced (another process rebuilt it): an invalidation made in the new file is seen', async () => {
+    const path = freshPath()
+    const warnings = spyWarnings()
+    try {
+      const a = new SqliteBackend({ path, fileCheckInterval: '50ms', sweepInterval: false })
+      const cache = createCache({ domainKey: 'FOLLOW', backend: a, onError: 'raise' })
+      let truth = 1
+      const read = cache.wrap('READ', () => truth)
+      expect(read()).toBe(1)
+      truth = 2
+      expect(read()).toBe(1) // cached
+      // Another process rebuilds the file (as onCorrupt: 'rebuild' does): the new one holds nothing of ours.
+      for (const file of databaseFiles(path)) rmSync(file, { force: true })
+      const rebuilt = new SqliteBackend({ path, sweepInterval: false })
+      rebuilt.set('unrelated', bytes('x'), undefined)
+      rebuilt.close()
+      await sleep(60)
+      expect(read()).toBe(2)
+      expect(warnings.codes()).toContain('RAPIDE_SQLITE_REOPENED')
+      cache.close()
+    } finally {
+      warnings.restore()
+    }
   })
 })
 
@@ -303,14 +566,15 @@ describe('corruption', () => {
     }
   })
 
-  it('overwritten pages: typed errors under raise, computed values under silent, a rebuild when asked', () => {
+  it('overwritten pages: typed errors under raise, computed values under silent, a rebuild when asked', async () => {
     const path = freshPath()
     const writer = new SqliteBackend({ path, sweepInterval: false })
     const seed = createCache({ domainKey: 'CORRUPT', backend: writer })
     const slow = seed.wrap('SLOW', (n: number) => `value-${n}`.repeat(20))
     for (let n = 0; n < 2000; n++) slow(n)
     writer.database.pragma('wal_checkpoint(TRUNCATE)')
-    seed.close()
+    await seed.close()
+    writer.close()
     // Garbage over the second half of the file: the header and schema pages stay valid, so the file
     // opens, and the damage shows when entries are read.
     const size = statSync(path).size
@@ -321,19 +585,23 @@ describe('corruption', () => {
     }
     closeSync(fd)
 
+    const opened: SqliteBackend[] = []
     const failing = (onError: 'raise' | 'silent', onCorrupt: 'throw' | 'rebuild') => {
       const backend = new SqliteBackend({ path, onCorrupt, sweepInterval: false })
+      opened.push(backend)
       return createCache({ domainKey: 'CORRUPT', backend, onError })
     }
     const expected = (n: number) => `value-${n}`.repeat(20)
     let raised: unknown
+    // Each cache is closed before the next wraps SLOW: two open caches on one store may not share a function key.
+    const raising = failing('raise', 'throw')
     try {
-      const cache = failing('raise', 'throw')
-      const read = cache.wrap('SLOW', expected)
+      const read = raising.wrap('SLOW', expected)
       for (let n = 0; n < 2000; n++) read(n)
     } catch (error) {
       raised = error
     }
+    await raising.close()
     expect(RapideError.isInstance(raised) && raised.code).toBe('E_BACKEND_UNAVAILABLE')
     expect((raised as Error).message).toMatch(/not a usable SQLite database/)
 
@@ -343,7 +611,7 @@ describe('corruption', () => {
     const read = silent.wrap('SLOW', expected)
     for (let n = 0; n < 2000; n++) expect(read(n)).toBe(expected(n))
     expect(errors.length).toBeGreaterThan(0)
-    silent.close()
+    await silent.close()
 
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
     const rebuilt = failing('raise', 'rebuild')
@@ -352,7 +620,8 @@ describe('corruption', () => {
     for (let n = 0; n < 2000; n++) expect(again(n)).toBe(expected(n))
     rebuilt.set('after', 1)
     expect(rebuilt.get('after')).toBe(1)
-    rebuilt.close()
+    await rebuilt.close()
+    for (const backend of opened) backend.close()
     expect(warn).toHaveBeenCalledTimes(1)
     warn.mockRestore()
   })
