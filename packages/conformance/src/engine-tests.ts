@@ -283,7 +283,7 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
         async () => {
           // Two instances, as two processes would be: nothing in memory is shared, only the store.
           const domainKey = uniqueName('DOMAIN')
-          const there = cacheOn(harness.backend(), { domainKey })
+          const there = cacheOn(harness.backendOfAnotherProcess(), { domainKey })
           const { slow, before, release } = await computationAcrossInvalidation(level, {
             cache: cacheOn(harness.backend(), { domainKey }),
             by: there,
@@ -354,7 +354,7 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       async () => {
         const domainKey = uniqueName('DOMAIN')
         const one = cacheOn(harness.backend(), { domainKey })
-        const two = cacheOn(harness.backend(), { domainKey })
+        const two = cacheOn(harness.backendOfAnotherProcess(), { domainKey })
         let version = 1
         const f1 = one.wrap('F', (n: number) => `${n}v${version}`)
         const f2 = two.wrap('F', (n: number) => `${n}v${version}`)
@@ -377,7 +377,7 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       async () => {
         const domainKey = uniqueName('DOMAIN')
         const one = cacheOn(harness.backend(), { domainKey })
-        const two = cacheOn(harness.backend(), { domainKey })
+        const two = cacheOn(harness.backendOfAnotherProcess(), { domainKey })
         let version = 1
         const gate = deferred()
         const started = deferred()
@@ -528,35 +528,33 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       expect(await newCache().ping()).toBe(true)
     })
 
-    it.skipIf(caps.inProcessValues || !has('keys'))(
-      'a corrupted entry is a reported miss, never a crash',
-      async () => {
-        const backend = harness.backend()
-        const cache = cacheOn(backend)
-        const errors: string[] = []
-        cache.on('error', ({ operation }) => errors.push(operation))
-        let calls = 0
-        const f = cache.wrap('F', (n: number) => {
-          calls++
-          return { n }
-        })
-        await f(1)
-        // Overwrite every stored result of F with garbage, then a hostile payload.
-        const listed = backend.keys ? await collectKeys(backend, '') : []
-        const resultKeys = listed.filter((k) => k.includes(':r:F:'))
-        expect(resultKeys.length).toBeGreaterThan(0)
-        for (const garbage of [
-          Buffer.from('not an entry'),
-          Buffer.from('\xf1\x00\x00\x05v8\nx{"__proto__":1}'),
-        ]) {
-          for (const k of resultKeys) await backend.set(k, new Uint8Array(garbage), undefined)
-          expect(await f(1)).toEqual({ n: 1 })
-        }
-        expect(calls).toBe(3)
-        expect(errors).toContain('decode')
-        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-      },
-    )
+    it.skipIf(caps.inProcessValues)('a corrupted entry is a reported miss, never a crash', async () => {
+      const backend = harness.backend()
+      const cache = cacheOn(backend)
+      const errors: string[] = []
+      cache.on('error', ({ operation }) => errors.push(operation))
+      // Where the result is stored, learnt from the engine (the key layout is not the kit's business).
+      const stored: string[] = []
+      cache.on('set', ({ key }) => stored.push(key))
+      let calls = 0
+      const f = cache.wrap('F', (n: number) => {
+        calls++
+        return { n }
+      })
+      await f(1)
+      expect(stored).toHaveLength(1)
+      // Overwrite the stored result with garbage, then a hostile payload.
+      for (const garbage of [
+        Buffer.from('not an entry'),
+        Buffer.from('\xf1\x00\x00\x05v8\nx{"__proto__":1}'),
+      ]) {
+        await backend.set(stored[0]!, new Uint8Array(garbage), undefined)
+        expect(await f(1)).toEqual({ n: 1 })
+      }
+      expect(calls).toBe(3)
+      expect(errors.length).toBeGreaterThan(0)
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    })
 
     it.skipIf(caps.inProcessValues)(
       'the JSON serializer round-trips JSON values and refuses lossy ones',
@@ -599,12 +597,4 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       await expect(async () => g(1)).rejects.toThrow(BackendError)
     })
   })
-}
-
-async function collectKeys(backend: AnyBackend, prefix: string): Promise<string[]> {
-  const listed = backend.keys!(prefix)
-  const keys: string[] = []
-  if (Symbol.asyncIterator in listed) for await (const k of listed as AsyncIterable<string>) keys.push(k)
-  else keys.push(...(await (listed as Iterable<string> | Promise<Iterable<string>>)))
-  return keys
 }

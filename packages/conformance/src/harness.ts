@@ -20,9 +20,32 @@ export class Harness<B extends AnyBackend> {
     return backend
   }
 
+  /**
+   * A fresh instance as another process would hold it: over the same store, but without the `storeId`
+   * that lets the core recognise instances of one store within a process (and refuse a function key
+   * wrapped twice there). Two processes never share that registry, so the two-instance checks, which
+   * play two processes, must not either.
+   */
+  backendOfAnotherProcess(): B {
+    return asAnotherProcess(this.backend())
+  }
+
   get ttlUnitMs(): number {
     return Math.max(1, this.options.ttlGranularityMs ?? 1)
   }
+}
+
+/** `backend` with its `storeId` hidden; every other member is the backend's own. */
+export function asAnotherProcess<B extends AnyBackend>(backend: B): B {
+  if (backend.storeId === undefined) return backend
+  return new Proxy(backend, {
+    get(target, property) {
+      if (property === 'storeId') return undefined
+      const value: unknown = Reflect.get(target, property, target)
+      // Methods run on the backend itself: private fields need the real `this`.
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 }
 
 /** A unique name, so tests never see each other's keys and no global flush is needed. */

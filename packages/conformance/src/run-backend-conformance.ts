@@ -1,7 +1,10 @@
 import type { AnyBackend } from '@rapide/core'
 import { describe } from 'vitest'
 import { contractTests } from './contract-tests.js'
+import { correctnessTests } from './correctness-tests.js'
 import { engineTests } from './engine-tests.js'
+import { faultTests } from './fault-tests.js'
+import type { withFaults } from './faults.js'
 import { Harness, uniqueName } from './harness.js'
 import type { ConformanceOptions } from './options.js'
 
@@ -9,7 +12,9 @@ import type { ConformanceOptions } from './options.js'
  * Registers the whole conformance suite for a backend in the current vitest file.
  *
  * The engine tests run twice, the second time under another key prefix, to catch a backend that leaks
- * keys across namespaces. Tests for capabilities the backend does not declare are reported as skipped.
+ * keys across namespaces; then the correctness checks, and the fault checks through {@link withFaults}
+ * (a corrupted, slow or failing store must never make rapide serve a wrong value). Tests for
+ * capabilities the backend does not declare are reported as skipped.
  *
  * @example
  * // my-backend.test.ts
@@ -26,5 +31,7 @@ export function runBackendConformance<B extends AnyBackend>(options: Conformance
     contractTests(harness, probe)
     engineTests(harness, probe, { label: 'first domain', keyPrefix: '' })
     engineTests(harness, probe, { label: 'second domain, prefixed', keyPrefix: `${uniqueName('prefix')}:` })
+    correctnessTests(harness, probe)
+    faultTests(harness, probe)
   })
 }
