@@ -1,11 +1,11 @@
 import { BackendTimeoutError } from '@rapide/core'
 
-/** An operation under way: settled once, by its reply or by its deadline. */
+/** An operation under way: settled once, by its reply, by its deadline or by the loss of its connection. */
 export interface Pending {
   readonly operation: string
   readonly startedAt: number
   settled: boolean
-  expire(error: BackendTimeoutError): void
+  expire(error: Error): void
 }
 
 /**
@@ -33,6 +33,17 @@ export class Deadlines {
 
   done(operation: Pending): void {
     this.pending.delete(operation)
+  }
+
+  /**
+   * Fails every operation under way with `error` (built per operation): their connection is gone, and a
+   * client that does not re-send would otherwise leave them to wait out their whole bound.
+   */
+  failAll(error: (operation: Pending) => Error): void {
+    for (const operation of [...this.pending]) {
+      this.pending.delete(operation)
+      operation.expire(error(operation))
+    }
   }
 
   private readonly check = (): void => {

@@ -11,6 +11,17 @@ interface Reader {
   reject(error: unknown): void
 }
 
+/**
+ * A key of a merged read that could not be read (its slot is migrating and even a single-key read of it
+ * failed): only the readers of that key fail, every other reader of the batch gets its values.
+ */
+export class ReadFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/** What a merged read yields per key: the value, `null` for none, or the failure of that key alone. */
+export type ReadResult = Buffer | null | ReadFailure
+
 /** Keys per merged read: beyond it a new batch starts, so one reply never grows without bound. */
 const MAX_KEYS_PER_BATCH = 2048
 
@@ -29,7 +40,7 @@ const MAX_KEYS_PER_BATCH = 2048
 export class ReadBatcher {
   private open: Batch | undefined
 
-  constructor(private readonly send: (keys: string[]) => Promise<(Buffer | null)[]>) {}
+  constructor(private readonly send: (keys: string[]) => Promise<ReadResult[]>) {}
 
   read(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
     let batch = this.open
@@ -58,7 +69,7 @@ export class ReadBatcher {
 
   private flush(batch: Batch): void {
     if (this.open === batch) this.open = undefined
-    let sent: Promise<(Buffer | null)[]>
+    let sent: Promise<ReadResult[]>
     try {
       sent = this.send(batch.keys)
     } catch (error) {
@@ -66,10 +77,17 @@ export class ReadBatcher {
     }
     sent.then(
       (values) => {
-        for (const reader of batch.readers) {
+        readers: for (const reader of batch.readers) {
           const { positions } = reader
           const out = new Array<Buffer | undefined>(positions.length)
-          for (let i = 0; i < positions.length; i++) out[i] = values[positions[i]!] ?? undefined
+          for (let i = 0; i < positions.length; i++) {
+            const value = values[positions[i]!]
+            if (value instanceof ReadFailure) {
+              reader.reject(value.error)
+              continue readers
+            }
+            out[i] = value ?? undefined
+          }
           reader.resolve(out)
         }
       },

@@ -6,20 +6,24 @@ import {
   BackendTimeoutError,
   BackendUnavailableError,
   ClosedError,
+  CounterOverflowError,
+  checkOptions,
   InvalidOptionError,
+  isolateCallback,
   NotACounterError,
+  OutcomeUnknownError,
   parseTtl,
   type Ttl,
   withTimeout,
 } from '@rapide/core'
 import type { Cluster, Redis } from 'ioredis'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
-import { connect, DEFAULT_REDIS_URL } from './connect.js'
+import { connect, DEFAULT_REDIS_URL, resendingOptions, storeIdOfClient, storeIdOfUrls } from './connect.js'
 import { Deadlines, type Pending } from './deadlines.js'
 import { escapeGlob } from './glob-escape.js'
-import { ReadBatcher } from './read-batcher.js'
+import { ReadBatcher, ReadFailure, type ReadResult } from './read-batcher.js'
 import { deleteIfEqualsScript, expireScript, incrScript } from './scripts.js'
-import { groupBySlot } from './slots.js'
+import { groupBySlot, isMigrationError } from './slots.js'
 
 /** Options shared by both ways of building a {@link RedisBackend}. */
 export interface RedisBackendCommonOptions {
@@ -34,8 +38,12 @@ export interface RedisBackendCommonOptions {
    * then let one through as a trial; `false` to disable. Default `'1s'`.
    */
   circuitBreaker?: Ttl | false
-  /** Called when the circuit breaker opens, half-opens or closes; `cause` is the failure that opened it. */
-  onCircuitChange?: (state: CircuitState, cause: unknown) => void
+  /**
+   * Called when the circuit breaker opens, half-opens or closes; `cause` is the failure that opened it.
+   * A callback that throws (or returns a rejected promise) is reported as a `RapideCallbackWarning`
+   * process warning; it never breaks the backend.
+   */
+  onCircuitChange?: (state: CircuitState, cause: unknown) => unknown
 }
 
 /** Connect by URL: the backend owns the client and closes it on `close()`. */
@@ -52,7 +60,16 @@ export interface RedisUrlOptions extends RedisBackendCommonOptions {
 
 /** Use an existing ioredis client: the backend never closes it. */
 export interface RedisClientOptions extends RedisBackendCommonOptions {
-  /** An ioredis `Redis` or `Cluster`. Its `keyPrefix` option is honoured, listings included. */
+  /**
+   * An ioredis `Redis` or `Cluster`. Its `keyPrefix` option is honoured, listings and cluster slots
+   * included. It must not re-send commands a dropped connection left unanswered (an `incr` would apply
+   * twice): build it with `autoResendUnfulfilledCommands: false`, a `Cluster` with
+   * `retryDelayOnFailover: 0, redisOptions: { autoResendUnfulfilledCommands: false }`; another is
+   * refused with `InvalidOptionError`.
+   *
+   * @example
+   * new RedisBackend({ client: new Redis(url, { autoResendUnfulfilledCommands: false }) })
+   */
   client: Redis | Cluster
   url?: never
   cluster?: never
@@ -64,7 +81,28 @@ export type RedisBackendOptions = RedisUrlOptions | RedisClientOptions
 /** Client states in which a command would only wait in the offline queue: refuse it at once instead. */
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end'])
 /** Errors Redis answers with while it cannot serve: the server is unavailable, not the request wrong. */
-const UNAVAILABLE_REPLIES = /^(CLUSTERDOWN|LOADING|TRYAGAIN|MASTERDOWN|BUSY)\b/
+const UNAVAILABLE_REPLIES = /^(CLUSTERDOWN|LOADING|TRYAGAIN|MASTERDOWN|BUSY|ASK|MOVED)\b/
+/** Every option of the constructor (anything else is a typo or a feature that does not exist). */
+const OPTION_NAMES = ['url', 'cluster', 'client', 'timeout', 'circuitBreaker', 'onCircuitChange']
+/**
+ * Operations whose outcome the caller cannot learn again by asking twice: an `INCRBY` applied and then
+ * re-sent counts twice, a `SET NX` re-sent finds its own value and says "not stored", a compare-and-delete
+ * re-sent says "not deleted". When their connection drops (or their time runs out) after they may have
+ * reached Redis, they fail with `OutcomeUnknownError` instead of a result that may be wrong.
+ */
+const AT_MOST_ONCE = new Set(['incr', 'setNx', 'setGuarded', 'deleteIfEquals'])
+/** How long a slot that answered a merged read with a migration error is read key by key. */
+const MIGRATING_SLOT_MS = 1000
+/** Redis's error for a counter whose result would not fit its 64-bit integer, and our script's own. */
+const COUNTER_OVERFLOW = /would overflow|RAPIDE_COUNTER_OVERFLOW/
+
+/** The connection of an operation under way was lost before its reply came. */
+class ConnectionLostError extends Error {
+  constructor(operation: string) {
+    super(`Redis ${operation}: the connection was lost before the reply`)
+    this.name = 'ConnectionLostError'
+  }
+}
 /** Keys per `SCAN` step and per `UNLINK`/`MGET` batch of a listing or a prefix delete. */
 const SCAN_COUNT = 1000
 
@@ -100,6 +138,12 @@ export class RedisBackend implements Backend {
   readonly client: Redis | Cluster
   /** The most any operation may take, in ms (the core relies on it and sets no timer of its own). */
   readonly operationTimeoutMs: number
+  /**
+   * The store this backend talks to, without credentials: `redis://host:port/db` (standalone),
+   * `redis-cluster://host:port,…` (the sorted seed nodes of a cluster), with `#keyPrefix=…` when a
+   * client's own prefix separates its keys. Two backends over one store have the same id.
+   */
+  readonly storeId: string
   private readonly ownsClient: boolean
   private readonly isCluster: boolean
   /** The client's own `keyPrefix`: ioredis adds it to keys, but not to `SCAN` patterns or results. */
@@ -109,31 +153,57 @@ export class RedisBackend implements Backend {
   /** Merges the `getMany` calls of one tick into one read. */
   private readonly reads: ReadBatcher
   private clusterReady: Promise<void> | undefined
+  /** Cluster slots whose merged reads recently met a migration: read key by key until the time noted. */
+  private readonly migratingSlots = new Map<number, number>()
+  /** On a standalone client: fails the operations under way when their connection closes. */
+  private readonly onConnectionClosed: (() => void) | undefined
   private closed = false
 
   constructor(options: RedisBackendOptions = {}) {
+    checkOptions(options, OPTION_NAMES, 'new RedisBackend()')
     this.operationTimeoutMs = parseTtl(options.timeout ?? '500ms', 'RedisBackend: timeout')
     this.deadlines = new Deadlines(this.operationTimeoutMs)
     this.reads = new ReadBatcher((keys) => this.run('getMany', () => this.mget(keys)))
     if (options.client !== undefined) {
       if (options.url !== undefined)
         throw new InvalidOptionError('RedisBackend: give either url or client, not both')
+      const fix = resendingOptions(options.client)
+      if (fix !== undefined) {
+        throw new InvalidOptionError(
+          `RedisBackend: the client re-sends commands that a dropped connection left unanswered, so an incr could count twice and a lock be reported as not acquired while it is held; build it with ${fix}`,
+        )
+      }
       this.client = options.client
       this.ownsClient = false
+      this.storeId = storeIdOfClient(options.client)
     } else {
       const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL
-      const several = typeof url !== 'string' && url.length > 1
-      this.client = connect(url, options.cluster ?? several, this.operationTimeoutMs)
+      const urls = typeof url === 'string' ? [url] : [...url]
+      const cluster = options.cluster ?? urls.length > 1
+      this.client = connect(urls, cluster, this.operationTimeoutMs)
       this.ownsClient = true
+      this.storeId = storeIdOfUrls(urls, cluster)
       // Failures reach callers as typed errors; without a listener ioredis would also print each one.
       this.client.on('error', () => {})
     }
     this.isCluster = (this.client as { isCluster?: boolean }).isCluster === true
     this.clientPrefix = (this.client.options as { keyPrefix?: string }).keyPrefix ?? ''
+    if (!this.isCluster) {
+      // Without re-sending, ioredis drops the commands a closed connection left unanswered without
+      // settling them: fail them now instead of at their deadline. (A cluster's nodes reject them.)
+      this.onConnectionClosed = () =>
+        this.deadlines.failAll((pending) => new ConnectionLostError(pending.operation))
+      this.client.on('close', this.onConnectionClosed)
+    }
     if (options.circuitBreaker !== false) {
       const cooldownMs = parseTtl(options.circuitBreaker ?? '1s', 'RedisBackend: circuitBreaker')
       const notify = options.onCircuitChange
-      this.breaker = new CircuitBreaker(cooldownMs, (state) => notify?.(state, this.breaker?.lastFailure))
+      // Runs inside timers and reply handlers: a throwing callback must not crash the process.
+      this.breaker = new CircuitBreaker(cooldownMs, (state) => {
+        if (notify === undefined) return
+        const cause = this.breaker?.lastFailure
+        isolateCallback('RedisBackend onCircuitChange', () => notify(state, cause))
+      })
     }
   }
 
@@ -162,18 +232,44 @@ export class RedisBackend implements Backend {
   }
 
   /** One merged read: one `MGET`, or on a cluster one `MGET` per hash slot, sent together. */
-  private mget(keys: string[]): Promise<(Buffer | null)[]> {
+  private mget(keys: string[]): Promise<ReadResult[]> {
     return this.isCluster ? this.mgetBySlot(keys) : this.client.mgetBuffer(keys)
   }
 
-  private async mgetBySlot(keys: string[]): Promise<(Buffer | null)[]> {
-    const out = new Array<Buffer | null>(keys.length)
+  /**
+   * A slot being migrated answers a multi-key read with `TRYAGAIN` as long as some of its keys have moved
+   * (or are absent: a miss), for as long as the migration lasts. That slot's keys are then read one by
+   * one (single-key reads follow `ASK` to the importing node), and a key that still fails fails only
+   * the calls that read it: the other slots of the merged read, and the other keys, are served.
+   */
+  private async mgetBySlot(keys: string[]): Promise<ReadResult[]> {
+    const out = new Array<ReadResult>(keys.length)
+    const now = Date.now()
     await Promise.all(
-      [...groupBySlot(keys).values()].map(async (positions) => {
-        const values = await this.client.mgetBuffer(positions.map((i) => keys[i]!))
-        positions.forEach((position, j) => {
-          out[position] = values[j] ?? null
-        })
+      [...groupBySlot(keys, this.clientPrefix)].map(async ([slot, positions]) => {
+        const migrating = (this.migratingSlots.get(slot) ?? 0) > now
+        if (!migrating || positions.length === 1) {
+          try {
+            const values = await this.client.mgetBuffer(positions.map((i) => keys[i]!))
+            positions.forEach((position, j) => {
+              out[position] = values[j] ?? null
+            })
+            return
+          } catch (error) {
+            if (!isMigrationError(error) || positions.length === 1) throw error
+            this.migratingSlots.set(slot, Date.now() + MIGRATING_SLOT_MS)
+          }
+        }
+        await Promise.all(
+          positions.map(async (position) => {
+            try {
+              out[position] = await this.client.getBuffer(keys[position]!)
+            } catch (error) {
+              if (!isMigrationError(error)) throw error
+              out[position] = new ReadFailure(this.classify('getMany', error))
+            }
+          }),
+        )
       }),
     )
     return out
@@ -186,9 +282,12 @@ export class RedisBackend implements Backend {
   setMany(entries: readonly BackendEntry[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve()
     const groups = this.isCluster
-      ? [...groupBySlot(entries.map((e) => e.key)).values()].map((positions) =>
-          positions.map((i) => entries[i]!),
-        )
+      ? [
+          ...groupBySlot(
+            entries.map((e) => e.key),
+            this.clientPrefix,
+          ).values(),
+        ].map((positions) => positions.map((i) => entries[i]!))
       : [entries]
     return this.run('setMany', async () => {
       await Promise.all(
@@ -234,6 +333,10 @@ export class RedisBackend implements Backend {
     )
   }
 
+  /**
+   * `INCRBY` in a script that refuses (`CounterOverflowError`, counter unchanged) a result outside
+   * ±`Number.MAX_SAFE_INTEGER`: beyond it the number Redis returns could not be represented exactly.
+   */
   incr(key: string, delta: number, ttlMs: number | undefined): Promise<number> {
     return this.run('incr', async () => {
       try {
@@ -241,6 +344,8 @@ export class RedisBackend implements Backend {
         return Number(await incrScript.run(this.client, [key], [String(delta), ttl]))
       } catch (error) {
         if (error instanceof Error && /not an integer/.test(error.message)) throw new NotACounterError(key)
+        if (error instanceof Error && COUNTER_OVERFLOW.test(error.message))
+          throw new CounterOverflowError(key)
         throw error
       }
     })
@@ -297,6 +402,7 @@ export class RedisBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    if (this.onConnectionClosed !== undefined) this.client.off('close', this.onConnectionClosed)
     if (!this.ownsClient || this.client.status === 'end') return
     const ended = new Promise((resolve) => this.client.once('end', resolve))
     try {
@@ -342,16 +448,22 @@ export class RedisBackend implements Backend {
     } catch (error) {
       started = Promise.reject(error)
     }
-    // One promise per operation: settled by the reply or, if that is late, by the deadline.
+    // Whether the command goes straight onto a live connection (else it waits for the first one).
+    const live = status === 'ready'
+    // One promise per operation: settled by the reply or, if that is late, by the deadline (or, on a
+    // standalone client, by the loss of its connection).
     return new Promise<T | R>((resolve, reject) => {
       const pending: Pending = {
         operation,
         startedAt: Date.now(),
         settled: false,
-        expire: (timeout) => {
+        expire: (error) => {
           pending.settled = true
-          breaker?.failed(timeout)
-          reject(timeout)
+          const typed =
+            error instanceof ConnectionLostError ? new BackendUnavailableError(error.message, error) : error
+          breaker?.failed(typed)
+          // Late or lost, the command may still have reached Redis (or reach it yet).
+          reject(AT_MOST_ONCE.has(operation) ? new OutcomeUnknownError(operation, typed) : typed)
         },
       }
       deadlines.track(pending)
@@ -368,19 +480,32 @@ export class RedisBackend implements Backend {
           pending.settled = true
           deadlines.done(pending)
           const typed = this.classify(operation, error)
-          if (typed instanceof BackendError || typed instanceof NotACounterError) breaker?.succeeded()
+          const replied = isReply(error)
+          // A reply (even an error) proves the server alive; so does a slot on the move, which concerns
+          // the keys of that slot only: neither opens the circuit for everything else.
+          if (replied || typed instanceof BackendError || isMigrationError(error)) breaker?.succeeded()
           else breaker?.failed(typed)
-          reject(typed)
+          // No reply: a command sent on a live connection may have been applied before it dropped.
+          const unknown = AT_MOST_ONCE.has(operation) && live && !replied && !isMigrationError(error)
+          reject(
+            unknown && !(typed instanceof BackendTimeoutError)
+              ? new OutcomeUnknownError(operation, typed)
+              : typed,
+          )
         },
       )
     })
   }
 
   private classify(operation: string, error: unknown): Error {
-    if (error instanceof BackendTimeoutError || error instanceof NotACounterError) return error
+    if (
+      error instanceof BackendTimeoutError ||
+      error instanceof NotACounterError ||
+      error instanceof CounterOverflowError
+    )
+      return error
     const message = error instanceof Error ? error.message : String(error)
-    const answered =
-      error instanceof Error && error.name === 'ReplyError' && !UNAVAILABLE_REPLIES.test(message)
+    const answered = isReply(error) && !UNAVAILABLE_REPLIES.test(message)
     if (answered) return new BackendError(operation, error)
     return new BackendUnavailableError(`Redis ${operation} failed: ${message}`, error)
   }
@@ -399,13 +524,23 @@ export class RedisBackend implements Backend {
     return onlyIfAbsent ? this.client.set(key, bytes, 'PX', px, 'NX') : this.client.set(key, bytes, 'PX', px)
   }
 
-  /** Deletes keys with one command per hash slot (one command on a standalone server); returns the count. */
+  /**
+   * Deletes keys with one command per hash slot (one command on a standalone server); returns the count.
+   * A slot being migrated refuses a multi-key delete (`TRYAGAIN`): its keys are then deleted one by one.
+   */
   private async unlink(keys: readonly string[], command: 'del' | 'unlink'): Promise<number> {
     if (!this.isCluster) return this.client[command](...keys)
     const counts = await Promise.all(
-      [...groupBySlot(keys).values()].map((positions) =>
-        this.client[command](...positions.map((i) => keys[i]!)),
-      ),
+      [...groupBySlot(keys, this.clientPrefix).values()].map(async (positions) => {
+        const group = positions.map((i) => keys[i]!)
+        try {
+          return await this.client[command](...group)
+        } catch (error) {
+          if (!isMigrationError(error) || group.length === 1) throw error
+          const each = await Promise.all(group.map((key) => this.client[command](key)))
+          return each.reduce((a, b) => a + b, 0)
+        }
+      }),
     )
     return counts.reduce((a, b) => a + b, 0)
   }
@@ -433,6 +568,15 @@ export class RedisBackend implements Backend {
       throw new BackendUnavailableError('Redis keys: the cluster has no reachable master')
     return masters
   }
+}
+
+/** An error Redis answered with (the command was received, and refused), or one of our typed refusals. */
+function isReply(error: unknown): boolean {
+  return (
+    (error instanceof Error && error.name === 'ReplyError') ||
+    error instanceof NotACounterError ||
+    error instanceof CounterOverflowError
+  )
 }
 
 function orUndefined(value: Buffer | null | undefined): Buffer | undefined {

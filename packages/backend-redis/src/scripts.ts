@@ -37,10 +37,26 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`)
 
-/** INCRBY that gives a new counter its TTL (ARGV[2], ms, empty for none) and leaves an existing one's alone. */
+/**
+ * INCRBY that gives a new counter its TTL (ARGV[2], ms, empty for none) and leaves an existing one's alone,
+ * and refuses a result outside ±2^53-1 (JavaScript's safe integers), leaving the counter as it was.
+ *
+ * Exact although Lua numbers are doubles: INCRBY computes in 64-bit integers (and errors beyond them),
+ * and every integer up to 2^53 is a double, so a result of 2^53 or more never compares as 2^53-1 or
+ * less. The refused increment is undone in the same script (DECRBY, or DEL of a counter it created),
+ * which no client can observe in between.
+ */
 export const incrScript = new LuaScript(`
 local existed = redis.call('EXISTS', KEYS[1])
 local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if value > 9007199254740991 or value < -9007199254740991 then
+  if existed == 0 then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('DECRBY', KEYS[1], ARGV[1])
+  end
+  return redis.error_reply('RAPIDE_COUNTER_OVERFLOW')
+end
 if existed == 0 and ARGV[2] ~= '' then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end

@@ -54,7 +54,7 @@ describe('options', () => {
   it.skipIf(!url)(
     'leaves a client it was given open, closes its own, and refuses calls once closed',
     async () => {
-      const client = new Redis(url!)
+      const client = new Redis(url!, { autoResendUnfulfilledCommands: false })
       const given = new RedisBackend({ client })
       await given.set('rapide:test:given', new Uint8Array([1]), 1000)
       await given.close()
@@ -71,7 +71,7 @@ describe('options', () => {
 
   it.skipIf(!url)('honours the client’s keyPrefix, listings and prefix deletes included', async () => {
     const prefix = `kp-${randomUUID()}:`
-    const client = new Redis(url!, { keyPrefix: prefix })
+    const client = new Redis(url!, { keyPrefix: prefix, autoResendUnfulfilledCommands: false })
     const b = new RedisBackend({ client })
     await b.set('ns:a', new Uint8Array([1]), undefined)
     await b.set('ns:b', new Uint8Array([2]), undefined)
