@@ -615,6 +615,10 @@ export class CachedFunction {
 
   // ---- invalidation targets -----------------------------------------------------------------------
 
+  get resultGenerationNamespace(): string {
+    return this.resultGenerationPrefix
+  }
+
   get functionGenerationKeyName(): string {
     return this.functionGenerationKey
   }

@@ -76,6 +76,25 @@ export class CacheContext {
     }
   }
 
+  /** Background work of this cache (reclamation): reported if it fails, waited for by `close()`. */
+  background(work: Promise<unknown>): void {
+    const { pending } = this
+    const forget = () => {
+      pending.delete(tracked)
+    }
+    const tracked: Promise<void> = work.then(forget, forget)
+    pending.add(tracked)
+  }
+
+  /** The stamp a stored result carries, or `undefined` when it does not decode. */
+  stampOf(stored: unknown): string | undefined {
+    try {
+      return decodeEnvelope(this.serializer, stored).stamp
+    } catch {
+      return undefined
+    }
+  }
+
   /**
    * Resolves once no backend operation of this cache and no computation under `prefix` is under way,
    * including those that start while waiting (a read that completes goes on to compute and store).

@@ -1,8 +1,9 @@
 import type { BackendEntry } from './backend/contract.js'
 import type { CachedFunction } from './cached-function.js'
 import type { CacheContext } from './context.js'
-import { markerTtlMs } from './coordination/invalidation-markers.js'
+import { markerToken, markerTtlMs } from './coordination/invalidation-markers.js'
 import { randomToken } from './coordination/random-token.js'
+import { type DeadScope, reclaimDeadResults } from './coordination/reclaim-dead-results.js'
 import type { CacheEvents } from './events.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
 
@@ -36,7 +37,7 @@ export function applyInvalidations(
   ctx.state.invalidations++
   const deletions: string[] = []
   const writes: BackendEntry<unknown>[] = []
-  const dead: string[] = []
+  const dead: DeadScope[] = []
   for (const target of targets) {
     switch (target.level) {
       case 'result':
@@ -45,18 +46,28 @@ export function applyInvalidations(
         if (!ctx.local) {
           // A marker outlives every computation that may still store on a provisional generation.
           const ttlMs = markerTtlMs(target.fn.resultTtlMs)
-          writes.push(generationWrite(ctx, target.fn.resultGenerationKey(target.key), ttlMs))
+          writes.push(generationWrite(ctx, target.fn.resultGenerationKey(target.key), ttlMs, true))
         }
         break
       case 'function':
         if (ctx.local) target.fn.localFunctionGeneration.value++
         else writes.push(generationWrite(ctx, target.fn.functionGenerationKeyName, undefined))
-        dead.push(target.fn.entryPrefix)
+        dead.push({
+          results: target.fn.entryPrefix,
+          resultGenerations: target.fn.resultGenerationNamespace,
+          stampPart: 1,
+          generationKey: target.fn.functionGenerationKeyName,
+        })
         break
       case 'domain':
         if (ctx.local) ctx.domainGeneration.value++
         else writes.push(generationWrite(ctx, ctx.layout.domainGeneration, undefined))
-        dead.push(ctx.layout.allResults)
+        dead.push({
+          results: ctx.layout.allResults,
+          resultGenerations: ctx.layout.allResultGenerations,
+          stampPart: 0,
+          generationKey: ctx.layout.domainGeneration,
+        })
         break
     }
   }
@@ -65,12 +76,32 @@ export function applyInvalidations(
     for (const target of targets) ctx.events.emit('invalidate', describe(target))
   }
   return chain(ctx.setAtomically(writes), () =>
-    chain(ctx.deleteMany(deletions), () => chain(ctx.reclaim(dead), announced)),
+    chain(ctx.deleteMany(deletions), () => chain(reclaim(ctx, dead), announced)),
   )
 }
 
-function generationWrite(ctx: CacheContext, key: string, ttlMs: number | undefined): BackendEntry<unknown> {
-  return { key, value: ctx.encodeToken(randomToken()), ttlMs }
+function generationWrite(
+  ctx: CacheContext,
+  key: string,
+  ttlMs: number | undefined,
+  marker = false,
+): BackendEntry<unknown> {
+  const token = randomToken()
+  return { key, value: ctx.encodeToken(marker ? markerToken(token) : token), ttlMs }
+}
+
+/**
+ * After a function or domain invalidation, the space it made dead is reclaimed eventually, never on the
+ * caller's time: by the backend itself where it can tell what was written before the call
+ * (`reclaimPrefix`: the results and their per-argument generations), else by the core in the background
+ * where the store can list keys and compare-and-delete. Local coordination has nothing to do: the
+ * memory backend's bound and TTLs reclaim it.
+ */
+function reclaim(ctx: CacheContext, dead: readonly DeadScope[]): MaybePromise<void> {
+  if (ctx.local || dead.length === 0) return
+  if (ctx.backend.reclaimPrefix)
+    return ctx.reclaim(dead.flatMap((scope) => [scope.results, scope.resultGenerations]))
+  reclaimDeadResults(ctx, dead)
 }
 
 function describe(target: InvalidationTarget): CacheEvents['invalidate'] {

@@ -1,7 +1,7 @@
 import type { AnyBackend, OnBackend } from './backend/contract.js'
 import { type CacheContext, sequence } from './context.js'
 import { randomToken } from './coordination/random-token.js'
-import { InvalidOptionError, NotACounterError, NotSupportedError } from './errors.js'
+import { CounterOverflowError, InvalidOptionError, NotACounterError, NotSupportedError } from './errors.js'
 import { globToRegExp } from './keys/glob.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
 import { checkOptions } from './options.js'
@@ -217,6 +217,8 @@ export class KeyValueApi<B extends AnyBackend> {
             const current = existing === undefined ? 0 : decodeCounter(existing)
             if (current === undefined) throw new NotACounterError(key)
             const next = current + by
+            // Past 2^53 integers round: refuse, as every backend's own incr does.
+            if (!Number.isSafeInteger(next)) throw new CounterOverflowError(key)
             const stored = ctx.live ? next : encodeCounter(next)
             // An existing counter keeps its expiry, which a plain set cannot express: only new keys get a TTL.
             return chain(

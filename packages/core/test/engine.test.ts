@@ -345,8 +345,9 @@ describe('lifecycle', () => {
 
   it('key-value operations that need atomicity refuse to run unsafely on shared backends', async () => {
     const cache = createCache({ domainKey: 'KV', backend: new AsyncBytesBackend() })
-    expect(() => cache.incr('n')).toThrow(NotSupportedError)
-    expect(() => cache.lock('l', { ttl: 1 })).toThrow(NotSupportedError)
-    expect(() => cache.deletePattern('*')).toThrow(NotSupportedError)
+    // Typed to return promises on an asynchronous backend: they reject, never throw synchronously.
+    await expect(cache.incr('n')).rejects.toThrow(NotSupportedError)
+    await expect(cache.lock('l', { ttl: 1 })).rejects.toThrow(NotSupportedError)
+    await expect(cache.deletePattern('*')).rejects.toThrow(NotSupportedError)
   })
 })

@@ -30,3 +30,15 @@ export const PROVISIONAL_STORE_WINDOW_MS = INVALIDATION_MARKER_MS - 5 * 60 * 100
 export function markerTtlMs(resultTtlMs: number | undefined): number | undefined {
   return resultTtlMs === undefined ? undefined : Math.max(resultTtlMs * 2, INVALIDATION_MARKER_MS)
 }
+
+/**
+ * A marker's token starts with `!`, which a created generation's never does: the background
+ * reclamation after a function or domain invalidation removes created generations, never markers.
+ */
+export function markerToken(token: string): string {
+  return `!${token}`
+}
+
+export function isMarkerToken(token: string | undefined): boolean {
+  return token?.startsWith('!') === true
+}

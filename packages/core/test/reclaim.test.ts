@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import { createCache } from '../src/index.js'
+import { GuardedStoreBackend, SharedStoreBackend } from './support/backends.js'
+
+type Store = Map<string, { value: Uint8Array; expiresAt: number }>
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A shared store that can list keys (as Redis does with SCAN) but has no reclaimPrefix. */
+class ListingStore extends GuardedStoreBackend {
+  keys(prefix: string): string[] {
+    return [...this.data.keys()].filter((key) => key.startsWith(prefix))
+  }
+}
+
+/** Waits until `done()` holds (the reclamation runs in the background), at most `ms`. */
+async function eventually(done: () => boolean, ms = 2000): Promise<void> {
+  const until = Date.now() + ms
+  while (!done() && Date.now() < until) await sleep(10)
+}
+
+const text = (value: Uint8Array) => Buffer.from(value).toString('utf8')
+
+describe('space that a function or domain invalidation made dead is reclaimed', () => {
+  it('dead results and created generations go; live results and invalidation markers stay', async () => {
+    const store: Store = new Map()
+    const backend = new ListingStore(store)
+    const cache = createCache({ domainKey: 'RC', backend }) // no TTL: nothing would ever expire
+    const f = cache.wrap('F', async (n: number) => n)
+    const other = cache.wrap('OTHER', async (n: number) => n)
+    for (let n = 0; n < 450; n++) await f(n)
+    await other(1)
+    await f.invalidate(7) // a marker, which must survive
+    const count = (part: string) => [...store.keys()].filter((key) => key.includes(part)).length
+    expect(count('r:{F:')).toBe(449)
+    expect(count('g:{F:')).toBe(450)
+
+    await f.invalidateAll()
+    await f(1) // a result written after the invalidation is live
+    await eventually(() => count('r:{F:') === 1)
+    expect(count('r:{F:')).toBe(1)
+    expect(await f(1)).toBe(1)
+    const generations = [...store.entries()].filter(([key]) => key.includes('g:{F:'))
+    // The marker of argument 7 and the generation of the live result remain; 448 others went.
+    expect(generations.length).toBeLessThanOrEqual(2)
+    expect(generations.some(([, entry]) => text(entry.value).startsWith('!'))).toBe(true)
+    // Another function's results are untouched.
+    expect(count('r:{OTHER:')).toBe(1)
+    await cache.close()
+  })
+
+  it('after a domain invalidation every dead result goes, and close() stops the work', async () => {
+    const store: Store = new Map()
+    const cache = createCache({ domainKey: 'RD', backend: new ListingStore(store) })
+    const f = cache.wrap('F', async (n: number) => n)
+    const g = cache.wrap('G', async (n: number) => -n)
+    for (let n = 0; n < 30; n++) {
+      await f(n)
+      await g(n)
+    }
+    await cache.invalidateDomain()
+    const results = () => [...store.keys()].filter((key) => key.includes(':r:')).length
+    await eventually(() => results() === 0)
+    expect(results()).toBe(0)
+    await cache.close()
+  })
+
+  it('a store without listing keeps working (the dead results wait for their TTL)', async () => {
+    const store: Store = new Map()
+    const cache = createCache({ domainKey: 'RN', backend: new SharedStoreBackend(store) })
+    const f = cache.wrap('F', async (n: number) => n)
+    await f(1)
+    await f.invalidateAll()
+    expect(await f(1)).toBe(1)
+    await cache.close()
+  })
+})
