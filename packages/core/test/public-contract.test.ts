@@ -154,3 +154,42 @@ describe('single-flight for synchronous functions on asynchronous backends', () 
     expect(calls).toBe(1)
   })
 })
+
+describe('invalidateDomain() is about cached results, as documented', () => {
+  for (const [name, make] of [
+    ['local', () => new SyncMapBackend()],
+    ['shared', () => new SharedStoreBackend(new Map())],
+  ] as const) {
+    it(`key-value data and locks stay (${name})`, async () => {
+      const backend = make()
+      const cache = createCache({ domainKey: 'ID', backend })
+      let calls = 0
+      const f = cache.wrap('F', async (n: number) => {
+        calls++
+        return n
+      })
+      await f(1)
+      await cache.set('kv', 'kept')
+      const token = await cache.lock('job', { ttl: 60 })
+      expect(token).toBeDefined()
+      await cache.invalidateDomain()
+      await f(1)
+      expect(calls).toBe(2)
+      expect(await cache.get('kv')).toBe('kept')
+      expect(await cache.isLocked('job')).toBe(true)
+    })
+  }
+})
+
+describe('clear() removes everything the domain holds', () => {
+  it('results, key-value data and locks', () => {
+    const cache = createCache({ domainKey: 'CL', backend: new SyncMapBackend() })
+    const f = cache.wrap('F', (n: number) => n)
+    f(1)
+    cache.set('kv', 1)
+    cache.lock('job', { ttl: 60 })
+    expect(cache.clear()).toBeGreaterThanOrEqual(3)
+    expect(cache.get('kv')).toBeUndefined()
+    expect(cache.isLocked('job')).toBe(false)
+  })
+})
