@@ -80,6 +80,17 @@ async function scenario(base: string): Promise<void> {
 
   expect((await send(base, 'PUT', '/customers/abc', { name: 'x' })).status).toBe(400)
   expect((await send(base, 'PUT', '/customers/5', {})).status).toBe(400)
+  // One customer, one spelling: other spellings of a number are refused, not cached under another key.
+  for (const spelling of ['0x1', '1e1', '+1', '1.0', '01', '%201']) {
+    const refused = await send(base, 'GET', `/customers/${spelling}`)
+    expect(refused.status, spelling).toBe(400)
+    expect((refused.body as { error: string }).error).toMatch(/customer id must be a decimal integer/)
+  }
+
+  // Concurrent reads of one cold customer: one reads the database, the others wait for it (JOINED).
+  const together = await Promise.all(Array.from({ length: 4 }, () => read(base, 4)))
+  expect(together.map((r) => r.cache).sort()).toEqual(['JOINED', 'JOINED', 'JOINED', 'MISS'])
+  expect((await read(base, 4)).cache).toBe('HIT')
 }
 
 const redis = await redisBinariesAvailable()
