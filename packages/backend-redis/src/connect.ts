@@ -75,7 +75,7 @@ function parseRedisUrl(url: string): URL {
  * malformed the URL: a password may contain what a parser would not expect).
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/*)?[^]*@/i, '$1***@')
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/*)?.*@/is, '$1***@')
 }
 
 function credentials(url: URL): { username?: string; password?: string; tls?: object } {
