@@ -2,7 +2,7 @@ import type { AnyBackend, OnBackend } from './backend/contract.js'
 import { type CacheContext, sequence } from './context.js'
 import { randomToken } from './coordination/random-token.js'
 import { CounterOverflowError, InvalidOptionError, NotACounterError, NotSupportedError } from './errors.js'
-import { globToRegExp } from './keys/glob.js'
+import { compileGlob } from './keys/glob.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
 import { checkOptions } from './options.js'
 import { decodeCounter, encodeCounter } from './serialization/envelope.js'
@@ -187,7 +187,7 @@ export class KeyValueApi<B extends AnyBackend> {
       if (options !== undefined) checkOptions(options, READ_OPTIONS, 'deletePattern')
       const version = options?.version === undefined ? undefined : String(options.version)
       const namespace = ctx.layout.keyValueNamespace(version)
-      const matcher = globToRegExp(pattern)
+      const matcher = compileGlob(pattern)
       return typed(
         chain(this.listKeys(namespace), (keys) =>
           ctx.deleteMany(keys.filter((key) => matcher.test(key.slice(namespace.length)))),
