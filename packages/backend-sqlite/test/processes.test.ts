@@ -119,6 +119,50 @@ describe('another process', () => {
   }, 30_000)
 })
 
+describe('a file deleted under a running process', () => {
+  it('is followed: an invalidation another process makes in the new file is seen within fileCheckInterval', async () => {
+    const path = join(directory, 'deleted.sqlite')
+    const warnings: string[] = []
+    const onWarning = (warning: Error & { code?: string }) => warnings.push(String(warning.code))
+    process.on('warning', onWarning)
+    const backend = new SqliteBackend({ path, fileCheckInterval: '100ms' })
+    const cache = createCache({ domainKey: 'PEERS', backend, onError: 'raise' })
+    let computations = 0
+    const readTruth = cache.wrap('READ_TRUTH', (id: number) => {
+      computations++
+      return cache.get<number>(`truth:${id}`)
+    })
+    const peer = fork(join(fixtures, 'peer.mjs'), [path], { stdio: 'pipe' })
+    const next = () =>
+      new Promise<unknown>((resolve) => {
+        peer.once('message', resolve)
+      })
+    try {
+      await next()
+      const ready = next()
+      peer.send({ id: 1, value: 1, level: 'result' })
+      await ready
+      expect(readTruth(1)).toBe(1)
+      expect(readTruth(1)).toBe(1)
+      // rm -rf node_modules/.cache while both processes run; the peer then writes and invalidates.
+      for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true })
+      const done = next()
+      peer.send({ id: 1, value: 2, level: 'function' })
+      await done
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      expect(readTruth(1)).toBe(2)
+      expect(computations).toBe(2)
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings).toContain('RAPIDE_SQLITE_REOPENED')
+    } finally {
+      process.off('warning', onWarning)
+      peer.kill()
+      await cache.close()
+      backend.close()
+    }
+  }, 30_000)
+})
+
 describe('opening', () => {
   it('six processes opening one new file at the same moment all succeed (the switch to WAL is retried)', async () => {
     let failures = 0

@@ -299,6 +299,8 @@ describe('housekeeping', () => {
     expect(present(sqlite, doubleAgain)).toBe(1)
     expect(present(sqlite, written.TRIPLE)).toBe(300)
     expect(double(1)).toBe(2)
+    // (It may have been stored again: the generation it was stored with was reclaimed too.)
+    takeResults()
     await sleep(5)
     cache.invalidateDomain()
     triple(2)
@@ -310,6 +312,32 @@ describe('housekeeping', () => {
     expect(present(sqlite, doubleAgain)).toBe(0)
     await cache.close()
     sqlite.close()
+  })
+
+  it('reclaims the per-argument generations of a function invalidation too, keeping the new ones', async () => {
+    const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
+    const guards: string[] = []
+    const { setGuarded } = backend
+    backend.setGuarded = (guard, entry) => {
+      guards.push(guard.key)
+      setGuarded.call(backend, guard, entry)
+    }
+    const cache = createCache({ domainKey: 'GENERATIONS', backend })
+    const double = cache.wrap('DOUBLE', (n: number) => n * 2)
+    for (let n = 0; n < 300; n++) double(n)
+    const before = guards.splice(0)
+    expect(before.length).toBeGreaterThanOrEqual(299)
+    expect(present(backend, before)).toBe(before.length)
+    await sleep(5)
+    cache.invalidateFunc('DOUBLE')
+    double(1000)
+    const after = guards.splice(0)
+    expect(after).toHaveLength(1)
+    await vi.waitFor(() => expect(present(backend, before)).toBe(0), { timeout: 2000 })
+    expect(present(backend, after)).toBe(1)
+    expect(double(1000)).toBe(2000)
+    await cache.close()
+    backend.close()
   })
 
   it('reclaimPrefix removes every row under the prefix written before the call, whatever wrote it', async () => {
