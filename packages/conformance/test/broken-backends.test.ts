@@ -71,7 +71,7 @@ describe('the conformance kit rejects broken backends', () => {
     for (const name of names) expect(name).toMatch(/(shared|persistent): /)
   })
 
-  it('a backend whose setGuarded replaces a live guard fails that check and the cross-instance result race', () => {
+  it('a backend whose setGuarded replaces a live guard fails that check, the cross-instance result races and the late-write fault check', () => {
     const names = failures('overwrites-guard')
     expect(names).toContainEqual(expect.stringContaining('setGuarded creates an absent guard'))
     expect(names).toContainEqual(
@@ -79,8 +79,21 @@ describe('the conformance kit rejects broken backends', () => {
         'race-free across instances: a computation running while another instance invalidates its result',
       ),
     )
+    // A computation outliving its TTL, and a result write landing late (injected by withFaults), replace
+    // the invalidation marker the same way.
+    expect(names).toContainEqual(
+      expect.stringContaining(
+        'a computation outliving its ttl several times over while another instance invalidates its result never becomes visible (new argument)',
+      ),
+    )
+    expect(names).toContainEqual(
+      expect.stringContaining(
+        'delay: a result write that lands after the timeout and after a result invalidation is never served',
+      ),
+    )
     // Function and domain invalidations do not depend on the guard: those checks stay green.
-    for (const name of names) expect(name).toMatch(/setGuarded|invalidates its result/)
+    for (const name of names)
+      expect(name).toMatch(/setGuarded|invalidates its result|after a result invalidation/)
   })
 
   it('checks unrelated to a defect stay green', () => {
