@@ -143,6 +143,8 @@ export class SqliteBackend implements Backend<Uint8Array> {
    * Names the store: the resolved file and the table, so two instances opened on one file (say two
    * `createCache({ backend: SqliteBackend })` on the default path) are recognised as one store. Undefined
    * for a private in-memory database: each instance is its own store.
+   *
+   * @example new SqliteBackend({ path: './cache.sqlite' }).storeId // 'sqlite:/srv/app/cache.sqlite#rapide_cache'
    */
   readonly storeId: string | undefined
 
