@@ -22,9 +22,9 @@ export interface DeadScope {
  *
  * - A result whose stamp does not carry the current generation can never be accepted again: it is
  *   removed with `deleteIfEquals`, so a result rewritten meanwhile stays.
- * - A per-argument result generation is removed unless it is an invalidation marker. Removing one only
- *   costs a miss; a marker is what keeps a late computation from storing (see invalidation-markers.ts),
- *   so markers are left to expire.
+ * - A per-argument result generation is removed when no live result uses it (its result is absent or
+ *   dead), unless it is an invalidation marker. Removing one could only cost a miss; a marker is what
+ *   keeps a late computation from storing (see invalidation-markers.ts), so markers are left to expire.
  *
  * It runs step by step (one batch, then the event loop), never on a caller's time, stops when the cache
  * closes, and reports failures through the `error` event; the invalidation itself has already happened.
@@ -46,38 +46,71 @@ async function reclaimScope(ctx: CacheContext, scope: DeadScope): Promise<void> 
   const [current] = await ctx.getMany([scope.generationKey])
   const token = ctx.decodeToken(current)
   for (const prefix of [scope.results, scope.resultGenerations]) {
-    const isResult = prefix === scope.results
+    const reclaimBatch = prefix === scope.results ? reclaimResults : reclaimGenerations
     let batch: string[] = []
     for await (const key of listKeys(ctx, prefix)) {
       batch.push(key)
       if (batch.length < BATCH) continue
       if (ctx.closed) return
-      await reclaimBatch(ctx, batch, isResult, scope.stampPart, token)
+      await reclaimBatch(ctx, batch, scope, token)
       batch = []
       await new Promise((resolve) => setImmediate(resolve))
     }
-    if (batch.length > 0 && !ctx.closed) await reclaimBatch(ctx, batch, isResult, scope.stampPart, token)
+    if (batch.length > 0 && !ctx.closed) await reclaimBatch(ctx, batch, scope, token)
   }
 }
 
-async function reclaimBatch(
+/** Removes the results of `keys` whose stamp no longer carries the live token. */
+async function reclaimResults(
   ctx: CacheContext,
   keys: readonly string[],
-  isResult: boolean,
-  stampPart: 0 | 1,
+  scope: DeadScope,
   liveToken: string | undefined,
 ): Promise<void> {
   const values = await ctx.getMany(keys)
+  await removeIfUnchanged(
+    ctx,
+    keys,
+    values,
+    keys.map((_, i) => values[i] !== undefined && isDeadResult(ctx, values[i], scope.stampPart, liveToken)),
+  )
+}
+
+/**
+ * Removes the created (non-marker) result generations of `keys` that no live result uses: a result
+ * stored after the invalidation keeps its generation, so it stays a hit.
+ */
+async function reclaimGenerations(
+  ctx: CacheContext,
+  keys: readonly string[],
+  scope: DeadScope,
+  liveToken: string | undefined,
+): Promise<void> {
+  const resultKeys = keys.map((key) => scope.results + key.slice(scope.resultGenerations.length))
+  const values = await ctx.getMany([...keys, ...resultKeys])
+  const dead = keys.map((_, i) => {
+    const token = ctx.decodeToken(values[i])
+    if (token === undefined || isMarkerToken(token)) return false
+    const result = values[keys.length + i]
+    if (result === undefined || isDeadResult(ctx, result, scope.stampPart, liveToken)) return true
+    return ctx.stampOf(result)?.split('.')[2] !== token
+  })
+  await removeIfUnchanged(ctx, keys, values, dead)
+}
+
+/** `deleteIfEquals` for each chosen key: whatever was rewritten since it was read stays. */
+async function removeIfUnchanged(
+  ctx: CacheContext,
+  keys: readonly string[],
+  values: readonly unknown[],
+  chosen: readonly boolean[],
+): Promise<void> {
   const { backend } = ctx
   const removals: Promise<unknown>[] = []
   for (let i = 0; i < keys.length; i++) {
-    const value = values[i]
-    if (value === undefined) continue
-    const dead = isResult
-      ? isDeadResult(ctx, value, stampPart, liveToken)
-      : !isMarkerToken(ctx.decodeToken(value))
-    if (!dead) continue
+    if (!chosen[i]) continue
     const key = keys[i]!
+    const value = values[i]
     removals.push(Promise.resolve(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, value), key)))
   }
   await Promise.all(removals)
