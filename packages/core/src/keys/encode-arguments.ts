@@ -118,6 +118,48 @@ function spendBytes(walk: Walk, count: number, path: string): void {
   }
 }
 
+// Strings that JSON would not escape (no quote, backslash, control character or surrogate) are quoted
+// directly: the same text as `JSON.stringify`, at a fraction of its cost on short strings.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes
+const NEEDS_NO_ESCAPE = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
+
+function quote(text: string): string {
+  return text.length <= 64 && NEEDS_NO_ESCAPE.test(text) ? `"${text}"` : JSON.stringify(text)
+}
+
+/** Sorts in code-unit order like `Array.prototype.sort()`; insertion sort is faster on the few keys objects have. */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort()
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string
+    let j = i - 1
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string
+      j--
+    }
+    keys[j + 1] = key
+  }
+  return keys
+}
+
+/**
+ * Whether an object owns properties a listing of its enumerable string keys misses: symbol-keyed or
+ * non-enumerable ones. (`Reflect.ownKeys` would answer in one call, but costs several times more.)
+ */
+function hasHiddenProperties(value: object, visible: number): boolean {
+  return (
+    Object.getOwnPropertyNames(value).length !== visible || Object.getOwnPropertySymbols(value).length !== 0
+  )
+}
+
+/** A nested string, whose path (`parent[step]` or `parent.step`) is built only if it is refused. */
+function encodeString(text: string, walk: Walk, parent: string, step: string | number): string {
+  walk.bytes -= text.length
+  if (walk.bytes < 0)
+    spendBytes(walk, 0, typeof step === 'number' ? `${parent}[${step}]` : `${parent}.${step}`)
+  return quote(text)
+}
+
 function encodeNumber(value: number): string {
   return value === 0 && 1 / value < 0 ? 'n-0' : `n${value}`
 }
@@ -126,7 +168,7 @@ function encodeNested(value: unknown, path: string, walk: Walk | undefined): str
   switch (typeof value) {
     case 'string':
       if (walk !== undefined) spendBytes(walk, value.length, path)
-      return JSON.stringify(value)
+      return quote(value)
     case 'number':
       return encodeNumber(value)
     case 'boolean':
@@ -179,9 +221,9 @@ function encodeObject(value: object, path: string, walk: Walk): string {
 function encodeProperties(value: object, path: string, walk: Walk): string {
   const keys = Object.keys(value)
   // Symbol-keyed and non-enumerable properties are state too: refuse rather than drop them silently.
-  if (Reflect.ownKeys(value).length !== keys.length) refuseHiddenProperty(value, path)
+  if (hasHiddenProperties(value, keys.length)) refuseHiddenProperty(value, path)
   spendSlots(walk, keys.length, path)
-  keys.sort()
+  sortKeys(keys)
   let out = '{'
   let first = true
   for (const key of keys) {
@@ -190,7 +232,10 @@ function encodeProperties(value: object, path: string, walk: Walk): string {
     if (!first) out += ','
     first = false
     spendBytes(walk, key.length, path)
-    out += `${JSON.stringify(key)}:${encodeNested(property, `${path}.${key}`, walk)}`
+    out += `${quote(key)}:`
+    if (typeof property === 'number') out += encodeNumber(property)
+    else if (typeof property === 'string') out += encodeString(property, walk, path, key)
+    else out += encodeNested(property, `${path}.${key}`, walk)
   }
   return `${out}}`
 }
@@ -232,14 +277,15 @@ function encodeArray(value: readonly unknown[], path: string, walk: Walk): strin
       continue
     }
     present++
-    out += encodeNested(element, `${path}[${i}]`, walk)
+    // Primitives need no path unless they fail, so none is built for them.
+    if (typeof element === 'number') out += encodeNumber(element)
+    else if (typeof element === 'string') out += encodeString(element, walk, path, i)
+    else out += encodeNested(element, `${path}[${i}]`, walk)
   }
   // Own properties are the present indices and `length`; anything else (`match()` results carry
   // `index` and `input`) would be dropped by the element-wise encoding.
   const extra =
-    length <= LISTED_LENGTH
-      ? Reflect.ownKeys(value).length !== present + 1
-      : !sameShape(value, holeyArray(length))
+    length <= LISTED_LENGTH ? hasHiddenProperties(value, present + 1) : !sameShape(value, holeyArray(length))
   if (extra) refuseExtraProperty(value, path)
   return `${out}]`
 }
@@ -305,8 +351,8 @@ function isIndex(key: string): boolean {
 
 /** Built-ins with no own properties at all (their state lives in internal slots). */
 function refuseOwnProperties(value: object, path: string, allowed = 0): void {
+  if (!hasHiddenProperties(value, allowed)) return
   const keys = Reflect.ownKeys(value)
-  if (keys.length === allowed) return
   // The properties a built-in owns itself: a String box's indices and `length`, a RegExp's `lastIndex`.
   const own = (key: string | symbol) =>
     typeof key === 'string' && (isIndex(key) || key === 'length' || key === 'lastIndex')
