@@ -105,6 +105,7 @@ interface Statements {
   readonly delete: Statement
   readonly setNx: Statement
   readonly deleteIfEquals: Statement
+  readonly touchIfEquals: Statement
   readonly readCounter: Statement
   readonly expire: Statement
   readonly keysRange: Statement
@@ -284,8 +285,9 @@ export class SqliteBackend implements Backend<Uint8Array> {
 
   /**
    * Creates `guard` if absent and stores `entry`, in one transaction (one commit per miss instead of two).
-   * The entry is skipped when the guard already holds another value: no reader would accept it. Both rows
-   * are values to eviction: the guard is the entry's own generation, and goes with it.
+   * The entry is skipped when the guard already holds another value: no reader would accept it. A guard
+   * already holding the value counts as written now for `reclaimPrefix` (the new entry depends on it).
+   * Both rows are values to eviction: the guard is the entry's own generation, and goes with it.
    */
   setGuarded(guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>): void {
     this.mutate(() => {
@@ -296,10 +298,9 @@ export class SqliteBackend implements Backend<Uint8Array> {
             this.s.setNx.run(g.key, blob(g.value), expiresAt(now, g.ttlMs), now, RowKind.Value, now)
               .changes === 1
           if (created) this.wrote(g.value.byteLength)
-          else {
-            const held = this.s.get.get(g.key, now) as Buffer | undefined
-            if (held === undefined || !held.equals(blob(g.value))) return
-          }
+          // A guard found holding the same value is written again as far as reclaiming goes: the entry
+          // stored now depends on it, so a `reclaimPrefix` made before now must not take it.
+          else if (this.s.touchIfEquals.run(now, g.key, blob(g.value), now).changes === 0) return
           this.write(e.key, e.value, e.ttlMs, now, RowKind.Value)
         },
       )
@@ -540,8 +541,16 @@ export class SqliteBackend implements Backend<Uint8Array> {
     if (this.closed) return
     this.writesSinceSweep = 0
     this.housekeeping.sweepInBackground((error) => {
-      if (isCorruption(error) && this.onCorrupt === 'rebuild') this.rebuild(error)
-      else process.emitWarning(`rapide sqlite: a background sweep of ${this.path} failed: ${describe(error)}`)
+      // Runs on an event-loop turn of its own: nothing may be thrown from here (it would crash the process).
+      try {
+        if (isCorruption(error) && this.onCorrupt === 'rebuild' && !this.closed) {
+          this.rebuild(error)
+          return
+        }
+      } catch (failure) {
+        error = failure
+      }
+      process.emitWarning(`rapide sqlite: a background sweep of ${this.path} failed: ${describe(error)}`)
     })
   }
 
@@ -621,6 +630,7 @@ export class SqliteBackend implements Backend<Uint8Array> {
          WHERE expires_at IS NOT NULL AND expires_at <= ?`,
       ),
       deleteIfEquals: db.prepare(`DELETE FROM ${t} WHERE key = ? AND value = ? AND ${live}`),
+      touchIfEquals: db.prepare(`UPDATE ${t} SET written_at = ? WHERE key = ? AND value = ? AND ${live}`),
       readCounter: db.prepare(`SELECT value, expires_at FROM ${t} WHERE key = ? AND ${live}`),
       expire: db.prepare(`UPDATE ${t} SET expires_at = ? WHERE key = ? AND ${live}`),
       keysRange: db.prepare(`SELECT key FROM ${t} WHERE key >= ? AND key < ? AND ${live}`).pluck(),

@@ -340,6 +340,39 @@ describe('housekeeping', () => {
     backend.close()
   })
 
+  it('a guard that setGuarded finds in place counts as written then: a reclaim made before keeps it', async () => {
+    const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
+    const token = bytes('token')
+    backend.setGuarded(
+      { key: 'gens:1', value: token, ttlMs: undefined },
+      { key: 'results:1', value: token, ttlMs: undefined },
+    )
+    backend.setGuarded(
+      { key: 'gens:2', value: token, ttlMs: undefined },
+      { key: 'results:2', value: token, ttlMs: undefined },
+    )
+    await sleep(5)
+    backend.reclaimPrefix('gens:')
+    // Later than the reclaim, before its background sweep can run (that needs an event-loop turn).
+    const later = Date.now() + 3
+    while (Date.now() < later) {}
+    // A result stored after the reclaim with the generation it found: that generation is in use again.
+    backend.setGuarded(
+      { key: 'gens:1', value: token, ttlMs: undefined },
+      { key: 'results:1', value: bytes('new'), ttlMs: undefined },
+    )
+    // Another value in the guard: nothing is stored, nothing is touched.
+    backend.setGuarded(
+      { key: 'gens:2', value: bytes('other'), ttlMs: undefined },
+      { key: 'results:2', value: bytes('new'), ttlMs: undefined },
+    )
+    expect(backend.sweep().reclaimed).toBe(1)
+    expect(backend.keys('gens:')).toEqual(['gens:1'])
+    expect(text(backend.get('results:1'))).toBe('new')
+    expect(text(backend.get('results:2'))).toBe('token')
+    backend.close()
+  })
+
   it('reclaimPrefix removes every row under the prefix written before the call, whatever wrote it', async () => {
     const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
     const token = bytes('token')
