@@ -12,7 +12,7 @@ import { type Flight, Flights } from './coordination/flights.js'
 import { PROVISIONAL_STORE_WINDOW_MS } from './coordination/invalidation-markers.js'
 import { randomToken } from './coordination/random-token.js'
 import { NotSupportedError } from './errors.js'
-import { boundArgumentKey, functionGenerationSuffix } from './keys/key-layout.js'
+import { boundArgumentKey, closeGroup, functionGenerationSuffix } from './keys/key-layout.js'
 import { createKeyDeriver, type KeyDeriver, type KeyOptions } from './keys/key-options.js'
 import { LiveEntry } from './live-entry.js'
 import { chain, isPromiseLike, type MaybePromise } from './maybe-promise.js'
@@ -100,7 +100,8 @@ export class CachedFunction {
 
   /** The backend key of the result of a call. Throws `UnkeyableArgumentError` for unkeyable arguments. */
   entryKey(self: unknown, args: readonly unknown[]): string {
-    return this.entryPrefix + boundArgumentKey(this.deriveKey(self, args))
+    const argumentKey = boundArgumentKey(this.deriveKey(self, args))
+    return this.entryPrefix + (this.ctx.local ? argumentKey : closeGroup(argumentKey))
   }
 
   resultGenerationKey(entryKey: string): string {
@@ -114,7 +115,7 @@ export class CachedFunction {
     if (ctx.closed) ctx.assertOpen()
     const argumentKey = boundArgumentKey(this.deriveKey(self, args))
     if (ctx.local) return this.callLocal(self, args, argumentKey)
-    return this.callShared(self, args, this.entryPrefix + argumentKey, false)
+    return this.callShared(self, args, this.entryPrefix + closeGroup(argumentKey), false)
   }
 
   /**

@@ -35,11 +35,16 @@ describe('key groups (partitioned stores)', () => {
       const cache = createCache({ domainKey, backend })
       const one = cache.wrap('f{1}', async (o: { id: number }) => o.id)
       const two = cache.wrap('g:}', async (s: string) => s)
+      const three = cache.wrap('h', async (n: number) => n)
       await one({ id: 1 })
       await two('{tag}')
+      await two('}%7D')
+      await three(21) // arguments without any brace still close their group
       // Each hit-path read: the result and its generation in one group, function and domain in another.
       for (const [result, resultGeneration, fn, domain] of backend.reads) {
         expect(groupOf(result!)).toBeDefined()
+        expect(result!.endsWith('}')).toBe(true)
+        expect(groupOf(result!)).toBe(result!.slice(result!.indexOf('{') + 1, -1))
         expect(groupOf(resultGeneration!)).toBe(groupOf(result!))
         expect(groupOf(fn!)).toBe(groupOf(domain!))
         expect(groupOf(fn!)).not.toBe(groupOf(result!))
@@ -49,19 +54,20 @@ describe('key groups (partitioned stores)', () => {
         .batch()
         .invalidateResult('f{1}', { id: 1 })
         .invalidateResult('g:}', '{tag}')
+        .invalidateResult('h', 21)
         .invalidateFunc('f{1}')
         .invalidateDomain()
         .commit()
       expect(backend.batches).toHaveLength(1)
       const batch = backend.batches[0]!
-      expect(batch).toHaveLength(4)
+      expect(batch).toHaveLength(5)
       // The domain's group holds only the function and domain generations, whatever the number of
       // arguments: a migration of its slot moves a handful of keys, not the whole domain.
       expect(batch.filter((key) => groupOf(key) === domainGroup)).toHaveLength(2)
       const resultGroups = new Set(backend.reads.map(([result]) => groupOf(result!)))
-      for (const key of batch.filter((k) => groupOf(k) !== domainGroup)) {
-        expect(resultGroups.has(groupOf(key))).toBe(true)
-      }
+      const resultInvalidations = batch.filter((k) => groupOf(k) !== domainGroup)
+      expect(resultInvalidations).toHaveLength(3)
+      for (const key of resultInvalidations) expect(resultGroups.has(groupOf(key))).toBe(true)
     })
   }
 

@@ -47,9 +47,9 @@ function escapePrefix(prefix: string): string {
  * ```
  * N{D}:@g                              domain generation (shared backends)
  * N{D}:f:{function}:{version}:@g       function generation
- * Ng:{{function}:{version}:{arguments}  a result's generation
- * Nr:{{function}:{version}:{arguments}  a cached result
- * Nc:{{function}:{version}:{arguments}  who computes it (the `lock` option of `wrap`)
+ * Ng:{{function}:{version}:{arguments}}  a result's generation
+ * Nr:{{function}:{version}:{arguments}}  a cached result
+ * Nc:{{function}:{version}:{arguments}}  who computes it (the `lock` option of `wrap`)
  * Nk:{version}:{key}                   key-value API
  * Nl:{name}                            locks
  * ```
@@ -61,8 +61,8 @@ function escapePrefix(prefix: string): string {
  * something inside. The domain and function generations are in the group `{D}`: a few keys per domain,
  * so the group stays small however many results there are, and function and domain invalidations of a
  * batch are one atomic write on a partitioned store too. A result, its generation and its computation
- * lock share the group `{function}:{version}:{arguments…` (up to the first `}` of the arguments, which
- * never start with one): results spread over the whole store, and the hit path reads a result with its
+ * lock share the group `{function}:{version}:{arguments}` (the arguments escaped so they hold no `}`,
+ * see `closeGroup`): results spread over the whole store, and the hit path reads a result with its
  * generation from one partition. Key-value keys carry the user's own `{tag}` if they have one.
  *
  * Every key is well-formed Unicode: user names are checked, arguments are encoded well-formed.
@@ -134,6 +134,20 @@ export class KeyLayout {
 
 /** The key of a function's generation inside its function namespace. */
 export const functionGenerationSuffix = '@g'
+
+/**
+ * Ends a result's key group after its arguments (shared coordination). The arguments are escaped so they
+ * hold no `}` (nor `%`, to stay unambiguous): the group then runs to the `}` appended here, and a result,
+ * its generation and its lock, which share the same tail, always share one partition. Local coordination
+ * (one process, nothing partitioned) skips this: its hot path keeps the argument key as it is.
+ */
+export function closeGroup(argumentKey: string): string {
+  const escaped =
+    argumentKey.includes('}') || argumentKey.includes('%')
+      ? argumentKey.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D'))
+      : argumentKey
+  return `${escaped}}`
+}
 
 /**
  * Bounds an encoded argument list: short ones stay readable, long ones become a SHA-256 digest.
