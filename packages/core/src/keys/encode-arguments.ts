@@ -413,16 +413,27 @@ builtins.set(Map.prototype, (value, path, walk) => {
   const entries: string[] = []
   const keyPath = `${path}.<map key>`
   for (const [k, v] of map) {
-    entries.push(`${encodeNested(k, keyPath, walk)}:${encodeNested(v, `${path}.get(${describe(k)})`, walk)}`)
+    entries.push(`${encodeNested(k, keyPath, walk)}:${encodeMapValue(v, k, path, walk)}`)
   }
   return `M{${entries.sort().join(',')}}`
 })
+/** A Map value; its path (`map.get(key)`) is built only for values that may fail. */
+function encodeMapValue(value: unknown, key: unknown, path: string, walk: Walk): string {
+  if (typeof value === 'number') return encodeNumber(value)
+  if (typeof value === 'string' && walk.bytes >= value.length) {
+    walk.bytes -= value.length
+    return quote(value)
+  }
+  return encodeNested(value, `${path}.get(${describe(key)})`, walk)
+}
+
 builtins.set(Set.prototype, (value, path, walk) => {
   refuseOwnProperties(value, path)
   const set = value as Set<unknown>
   spendSlots(walk, set.size, path)
   const members: string[] = []
-  for (const member of set) members.push(encodeNested(member, `${path}.<set member>`, walk))
+  const memberPath = `${path}.<set member>`
+  for (const member of set) members.push(encodeNested(member, memberPath, walk))
   return `S[${members.sort().join(',')}]`
 })
 
@@ -645,7 +656,7 @@ function whyRefused(value: object, proto: object): string {
     if (p === Object.prototype) break
     if (builtins.has(p)) {
       const base = (classOf(p)?.name as string | undefined) ?? 'a built-in'
-      return `is an instance of ${name ? `class ${name}` : 'an anonymous class'}, a subclass of ${base} that may hold more state than a ${base}; ${remedy}`
+      return `is an instance of ${name ? `class ${name}` : 'an anonymous class'} (a subclass of ${base}), whose added state a key cannot see in full; ${remedy}`
     }
   }
   if (looksBuiltIn(value)) {
