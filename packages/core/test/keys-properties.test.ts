@@ -205,7 +205,7 @@ function rebuilt(value: unknown): unknown {
   return copy
 }
 
-const trimmed = (args: unknown[]) => {
+const trimmed = (args: readonly unknown[]) => {
   const out = [...args]
   while (out.length > 0 && out[out.length - 1] === undefined) out.pop()
   return out
