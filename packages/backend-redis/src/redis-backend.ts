@@ -22,8 +22,8 @@ import { connect, DEFAULT_REDIS_URL, resendingOptions, storeIdOfClient, storeIdO
 import { Deadlines, type Pending } from './deadlines.js'
 import { escapeGlob } from './glob-escape.js'
 import { ReadBatcher, ReadFailure, type ReadResult } from './read-batcher.js'
-import { deleteIfEqualsScript, expireScript, incrScript } from './scripts.js'
-import { groupBySlot, isMigrationError } from './slots.js'
+import { deleteIfEqualsScript, expireScript, incrScript, setGuardedScript } from './scripts.js'
+import { groupBySlot, isMigrationError, sameSlot } from './slots.js'
 
 /** Options shared by both ways of building a {@link RedisBackend}. */
 export interface RedisBackendCommonOptions {
@@ -314,16 +314,33 @@ export class RedisBackend implements Backend {
   }
 
   /**
-   * `SET guard NX PX` and `SET entry PX`, sent together: one round trip (on a cluster the two keys are in
-   * different slots, so they cannot share a script; the entry is written whatever the guard's outcome,
-   * which the contract allows: a reader only accepts it if the guard holds the token it was stamped with).
+   * One script (one round trip, atomic): `SET guard NX [PX]`, then `SET entry [PX]` unless the guard
+   * holds another value. Skipping that entry is what keeps a computation that finishes late (after a
+   * newer one, or after a refresh) from replacing a valid entry with one no reader accepts.
+   *
+   * The core's guard and entry share a key group, so the script runs on a cluster too. Keys of different
+   * slots (possible through the contract, never from the core) take two steps instead: `SET guard NX`,
+   * then, unless it stored, `GET guard`, then the entry if the guard holds our value; not atomic, but a
+   * guard changing in between only makes the entry one that readers refuse, as the contract allows.
    */
   setGuarded(guard: BackendEntry, entry: BackendEntry): Promise<void> {
+    if (this.isCluster && !sameSlot([guard.key, entry.key], this.clientPrefix)) {
+      return this.run('setGuarded', async () => {
+        const created = await this.setCommand(guard.key, guard.value, guard.ttlMs, true)
+        if (created !== 'OK') {
+          const held = await this.client.getBuffer(guard.key)
+          if (held === null || !held.equals(toBuffer(guard.value))) return
+        }
+        await this.setCommand(entry.key, entry.value, entry.ttlMs, false)
+      })
+    }
+    const ttl = (ttlMs: number | undefined) => (ttlMs === undefined ? '' : String(positiveMs(ttlMs)))
     return this.run('setGuarded', () =>
-      Promise.all([
-        this.setCommand(guard.key, guard.value, guard.ttlMs, true),
-        this.setCommand(entry.key, entry.value, entry.ttlMs, false),
-      ]),
+      setGuardedScript.run(
+        this.client,
+        [guard.key, entry.key],
+        [guard.value, ttl(guard.ttlMs), entry.value, ttl(entry.ttlMs)],
+      ),
     ).then(nothing)
   }
 

@@ -4,7 +4,8 @@ import type { Cluster, Redis } from 'ioredis'
 /**
  * A Lua script sent by its SHA-1 (`EVALSHA`) and, the first time a server does not know it (`NOSCRIPT`,
  * e.g. after a restart or on another cluster node), by its text. Scripts are the atomic read-then-write
- * steps of the contract; each touches one key, so it runs on a cluster as is.
+ * steps of the contract. A script's keys must share a hash slot to run on a cluster: most touch one key,
+ * `setGuardedScript` two that the caller has checked are in one slot.
  */
 export class LuaScript {
   private readonly sha: string
@@ -71,5 +72,30 @@ if ARGV[1] == '' then
   redis.call('PERSIST', KEYS[1])
 else
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1`)
+
+/**
+ * `setGuarded` in one step: creates the guard (KEYS[1]) with ARGV[1] if it is absent (TTL ARGV[2] ms,
+ * empty for none), then stores the entry (KEYS[2]) with ARGV[3] (TTL ARGV[4] ms, empty for none), unless
+ * the guard holds another value. That entry would be stamped with a token the guard no longer holds, so
+ * no reader would accept it, and writing it would replace an entry a reader does accept (a computation
+ * finishing after a newer one, or after a refresh): a lost write. Returns 1 if the entry was stored.
+ * A guard that already holds ARGV[1] (this same write, applied before) lets the entry through.
+ */
+export const setGuardedScript = new LuaScript(`
+local created
+if ARGV[2] == '' then
+  created = redis.call('SET', KEYS[1], ARGV[1], 'NX')
+else
+  created = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX')
+end
+if not created and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if ARGV[4] == '' then
+  redis.call('SET', KEYS[2], ARGV[3])
+else
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
 end
 return 1`)

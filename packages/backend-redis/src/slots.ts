@@ -18,6 +18,11 @@ export function groupBySlot(keys: readonly string[], prefix = ''): Map<number, n
   return groups
 }
 
+/** Whether every key of `keys` (sent as `prefix + key`) hashes to one slot: a script may touch them all. */
+export function sameSlot(keys: readonly string[], prefix = ''): boolean {
+  return groupBySlot(keys, prefix).size <= 1
+}
+
 /**
  * Replies of a cluster whose slots are moving (or of a multi-key command the cluster cannot serve in one
  * piece right now), and ioredis's error once it gave up following redirections. They concern the keys

@@ -176,6 +176,29 @@ describe.skipIf(!url)('at most once: a dropped connection never applies a comman
     expect((settled as PromiseRejectedResult).reason).toBeInstanceOf(OutcomeUnknownError)
   })
 
+  it('setGuarded applied before the connection dropped: OutcomeUnknownError', async () => {
+    const b = backend({ url: proxy.url, circuitBreaker: false })
+    const group = `{once-guarded-${randomUUID()}}`
+    const [guard, entry] = [`${group}:guard`, `${group}:entry`]
+    // The script known to the server first (else its EVALSHA's NOSCRIPT answer is what gets lost).
+    await b.setGuarded(
+      { key: `${group}:warm-guard`, value: Buffer.from('w'), ttlMs: 1000 },
+      { key: `${group}:warm-entry`, value: Buffer.from('w'), ttlMs: 1000 },
+    )
+    const settled = await applyThenDrop(
+      b,
+      () =>
+        b.setGuarded(
+          { key: guard, value: Buffer.from('token'), ttlMs: 10_000 },
+          { key: entry, value: Buffer.from('value'), ttlMs: 10_000 },
+        ),
+      async () => (await raw.get(entry)) === 'value',
+    )
+    expect(settled.status).toBe('rejected')
+    expect((settled as PromiseRejectedResult).reason).toBeInstanceOf(OutcomeUnknownError)
+    expect(await raw.get(guard)).toBe('token')
+  })
+
   it('a read in flight when the connection drops fails at once (no wait for the time bound), typed', async () => {
     const b = backend({ url: proxy.url, circuitBreaker: false, timeout: '5s' })
     const key = `once-read-${randomUUID()}`
@@ -454,3 +477,64 @@ describe.skipIf(!clusterUrls)('a Cluster client with its own keyPrefix (item 25)
     })
   }
 })
+
+for (const [label, target] of [
+  ['standalone', url],
+  ['cluster', clusterUrls],
+] as const) {
+  describe.skipIf(!target)(
+    `setGuarded never replaces an entry when the guard holds another value (${label})`,
+    () => {
+      const make = () =>
+        backend(target === clusterUrls ? { url: target, cluster: true } : { url: target as string })
+
+      it('a late write with a stale token leaves the guard and the entry another write stored', async () => {
+        const [newer, older] = [make(), make()]
+        // One key group, as the core's result and its generation: one slot on a cluster.
+        const group = `{guarded-${randomUUID()}}`
+        const [guard, entry] = [`${group}:g`, `${group}:r`]
+        await newer.setGuarded(
+          { key: guard, value: Buffer.from('new-token'), ttlMs: 60_000 },
+          { key: entry, value: Buffer.from('new-value'), ttlMs: 30_000 },
+        )
+        // A computation that started earlier finishes now, with the token it picked then.
+        await older.setGuarded(
+          { key: guard, value: Buffer.from('old-token'), ttlMs: 60_000 },
+          { key: entry, value: Buffer.from('old-value'), ttlMs: 30_000 },
+        )
+        expect((await newer.get(guard))?.toString()).toBe('new-token')
+        expect((await newer.get(entry))?.toString()).toBe('new-value')
+        // Not written with a stale token either when no entry existed.
+        const absent = `${group}:absent`
+        await older.setGuarded(
+          { key: guard, value: Buffer.from('old-token'), ttlMs: 60_000 },
+          { key: absent, value: Buffer.from('old-value'), ttlMs: 30_000 },
+        )
+        expect(await newer.get(absent)).toBeUndefined()
+        // The guard's own token lets the entry through (a refreshed result), with the entry's TTL.
+        await older.setGuarded(
+          { key: guard, value: Buffer.from('new-token'), ttlMs: 60_000 },
+          { key: entry, value: Buffer.from('refreshed'), ttlMs: undefined },
+        )
+        expect((await newer.get(entry))?.toString()).toBe('refreshed')
+        expect(await newer.expire(entry, 30_000)).toBe(true)
+      })
+
+      it('guard and entry in different slots (not from the core): the same outcome, in two steps', async () => {
+        const [newer, older] = [make(), make()]
+        const id = randomUUID()
+        const [guard, entry] = [`guarded-g-${id}`, `guarded-r-${id}`]
+        await newer.setGuarded(
+          { key: guard, value: Buffer.from('new-token'), ttlMs: 60_000 },
+          { key: entry, value: Buffer.from('new-value'), ttlMs: 30_000 },
+        )
+        await older.setGuarded(
+          { key: guard, value: Buffer.from('old-token'), ttlMs: 60_000 },
+          { key: entry, value: Buffer.from('old-value'), ttlMs: 30_000 },
+        )
+        expect((await newer.get(guard))?.toString()).toBe('new-token')
+        expect((await newer.get(entry))?.toString()).toBe('new-value')
+      })
+    },
+  )
+}
