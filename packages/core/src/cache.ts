@@ -61,22 +61,27 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
       kind ? (collecting(fn as never, kind) as unknown as typeof fn) : fn,
       options,
     )
-    // Calls that return a promise (every call on an asynchronous backend, an async function anywhere)
-    // reject instead of throwing; a synchronous function on a synchronous backend throws as it would.
-    const asPromise = ctx.async || engine.returnsPromise
+    // Calls that return a promise (every call on an asynchronous backend, an async function anywhere, a
+    // function seen returning one) reject instead of throwing; a synchronous function on a synchronous
+    // backend throws as it would.
+    const track = (call: Promise<unknown>) => ctx.track(call)
     // `this` is passed on, so a wrapped prototype method keeps its instance; as with `cache.method`, it is
     // left out of the key unless `keyThis` asks for it.
     const wrapped = (kind
       ? function (this: unknown, ...args: Args) {
-          return replay(kind, ctx.async, () => engine.call(this, args))
+          return replay(kind, ctx.async, () => engine.call(this, args), track)
         }
       : function (this: unknown, ...args: Args) {
+          let result: unknown
           try {
-            return engine.call(this, args)
+            result = engine.call(this, args)
           } catch (error) {
-            if (asPromise) return Promise.reject(error)
+            if (ctx.async || engine.returnsPromise) return Promise.reject(error)
             throw error
           }
+          // Under way until it settles: close() waits for it.
+          if (result instanceof Promise) ctx.track(result)
+          return result
         }) as unknown as CachedFunction<B, Args, R>
     const supersede = (key: string) => this.supersede(engine, key)
     Object.defineProperties(wrapped, {
@@ -86,8 +91,8 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
       invalidateAll: { value: () => this.invalidateFunc(functionKey) },
       refresh: {
         value(this: unknown, ...args: Args) {
-          if (kind) return replay(kind, ctx.async, () => engine.refresh(this, args, supersede))
-          return ctx.guard(asPromise, () => engine.refresh(this, args, supersede))
+          if (kind) return replay(kind, ctx.async, () => engine.refresh(this, args, supersede), track)
+          return ctx.guard(ctx.async || engine.returnsPromise, () => engine.refresh(this, args, supersede))
         },
       },
     })
@@ -120,19 +125,22 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
         options,
       )
       const { ctx } = this
-      const asPromise = ctx.async || engine.returnsPromise
+      const track = (call: Promise<unknown>) => ctx.track(call)
       if (kind) {
         return function (this: This, ...args: Args) {
-          return replay(kind, ctx.async, () => engine.call(this, args)) as MethodReturn<B, R>
+          return replay(kind, ctx.async, () => engine.call(this, args), track) as MethodReturn<B, R>
         }
       }
       return function (this: This, ...args: Args) {
+        let result: unknown
         try {
-          return engine.call(this, args) as MethodReturn<B, R>
+          result = engine.call(this, args)
         } catch (error) {
-          if (asPromise) return Promise.reject(error) as MethodReturn<B, R>
+          if (ctx.async || engine.returnsPromise) return Promise.reject(error) as MethodReturn<B, R>
           throw error
         }
+        if (result instanceof Promise) ctx.track(result)
+        return result as MethodReturn<B, R>
       }
     }
   }

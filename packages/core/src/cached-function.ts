@@ -63,7 +63,7 @@ export class CachedFunction {
   private readonly deriveKey: KeyDeriver
   private readonly functionGeneration: GenerationCounter
   /** `async function` is known to be asynchronous before its first call; others are learnt per entry. */
-  private readonly knownAsync: boolean
+  private knownAsync: boolean
   /** The backend offers `getIn`/`setIn`: the hit path hashes only the argument key. */
   private readonly indexed: boolean
   private readonly lock: ComputationLock | undefined
@@ -130,10 +130,22 @@ export class CachedFunction {
     const key = this.entryKey(self, args)
     if (ctx.local) {
       ctx.state.flights.poison(key)
-      return this.compute(self, args, key, this.localStamp(), false)
+      return this.compute(self, args, key, this.localStamp(key.slice(this.entryPrefix.length)), false)
     }
-    const superseded = supersede(key)
-    if (superseded instanceof Promise) return superseded.then(() => this.callShared(self, args, key, true))
+    // If the new generation cannot be written, the refresh cannot safely store: it follows the error
+    // policy like a failed read (`silent` computes and returns without caching).
+    let superseded: MaybePromise<void>
+    try {
+      superseded = supersede(key)
+    } catch (error) {
+      return this.readFailed(error, self, args)
+    }
+    if (superseded instanceof Promise) {
+      return superseded.then(
+        () => this.callShared(self, args, key, true),
+        (error: unknown) => this.readFailed(error, self, args),
+      )
+    }
     return this.callShared(self, args, key, true)
   }
 
@@ -159,16 +171,22 @@ export class CachedFunction {
         }
       } else {
         const decoded = this.decode(stored, this.entryPrefix + argumentKey)
-        if (decoded !== undefined && decoded.stamp === this.localStamp()) {
+        if (decoded !== undefined && decoded.stamp === this.localStamp(argumentKey)) {
           return this.hit(this.entryPrefix, argumentKey, decoded.value, decoded.async, false)
         }
       }
     }
-    return this.compute(self, args, this.entryPrefix + argumentKey, this.localStamp(), true)
+    return this.compute(self, args, this.entryPrefix + argumentKey, this.localStamp(argumentKey), true)
   }
 
-  private localStamp(): string {
-    return `${this.ctx.domainGeneration.value}.${this.functionGeneration.value}`
+  /**
+   * The stamp of a result under local coordination. On a byte-storing backend it names the argument key
+   * too: the generations alone are the same for every argument, so an entry of another argument (a
+   * swapped row or file) would otherwise pass as this one's. Under shared coordination the per-argument
+   * result generation already does that.
+   */
+  private localStamp(argumentKey: string): string {
+    return `${this.ctx.domainGeneration.value}.${this.functionGeneration.value}.${argumentKey}`
   }
 
   /**
@@ -262,12 +280,15 @@ export class CachedFunction {
   /** The token this process will write for a missing result generation (one per key while it is pending). */
   private provisionalGeneration(key: string): string {
     const { provisionalGenerations } = this.ctx.state
-    let token = provisionalGenerations.get(key)
-    if (token === undefined) {
-      token = randomToken()
-      provisionalGenerations.set(key, token)
+    let pending = provisionalGenerations.get(key)
+    const now = performance.now()
+    // Past the store window a token is not handed out again: a reader now may come after an invalidation
+    // whose marker has expired since, and must not share a stamp (nor a computation) with older readers.
+    if (pending === undefined || now - pending.at > PROVISIONAL_STORE_WINDOW_MS) {
+      pending = { token: randomToken(), at: now }
+      provisionalGenerations.set(key, pending)
     }
-    return token
+    return pending.token
   }
 
   /** The pending result generation a store must write with its entry, if its stamp was built on one. */
@@ -275,15 +296,16 @@ export class CachedFunction {
     const { provisionalGenerations } = this.ctx.state
     if (provisionalGenerations.size === 0) return undefined
     const generationKey = this.resultGenerationKey(key)
-    const token = provisionalGenerations.get(generationKey)
+    const token = provisionalGenerations.get(generationKey)?.token
     if (token === undefined || !stamp.endsWith(`.${token}`)) return undefined
     return { key: generationKey, token }
   }
 
-  /** Forgets a pending result generation once its computation has stored or failed. */
-  private settleGeneration(key: string): void {
+  /** Forgets a pending result generation once its computation has stored or failed (unless replaced). */
+  private settleGeneration(guard: Flight['guard']): void {
+    if (guard === undefined) return
     const { provisionalGenerations } = this.ctx.state
-    if (provisionalGenerations.size > 0) provisionalGenerations.delete(this.resultGenerationKey(key))
+    if (provisionalGenerations.get(guard.key)?.token === guard.token) provisionalGenerations.delete(guard.key)
   }
 
   private createGeneration(key: string, ttlMs: number | undefined): MaybePromise<string> {
@@ -367,30 +389,36 @@ export class CachedFunction {
       if (running !== undefined) return running
     }
     if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
+    // The provisional generation (if any) is the one this stamp was built on, fixed now: the store must
+    // guard with it, never with a token handed out later.
+    const guard = this.guarded ? this.pendingGeneration(key, stamp) : undefined
     if (this.lock !== undefined && join)
-      return this.computeUnderLock(self, args, key, stamp, this.lock, startedAt)
+      return this.computeUnderLock(self, args, key, stamp, this.lock, startedAt, guard)
     const domainGeneration = ctx.domainGeneration.value
     const functionGeneration = this.functionGeneration.value
-    const { result, poisoned } = this.invoke(self, args, key)
+    const { result, poisoned } = this.invoke(self, args, guard)
     if (!isPromiseLike(result)) {
       if (ctx.backend.capabilities.sync) {
         const done = Flights.completed(stamp, domainGeneration, functionGeneration, poisoned, startedAt)
+        done.guard = guard
         return chain(this.store(key, done, result, false), () => result)
       }
       // A synchronous function on an asynchronous backend: its store takes a round trip, and callers that
       // miss meanwhile must join it rather than compute again (single-flight).
       const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt)
+      flight.guard = guard
       const stored = Promise.resolve(this.store(key, flight, result, false)).then(() => result)
       flight.promise = stored
       return stored
     }
     // Registered once the promise exists: nothing could have joined before.
     const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt)
+    flight.guard = guard
     const promise = Promise.resolve(result).then(
       (value) => chain(this.store(key, flight, value, true), () => value),
       (error: unknown) => {
         flights.finish(key, flight)
-        this.settleGeneration(key)
+        this.settleGeneration(guard)
         throw error
       },
     )
@@ -411,6 +439,7 @@ export class CachedFunction {
     stamp: string,
     lock: ComputationLock,
     startedAt: number,
+    guard: Flight['guard'],
   ): Promise<unknown> {
     const { ctx } = this
     const flight = ctx.state.flights.start(
@@ -421,6 +450,7 @@ export class CachedFunction {
       false,
       startedAt,
     )
+    flight.guard = guard
     const promise = this.lockThenCompute(self, args, key, lock, flight)
     flight.promise = promise
     return promise
@@ -446,6 +476,7 @@ export class CachedFunction {
       } catch (error) {
         if (ctx.onError === 'raise') {
           ctx.state.flights.finish(key, flight)
+          this.settleGeneration(flight.guard)
           throw error
         }
         return this.runAndStore(self, args, key, flight)
@@ -467,6 +498,7 @@ export class CachedFunction {
       const found = await this.lookUp(key).catch(() => undefined)
       if (found !== undefined) {
         ctx.state.flights.finish(key, flight)
+        this.settleGeneration(flight.guard)
         return this.hit(key, '', found.value, found.async, true)
       }
     }
@@ -493,13 +525,13 @@ export class CachedFunction {
     let value: unknown
     let async = false
     try {
-      const { result, poisoned } = this.invoke(self, args, key)
+      const { result, poisoned } = this.invoke(self, args, flight.guard)
       async = isPromiseLike(result)
       if (poisoned) flight.poisoned = true
       value = await result
     } catch (error) {
       this.ctx.state.flights.finish(key, flight)
-      this.settleGeneration(key)
+      this.settleGeneration(flight.guard)
       throw error
     }
     await this.store(key, flight, value, async)
@@ -513,7 +545,7 @@ export class CachedFunction {
   private invoke(
     self: unknown,
     args: readonly unknown[],
-    key: string,
+    guard: Flight['guard'],
   ): { result: unknown; poisoned: boolean } {
     const { state } = this.ctx
     const invalidationsBefore = state.invalidations
@@ -521,9 +553,12 @@ export class CachedFunction {
     try {
       result = this.fn.apply(self, args as unknown[])
     } catch (error) {
-      this.settleGeneration(key)
+      this.settleGeneration(guard)
       throw error
     }
+    // What the function returns decides, from now on, whether its calls are promises (a plain function
+    // that returns one): a later synchronous failure then rejects as well.
+    if (!this.knownAsync && isPromiseLike(result)) this.knownAsync = true
     return { result, poisoned: state.invalidations !== invalidationsBefore }
   }
 
@@ -535,10 +570,10 @@ export class CachedFunction {
   private store(key: string, flight: Flight, value: unknown, async: boolean): MaybePromise<void> {
     const { ctx } = this
     // The write of a pending result generation goes with the entry; either way it is settled after.
-    const pending = this.guarded ? this.pendingGeneration(key, flight.stamp) : undefined
+    const pending = flight.guard
     const finish = () => {
       ctx.state.flights.finish(key, flight)
-      if (pending !== undefined) this.settleGeneration(key)
+      this.settleGeneration(pending)
     }
     if (
       flight.poisoned ||

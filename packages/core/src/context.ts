@@ -34,7 +34,7 @@ export class CacheContext {
   readonly async: boolean
   /** The backend fails its own operations within `timeoutMs`: no timer of ours is needed. */
   private readonly selfBounded: boolean
-  /** Backend operations under way, so that `close()` waits for every call that started before it. */
+  /** Public calls under way (and background work), so that `close()` waits for every one of them. */
   private readonly pending = new Set<Promise<unknown>>()
   closed = false
 
@@ -68,22 +68,33 @@ export class CacheContext {
    * becomes a rejection, so `.catch()` sees it.
    */
   guard<T>(asPromise: boolean, run: () => T): T {
+    let result: T
     try {
-      return run()
+      result = run()
     } catch (error) {
       if (asPromise) return Promise.reject(error) as T
       throw error
     }
+    if (result instanceof Promise) this.track(result)
+    return result
+  }
+
+  /**
+   * Counts a public call as under way until it settles, so that `close()` waits for it: a whole call,
+   * not each backend operation, since a call goes from one operation to the next in between.
+   */
+  track(call: Promise<unknown>): void {
+    const { pending } = this
+    const forget = () => {
+      pending.delete(call)
+    }
+    pending.add(call)
+    call.then(forget, forget)
   }
 
   /** Background work of this cache (reclamation): reported if it fails, waited for by `close()`. */
   background(work: Promise<unknown>): void {
-    const { pending } = this
-    const forget = () => {
-      pending.delete(tracked)
-    }
-    const tracked: Promise<void> = work.then(forget, forget)
-    pending.add(tracked)
+    this.track(work)
   }
 
   /** The stamp a stored result carries, or `undefined` when it does not decode. */
@@ -96,8 +107,8 @@ export class CacheContext {
   }
 
   /**
-   * Resolves once no backend operation of this cache and no computation under `prefix` is under way,
-   * including those that start while waiting (a read that completes goes on to compute and store).
+   * Resolves once no call of this cache and no computation under `prefix` is under way, including those
+   * that start while waiting.
    */
   async settle(prefix: string): Promise<void> {
     for (;;) {
@@ -120,19 +131,9 @@ export class CacheContext {
     }
     if (!(result instanceof Promise)) return result
     const bounded = this.selfBounded ? result : withTimeout(result, this.timeoutMs, operation)
-    const { pending } = this
-    const tracked = bounded.then(
-      (value) => {
-        pending.delete(tracked)
-        return value
-      },
-      (error: unknown) => {
-        pending.delete(tracked)
-        throw this.failure(operation, error, key)
-      },
-    )
-    pending.add(tracked)
-    return tracked
+    return bounded.catch((error: unknown) => {
+      throw this.failure(operation, error, key)
+    })
   }
 
   /** Wraps (if needed) and reports a failure; the caller decides whether to throw it. */
@@ -199,7 +200,9 @@ export class CacheContext {
   setAtomically(entries: readonly BackendEntry<unknown>[]): MaybePromise<void> {
     const { backend } = this
     if (entries.length === 0) return
-    if (entries.length > 1 && backend.setMany) return this.io('setMany', () => backend.setMany!(entries))
+    // `setMany` even for one entry: a store may treat what comes through it as bookkeeping (SQLite keeps
+    // such rows from eviction), and an invalidation marker must not be evicted as if it were a value.
+    if (backend.setMany) return this.io('setMany', () => backend.setMany!(entries))
     if (entries.length > 1 && backend.capabilities.shared) {
       throw new NotSupportedError(
         `Backend "${backend.name}" is shared but has no setMany: an atomic batch cannot be guaranteed`,

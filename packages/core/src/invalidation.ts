@@ -93,15 +93,17 @@ function generationWrite(
 /**
  * After a function or domain invalidation, the space it made dead is reclaimed eventually, never on the
  * caller's time: by the backend itself where it can tell what was written before the call
- * (`reclaimPrefix`: the results and their per-argument generations), else by the core in the background
- * where the store can list keys and compare-and-delete. Local coordination has nothing to do: the
+ * (`reclaimPrefix`: the results), else by the core in the background where the store can list keys and
+ * compare-and-delete; per-argument generations by the core in either case. Local coordination has nothing to do: the
  * memory backend's bound and TTLs reclaim it.
  */
 function reclaim(ctx: CacheContext, dead: readonly DeadScope[]): MaybePromise<void> {
   if (ctx.local || dead.length === 0) return
-  if (ctx.backend.reclaimPrefix)
-    return ctx.reclaim(dead.flatMap((scope) => [scope.results, scope.resultGenerations]))
-  reclaimDeadResults(ctx, dead)
+  const byBackend = typeof ctx.backend.reclaimPrefix === 'function'
+  // Generations are always the core's to judge: one written before the call may be what a result
+  // stored after it carries, which only a look at that result tells.
+  reclaimDeadResults(ctx, dead, !byBackend)
+  if (byBackend) return ctx.reclaim(dead.map((scope) => scope.results))
 }
 
 function describe(target: InvalidationTarget): CacheEvents['invalidate'] {

@@ -3,15 +3,17 @@ import type { AnyBackend, OnBackend } from './backend/contract.js'
 /**
  * What a wrapped call returns: a promise for an async function everywhere; the plain value for a
  * synchronous function on a synchronous backend; a promise of it on an asynchronous backend. A generator
- * function's yielded sequence is cached and replayed: an `async function*` gives an async generator, a
+ * function's yielded sequence (and its return value) is cached and replayed: an `async function*` gives an async generator, a
  * `function*` a generator on a synchronous backend and an async generator on an asynchronous one.
  */
-export type CachedResult<B extends AnyBackend, R> = [R] extends [AsyncGenerator<infer T, unknown, never>]
-  ? AsyncGenerator<T, void, undefined>
-  : [R] extends [Generator<infer T, unknown, never>]
+export type CachedResult<B extends AnyBackend, R> = [R] extends [
+  AsyncGenerator<infer T, infer TReturn, never>,
+]
+  ? AsyncGenerator<T, TReturn, undefined>
+  : [R] extends [Generator<infer T, infer TReturn, never>]
     ? B['capabilities']['sync'] extends true
-      ? Generator<T, void, undefined>
-      : AsyncGenerator<T, void, undefined>
+      ? Generator<T, TReturn, undefined>
+      : AsyncGenerator<T, TReturn, undefined>
     : [R] extends [PromiseLike<infer V>]
       ? Promise<V>
       : OnBackend<B, R>

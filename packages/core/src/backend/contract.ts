@@ -105,7 +105,9 @@ export interface Backend<Stored = Uint8Array> {
   /**
    * Atomically adds `delta` to the integer counter at `key` and resolves to the new value. An absent key
    * counts as 0 and is created with `ttlMs`; an existing key keeps its expiry. Counters are stored as
-   * decimal text bytes (a number for `inProcessValues` backends). A non-counter value must throw.
+   * decimal text bytes (a number for `inProcessValues` backends). A non-counter value must throw. A result
+   * or `delta` outside ±`Number.MAX_SAFE_INTEGER` must throw `CounterOverflowError` and leave the counter
+   * unchanged (past 2^53 integers round).
    */
   incr?(key: string, delta: number, ttlMs: number | undefined): MaybePromise<number>
   /** Sets (or with `undefined`, removes) the expiry of an existing key; resolves to whether it existed. */

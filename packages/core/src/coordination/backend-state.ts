@@ -22,7 +22,7 @@ export class BackendState {
    * and writes it with the result. Concurrent callers in this process take the same token, so they share
    * the computation; the entry goes once its computation has stored (or failed).
    */
-  readonly provisionalGenerations = new Map<string, string>()
+  readonly provisionalGenerations = new Map<string, { readonly token: string; readonly at: number }>()
   /**
    * Counts invalidations applied through this process. A synchronous computation needs no registration
    * to be protected: if the count moved while it ran (the function invalidated something), it does not

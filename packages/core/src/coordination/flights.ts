@@ -1,3 +1,5 @@
+import { PROVISIONAL_STORE_WINDOW_MS } from './invalidation-markers.js'
+
 /**
  * One computation of one key in this process. `stamp` is the generation state it started under:
  * only callers that observe the same stamp may share its result, and a poisoned flight (its result was
@@ -11,6 +13,11 @@ export interface Flight {
   /** When the generations the stamp comes from were read (`performance.now()`), for the store window. */
   readonly startedAt: number
   poisoned: boolean
+  /**
+   * The provisional result generation this computation's stamp was built on, if any: its store creates
+   * it with the result (`setGuarded`), within the store window.
+   */
+  guard: { readonly key: string; readonly token: string } | undefined
   promise: Promise<unknown> | undefined
   /** Whether it is in the registry (asynchronous computations only: nothing can join a synchronous one). */
   readonly registered: boolean
@@ -24,6 +31,10 @@ export class Flights {
   joinable(key: string, stamp: string): Promise<unknown> | undefined {
     const flight = this.running.get(key)
     if (flight === undefined || flight.poisoned || flight.stamp !== stamp) return undefined
+    // A stamp on a provisional generation proves nothing once the store window is over: an invalidation
+    // marker may have come and gone since the flight started.
+    if (flight.guard !== undefined && performance.now() - flight.startedAt > PROVISIONAL_STORE_WINDOW_MS)
+      return undefined
     return flight.promise
   }
 
@@ -42,6 +53,7 @@ export class Flights {
       functionGeneration,
       startedAt,
       poisoned,
+      guard: undefined,
       promise: undefined,
       registered: true,
     }
@@ -63,6 +75,7 @@ export class Flights {
       functionGeneration,
       startedAt,
       poisoned,
+      guard: undefined,
       promise: undefined,
       registered: false,
     }

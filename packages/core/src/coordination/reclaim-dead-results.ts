@@ -1,4 +1,5 @@
 import type { CacheContext } from '../context.js'
+import { withTimeout } from '../timeout.js'
 import { isMarkerToken } from './invalidation-markers.js'
 
 /** How many keys one step of a reclamation reads and compares, then yields to the event loop. */
@@ -18,61 +19,58 @@ export interface DeadScope {
 
 /**
  * Reclaims, in the background, the space a function or domain invalidation made dead, on a shared store
- * that cannot do it by itself (no `reclaimPrefix`, as on Redis) but can list keys and compare-and-delete.
+ * that can list keys and compare-and-delete:
  *
- * - A result whose stamp does not carry the current generation can never be accepted again: it is
- *   removed with `deleteIfEquals`, so a result rewritten meanwhile stays.
- * - A per-argument result generation is removed when no live result uses it (its result is absent or
+ * - (when `results`, for a store without `reclaimPrefix`) a result whose stamp no longer carries the
+ *   live generation can never be accepted again: it is removed with `deleteIfEquals`, so a result
+ *   rewritten meanwhile stays. A result this cache cannot read (another serializer's) is left alone.
+ * - a per-argument result generation is removed when no live result uses it (its result is absent or
  *   dead), unless it is an invalidation marker. Removing one could only cost a miss; a marker is what
  *   keeps a late computation from storing (see invalidation-markers.ts), so markers are left to expire.
  *
- * It runs step by step (one batch, then the event loop), never on a caller's time, stops when the cache
- * closes, and reports failures through the `error` event; the invalidation itself has already happened.
+ * The live token is read again for every batch (another invalidation may move it meanwhile). The work goes
+ * one batch at a time, never on a caller's time; every step is bounded by the cache's `timeout`; it stops
+ * when the cache closes, and reports failures through the `error` event: the invalidation itself has
+ * already happened.
  */
-export function reclaimDeadResults(ctx: CacheContext, scopes: readonly DeadScope[]): void {
+export function reclaimDeadResults(ctx: CacheContext, scopes: readonly DeadScope[], results: boolean): void {
   const { backend } = ctx
   if (!backend.keys || !backend.deleteIfEquals || !backend.capabilities.shared || scopes.length === 0) return
   const run = async () => {
     for (const scope of scopes) {
       if (ctx.closed) return
-      await reclaimScope(ctx, scope)
+      await reclaimScope(ctx, scope, results)
     }
   }
-  const running = run().catch((error: unknown) => ctx.report('reclaim', error))
-  ctx.background(running)
+  ctx.background(run().catch((error: unknown) => ctx.report('reclaim', error)))
 }
 
-async function reclaimScope(ctx: CacheContext, scope: DeadScope): Promise<void> {
-  const [current] = await ctx.getMany([scope.generationKey])
-  const token = ctx.decodeToken(current)
-  for (const prefix of [scope.results, scope.resultGenerations]) {
+async function reclaimScope(ctx: CacheContext, scope: DeadScope, results: boolean): Promise<void> {
+  for (const prefix of results ? [scope.results, scope.resultGenerations] : [scope.resultGenerations]) {
     const reclaimBatch = prefix === scope.results ? reclaimResults : reclaimGenerations
     let batch: string[] = []
     for await (const key of listKeys(ctx, prefix)) {
+      if (ctx.closed) return
       batch.push(key)
       if (batch.length < BATCH) continue
-      if (ctx.closed) return
-      await reclaimBatch(ctx, batch, scope, token)
+      await reclaimBatch(ctx, batch, scope)
       batch = []
       await new Promise((resolve) => setImmediate(resolve))
     }
-    if (batch.length > 0 && !ctx.closed) await reclaimBatch(ctx, batch, scope, token)
+    if (batch.length > 0 && !ctx.closed) await reclaimBatch(ctx, batch, scope)
   }
 }
 
 /** Removes the results of `keys` whose stamp no longer carries the live token. */
-async function reclaimResults(
-  ctx: CacheContext,
-  keys: readonly string[],
-  scope: DeadScope,
-  liveToken: string | undefined,
-): Promise<void> {
-  const values = await ctx.getMany(keys)
+async function reclaimResults(ctx: CacheContext, keys: readonly string[], scope: DeadScope): Promise<void> {
+  const values = await ctx.getMany([scope.generationKey, ...keys])
+  const live = ctx.decodeToken(values[0])
+  const results = values.slice(1)
   await removeIfUnchanged(
     ctx,
     keys,
-    values,
-    keys.map((_, i) => values[i] !== undefined && isDeadResult(ctx, values[i], scope.stampPart, liveToken)),
+    results,
+    results.map((value) => value !== undefined && isDeadResult(ctx, value, scope.stampPart, live)),
   )
 }
 
@@ -84,18 +82,21 @@ async function reclaimGenerations(
   ctx: CacheContext,
   keys: readonly string[],
   scope: DeadScope,
-  liveToken: string | undefined,
 ): Promise<void> {
   const resultKeys = keys.map((key) => scope.results + key.slice(scope.resultGenerations.length))
-  const values = await ctx.getMany([...keys, ...resultKeys])
+  const values = await ctx.getMany([scope.generationKey, ...keys, ...resultKeys])
+  const live = ctx.decodeToken(values[0])
+  const generations = values.slice(1, 1 + keys.length)
   const dead = keys.map((_, i) => {
-    const token = ctx.decodeToken(values[i])
+    const token = ctx.decodeToken(generations[i])
     if (token === undefined || isMarkerToken(token)) return false
-    const result = values[keys.length + i]
-    if (result === undefined || isDeadResult(ctx, result, scope.stampPart, liveToken)) return true
-    return ctx.stampOf(result)?.split('.')[2] !== token
+    const result = values[1 + keys.length + i]
+    if (result === undefined) return true
+    const stamp = ctx.stampOf(result)
+    if (stamp === undefined) return false
+    return isDeadResult(ctx, result, scope.stampPart, live) || stamp.split('.')[2] !== token
   })
-  await removeIfUnchanged(ctx, keys, values, dead)
+  await removeIfUnchanged(ctx, keys, generations, dead)
 }
 
 /** `deleteIfEquals` for each chosen key: whatever was rewritten since it was read stays. */
@@ -116,7 +117,7 @@ async function removeIfUnchanged(
   await Promise.all(removals)
 }
 
-/** A result is dead when its stamp no longer carries the live token (or it cannot be read at all). */
+/** A result is dead when its stamp no longer carries the live token; one this cache cannot read stays. */
 function isDeadResult(
   ctx: CacheContext,
   stored: unknown,
@@ -124,10 +125,11 @@ function isDeadResult(
   liveToken: string | undefined,
 ): boolean {
   const stamp = ctx.stampOf(stored)
-  if (stamp === undefined) return true
-  return liveToken === undefined || stamp.split('.')[stampPart] !== liveToken
+  if (stamp === undefined || liveToken === undefined) return false
+  return stamp.split('.')[stampPart] !== liveToken
 }
 
+/** The keys under `prefix`, each step of an asynchronous listing bounded by the cache's `timeout`. */
 async function* listKeys(ctx: CacheContext, prefix: string): AsyncGenerator<string> {
   const { backend } = ctx
   const listed = await ctx.io<Iterable<string> | AsyncIterable<string>>(
@@ -135,5 +137,19 @@ async function* listKeys(ctx: CacheContext, prefix: string): AsyncGenerator<stri
     () => backend.keys!(prefix),
     prefix,
   )
-  yield* listed
+  if (!(Symbol.asyncIterator in listed)) {
+    yield* listed
+    return
+  }
+  const iterator = listed[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      const step = await withTimeout(iterator.next(), ctx.timeoutMs, 'keys')
+      if (step.done) return
+      yield step.value
+    }
+  } finally {
+    // Stops the listing (a SCAN cursor) when the cache closes or a step fails.
+    void Promise.resolve(iterator.return?.()).catch(() => undefined)
+  }
 }

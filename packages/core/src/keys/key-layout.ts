@@ -39,6 +39,23 @@ function escapePrefix(prefix: string): string {
 }
 
 /**
+ * A `keyPrefix` with braces must hold one complete, non-empty group (`'{tenant-1}:'`), which then holds
+ * everything the cache stores. An empty `{}` or a lone brace would make the layout's own groups
+ * meaningless (a result and its generation could land on different partitions), so it is refused.
+ */
+function assertPrefixGroup(prefix: string): string {
+  const open = prefix.indexOf('{')
+  const close = prefix.indexOf('}')
+  if (open === -1 && close === -1) return prefix
+  if (open === -1 || close < open || close === open + 1) {
+    throw new InvalidOptionError(
+      `keyPrefix ${JSON.stringify(prefix)}: braces name a key group and must hold one complete, non-empty tag such as '{app}:'`,
+    )
+  }
+  return prefix
+}
+
+/**
  * Where everything a cache stores lives in the backend's flat key space. One namespace per key prefix and
  * domain, `N = {keyPrefix}|{D}:` (the prefix holds no `|` once escaped, the domain `D` no `:`, `{` or
  * `}`), so no namespace is ever a prefix of another: `('ab', 'c')` and `('a', 'bc')` never meet, and
@@ -79,7 +96,7 @@ export class KeyLayout {
     readonly defaultVersion: string,
   ) {
     const domain = escapeSegment(assertWellFormed(domainKey, 'domainKey'))
-    this.namespace = `${escapePrefix(assertWellFormed(keyPrefix, 'keyPrefix'))}|${domain}:`
+    this.namespace = `${escapePrefix(assertPrefixGroup(assertWellFormed(keyPrefix, 'keyPrefix')))}|${domain}:`
     this.generationNamespace = `${this.namespace}{${domain}}:`
     this.domainGeneration = `${this.generationNamespace}@g`
   }

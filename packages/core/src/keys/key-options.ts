@@ -13,8 +13,9 @@ export interface KeyOptions<Args extends readonly unknown[]> {
   /** These argument positions (0-based) are left out of the key, e.g. a logger or a request context. */
   excludeArgs?: readonly number[]
   /**
-   * For methods: include the instance (`this`) in the key. `true` keys on the instance's own data;
-   * a function keys on what it returns (e.g. `(self) => self.tenantId`). Default: `this` is left out.
+   * For methods: include the instance (`this`) in the key. `true` keys on the instance through its class's
+   * `[cacheKey]()` (an instance without it is refused with `UnkeyableArgumentError`); a function keys on
+   * what it returns (e.g. `(self) => self.tenantId`). Default: `this` is left out.
    */
   keyThis?: boolean | ((self: unknown) => unknown)
 }
