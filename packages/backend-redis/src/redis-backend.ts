@@ -276,8 +276,10 @@ export class RedisBackend implements Backend {
   }
 
   /**
-   * Writes the entries in one `MULTI`/`EXEC`. On a cluster that is one transaction per hash slot: atomic
-   * for the entries of one key group (every invalidation batch of the core is), group by group otherwise.
+   * Writes the entries in one `MULTI`/`EXEC` (one entry: a plain `SET`, atomic by itself). On a cluster
+   * that is one transaction per hash slot: atomic for the entries of one key group, group by group
+   * otherwise. A batch of the core writes its function and domain invalidations in the domain's group
+   * (one transaction) and each result invalidation in its result's group.
    */
   setMany(entries: readonly BackendEntry[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve()
@@ -292,6 +294,11 @@ export class RedisBackend implements Backend {
     return this.run('setMany', async () => {
       await Promise.all(
         groups.map(async (group) => {
+          if (group.length === 1) {
+            const { key, value, ttlMs } = group[0]!
+            await this.setCommand(key, value, ttlMs, false)
+            return
+          }
           const transaction = this.client.multi()
           for (const { key, value, ttlMs } of group) {
             if (ttlMs === undefined) transaction.set(key, toBuffer(value))

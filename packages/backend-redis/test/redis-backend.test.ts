@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { ClosedError, createCache, InvalidOptionError } from '@rapide/core'
+import calculateSlot from 'cluster-key-slot'
 import { type Cluster, Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { escapeGlob } from '../src/glob-escape.js'
@@ -28,6 +29,76 @@ function countCommands(client: Redis | Cluster): { readonly count: number; names
     return (original as (...a: unknown[]) => unknown)(command, ...rest)
   }) as typeof client.sendCommand
   return seen
+}
+
+/** Redis commands that only read: what is left once they are filtered out changes the store. */
+const READ_COMMANDS = new Set(['get', 'mget', 'scan', 'exists', 'ping', 'pttl', 'ttl'])
+
+/**
+ * What a cache stored on a cluster, read back from every master, and classified without assuming the
+ * core's key layout: a generation is a key whose value (a token) appears in a stored result (its stamp).
+ * A result's own generation is the one token no other result carries; the function and domain
+ * generations are the tokens several results carry.
+ */
+async function storedOnCluster(cluster: Cluster, domainKey: string) {
+  const masterOf = new Map<string, number>()
+  const values = new Map<string, Buffer>()
+  const masters = cluster.nodes('master')
+  await Promise.all(
+    masters.map(async (node, master) => {
+      let cursor = '0'
+      do {
+        const [next, batch] = await node.scan(cursor, 'MATCH', `*${escapeGlob(domainKey)}*`, 'COUNT', 1000)
+        cursor = next
+        for (const key of batch) {
+          masterOf.set(key, master)
+          const value = await node.getBuffer(key)
+          if (value !== null) values.set(key, value)
+        }
+      } while (cursor !== '0')
+    }),
+  )
+  const usedBy = new Map<string, string[]>()
+  for (const [generation, token] of values) {
+    for (const [result, value] of values) {
+      if (result !== generation && value.includes(token))
+        usedBy.set(generation, [...(usedBy.get(generation) ?? []), result])
+    }
+  }
+  const results = [...values.keys()].filter((key) => !usedBy.has(key))
+  const generationOf = new Map<string, string>()
+  const shared: string[] = []
+  for (const [generation, users] of usedBy) {
+    if (users.length === 1) generationOf.set(users[0]!, generation)
+    else shared.push(generation)
+  }
+  return { masters: masters.length, masterOf, results, generationOf, shared, keys: [...values.keys()] }
+}
+
+/** Records each command a client sends with its first key (the transactions of a batch, in order). */
+function recordCommands(client: Redis | Cluster): { name: string; key: string }[] {
+  const seen: { name: string; key: string }[] = []
+  const original = client.sendCommand.bind(client)
+  client.sendCommand = ((command: { name: string; args: unknown[] }, ...rest: unknown[]) => {
+    seen.push({ name: command.name, key: String(command.args[0] ?? '') })
+    return (original as (...a: unknown[]) => unknown)(command, ...rest)
+  }) as typeof client.sendCommand
+  return seen
+}
+
+/** The keys each atomic write of `commands` writes: a `MULTI`…`EXEC`, or a `SET` on its own. */
+function transactions(commands: readonly { name: string; key: string }[]): string[][] {
+  const out: string[][] = []
+  let open: string[] | undefined
+  for (const { name, key } of commands) {
+    if (name === 'multi') open = []
+    else if (name === 'exec') {
+      if (open !== undefined) out.push(open)
+      open = undefined
+    } else if (open !== undefined) open.push(key)
+    else if (name === 'set') out.push([key])
+  }
+  return out
 }
 
 describe('options', () => {
@@ -100,7 +171,8 @@ describe.skipIf(!url)('standalone: the hit path', () => {
 
   it('hits issued in one tick are merged into one MGET of their distinct keys, each served its own', async () => {
     const b = backend({ url })
-    const cache = createCache({ domainKey: `merge-${randomUUID()}`, backend: b })
+    const domainKey = `merge-${randomUUID()}`
+    const cache = createCache({ domainKey, backend: b })
     let computed = 0
     const f = cache.wrap('F', async (n: number) => {
       computed++
@@ -122,50 +194,77 @@ describe.skipIf(!url)('standalone: the hit path', () => {
     expect(sent).toHaveLength(1)
     expect(sent[0]).toHaveLength(82)
     // Reads of different ticks are not merged: each sees the writes completed before it was issued.
+    // (The invalidation comes from another client: the reclamation that follows it reads through that
+    // client, so the reads counted here are the calls' own.)
+    const other = createCache({ domainKey, backend: backend({ url }) })
     await f(1)
-    await cache.invalidateFunc('F')
+    await other.invalidateFunc('F')
     await f(1)
     expect(computed).toBe(65)
     expect(commands.names.filter((n) => n === 'mget')).toHaveLength(3)
   })
 
-  it('a function or domain invalidation is one command, whatever the number of entries', async () => {
-    const b = backend({ url })
-    const cache = createCache({ domainKey: `inv-${randomUUID()}`, backend: b })
-    const f = cache.wrap('F', async (n: number) => n)
-    await Promise.all(Array.from({ length: 300 }, (_, i) => f(i)))
-    const commands = countCommands(b.client)
-    await cache.invalidateFunc('F')
-    await cache.invalidateDomain()
-    expect(commands.names).toEqual(['set', 'set'])
+  it('a function or domain invalidation writes one SET, whatever the number of entries', async () => {
+    for (const invalidation of ['function', 'domain'] as const) {
+      // A backend of its own each: the first one's background reclamation cannot mix in.
+      const b = backend({ url })
+      const cache = createCache({ domainKey: `inv-${randomUUID()}`, backend: b })
+      const f = cache.wrap('F', async (n: number) => n)
+      await Promise.all(Array.from({ length: 300 }, (_, i) => f(i)))
+      const commands = countCommands(b.client)
+      // Only what is sent before the invalidation resolves is its own: the reclamation of the dead
+      // results that follows it (SCAN, MGET, compare-and-delete) runs later, in the background.
+      const invalidated = invalidation === 'function' ? cache.invalidateFunc('F') : cache.invalidateDomain()
+      let own: string[] = []
+      await invalidated.then(() => {
+        own = [...commands.names]
+      })
+      expect(own.filter((name) => !READ_COMMANDS.has(name))).toEqual(['set'])
+      expect(await f(1)).toBe(1)
+      await cache.close()
+    }
   })
 })
 
 describe.skipIf(!clusterUrls)('cluster: key groups', () => {
-  it('results spread over every master, a domain’s generations stay on one', async () => {
+  it('results spread over every master, each with its generation; a domain’s group holds its few generations', async () => {
     const b = backend({ url: clusterUrls })
     const domainKey = `spread-${randomUUID()}`
     const cache = createCache({ domainKey, backend: b })
     const f = cache.wrap('F', async (o: { id: number }) => o.id)
     await Promise.all(Array.from({ length: 200 }, (_, id) => f({ id })))
     const cluster = b.client as Cluster
-    const perMaster = await Promise.all(
-      cluster.nodes('master').map(async (node) => {
-        const keys: string[] = []
-        let cursor = '0'
-        do {
-          const [next, batch] = await node.scan(cursor, 'MATCH', `${escapeGlob(domainKey)}:*`, 'COUNT', 1000)
-          cursor = next
-          keys.push(...batch)
-        } while (cursor !== '0')
-        return keys
-      }),
+    const stored = await storedOnCluster(cluster, domainKey)
+    expect(stored.results).toHaveLength(200)
+    expect(stored.results.every((key) => key.includes(':r:'))).toBe(true)
+    // Results spread over every master.
+    const perMaster = Array.from({ length: stored.masters }, (_, m) =>
+      stored.results.filter((key) => stored.masterOf.get(key) === m),
     )
-    const results = perMaster.map((keys) => keys.filter((k) => k.includes(':r:')).length)
-    expect(results.reduce((a, b) => a + b)).toBe(200)
-    expect(results.every((n) => n > 20)).toBe(true)
-    const generations = perMaster.map((keys) => keys.filter((k) => k.includes(`{${domainKey}}`)).length)
-    expect(generations.filter((n) => n > 0)).toHaveLength(1)
+    expect(perMaster.every((keys) => keys.length > 20)).toBe(true)
+    // Each result's generation is in its result's slot (so on its master): one MGET reads both.
+    for (const result of stored.results) {
+      const generation = stored.generationOf.get(result)
+      expect(generation).toBeDefined()
+      expect(calculateSlot(generation!)).toBe(calculateSlot(result))
+      expect(stored.masterOf.get(generation!)).toBe(stored.masterOf.get(result))
+    }
+    // The function and domain generations: two keys, one slot, which holds nothing else of the domain.
+    expect(stored.shared).toHaveLength(2)
+    const domainSlot = calculateSlot(stored.shared[0]!)
+    expect(stored.shared.map((key) => calculateSlot(key))).toEqual([domainSlot, domainSlot])
+    expect(stored.keys.filter((key) => calculateSlot(key) === domainSlot).sort()).toEqual(
+      [...stored.shared].sort(),
+    )
+    // Whatever the number of results: 200 more of another function add only its function generation.
+    const g = cache.wrap('G', async (o: { id: number }) => -o.id)
+    await Promise.all(Array.from({ length: 200 }, (_, id) => g({ id })))
+    const more = await storedOnCluster(cluster, domainKey)
+    expect(more.results).toHaveLength(400)
+    expect(more.shared).toHaveLength(3)
+    expect(more.keys.filter((key) => calculateSlot(key) === domainSlot).sort()).toEqual(
+      [...more.shared].sort(),
+    )
   })
 
   it('a hit is two commands sent together (the result’s slot and the generations’ slot)', async () => {
@@ -178,19 +277,62 @@ describe.skipIf(!clusterUrls)('cluster: key groups', () => {
     expect(commands.names).toEqual(['mget', 'mget'])
   })
 
-  it('a batch invalidating several functions and results is one transaction, on one slot', async () => {
+  it('a batch: its function and domain invalidations are one transaction on the domain’s slot, each result’s one on its own slot', async () => {
     const b = backend({ url: clusterUrls })
-    const cache = createCache({ domainKey: `batch-${randomUUID()}`, backend: b })
+    const domainKey = `batch-${randomUUID()}`
+    const cache = createCache({ domainKey, backend: b })
     let calls = 0
-    const f = cache.wrap('F', async (n: number) => n + calls++)
-    const g = cache.wrap('G', async (n: number) => n + calls++)
-    await Promise.all([f(1), f(2), g(1)])
-    const commands = countCommands(b.client)
-    await cache.batch().invalidateResult('F', 1).invalidateFunc('G').invalidateDomain().commit()
-    expect(commands.names.filter((n) => n === 'multi')).toHaveLength(1)
+    const f = cache.wrap('F', async (n: number) => n + 1000 * calls++)
+    const g = cache.wrap('G', async (n: number) => n + 1000 * calls++)
+    const everything = () => Promise.all([f(1), f(2), f(3), g(1), g(2)])
+    await everything()
+    const stored = await storedOnCluster(b.client as Cluster, domainKey)
+    const resultGenerations = new Set(stored.generationOf.values())
+    const domainSlot = calculateSlot(stored.shared[0]!)
+    expect(stored.shared.every((key) => calculateSlot(key) === domainSlot)).toBe(true)
+
+    /** Commits `build`'s batch, checks its transactions, and returns the keys of the domain slot's one. */
+    const commit = async (
+      build: (batch: ReturnType<typeof cache.batch>) => ReturnType<typeof cache.batch>,
+      invalidatedResults: number,
+    ) => {
+      const original = b.client.sendCommand
+      const commands = recordCommands(b.client)
+      await build(cache.batch()).commit()
+      const sent = transactions(commands)
+      b.client.sendCommand = original
+      // One transaction holds the function and domain generations, all on the domain's slot.
+      const onDomainSlot = sent.filter((keys) => keys.some((key) => calculateSlot(key) === domainSlot))
+      expect(onDomainSlot).toHaveLength(1)
+      expect(onDomainSlot[0]!.every((key) => stored.shared.includes(key))).toBe(true)
+      // Each result invalidation is its own transaction, on its result's slot.
+      const others = sent.filter((keys) => keys !== onDomainSlot[0])
+      expect(others).toHaveLength(invalidatedResults)
+      for (const keys of others) {
+        expect(keys).toHaveLength(1)
+        expect(resultGenerations.has(keys[0]!)).toBe(true)
+      }
+      return onDomainSlot[0]!
+    }
+
+    // Results and a function: those recompute, the others stay hits.
+    const first = await commit(
+      (batch) => batch.invalidateResult('F', 1).invalidateResult('F', 2).invalidateFunc('G'),
+      2,
+    )
+    expect(first).toHaveLength(1)
     const before = calls
-    await Promise.all([f(1), f(2), g(1)])
-    expect(calls).toBe(before + 3)
+    await everything()
+    expect(calls).toBe(before + 4)
+    // A result, a function and the domain: every result recomputes.
+    const second = await commit(
+      (batch) => batch.invalidateResult('F', 3).invalidateFunc('G').invalidateDomain(),
+      1,
+    )
+    expect(second).toHaveLength(2)
+    const then = calls
+    await everything()
+    expect(calls).toBe(then + 5)
   })
 
   it('key-value setMany, getMany and deleteMany work across slots, and with a user tag in one', async () => {
