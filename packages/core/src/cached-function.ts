@@ -292,13 +292,30 @@ export class CachedFunction {
   }
 
   /** The pending result generation a store must write with its entry, if its stamp was built on one. */
-  private pendingGeneration(key: string, stamp: string): { key: string; token: string } | undefined {
+  private pendingGeneration(key: string, stamp: string): Flight['guard'] {
     const { provisionalGenerations } = this.ctx.state
     if (provisionalGenerations.size === 0) return undefined
     const generationKey = this.resultGenerationKey(key)
     const token = provisionalGenerations.get(generationKey)?.token
     if (token === undefined || !stamp.endsWith(`.${token}`)) return undefined
-    return { key: generationKey, token }
+    return { key: generationKey, token, provisional: true }
+  }
+
+  /**
+   * What a store on `stamp` guards with: its provisional generation, or the existing one it read. Storing
+   * with the existing one too (instead of a plain write) means that a generation removed meanwhile (by the
+   * background reclamation, or eviction) is put back with its result rather than leaving the result
+   * unreadable, and one replaced by an invalidation's marker keeps the result out. Both are only safe
+   * within the store window, which `store` enforces for every guarded write.
+   */
+  private guardOf(key: string, stamp: string): Flight['guard'] {
+    const pending = this.pendingGeneration(key, stamp)
+    if (pending !== undefined) return pending
+    return {
+      key: this.resultGenerationKey(key),
+      token: stamp.slice(stamp.lastIndexOf('.') + 1),
+      provisional: false,
+    }
   }
 
   /** Forgets a pending result generation once its computation has stored or failed (unless replaced). */
@@ -389,9 +406,9 @@ export class CachedFunction {
       if (running !== undefined) return running
     }
     if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
-    // The provisional generation (if any) is the one this stamp was built on, fixed now: the store must
-    // guard with it, never with a token handed out later.
-    const guard = this.guarded ? this.pendingGeneration(key, stamp) : undefined
+    // The result generation this stamp was built on, fixed now: the store writes the entry only if the
+    // generation still holds it (creating it if absent), never with a token handed out later.
+    const guard = this.guarded ? this.guardOf(key, stamp) : undefined
     if (this.lock !== undefined && join)
       return this.computeUnderLock(self, args, key, stamp, this.lock, startedAt, guard)
     const domainGeneration = ctx.domainGeneration.value
@@ -570,18 +587,23 @@ export class CachedFunction {
   private store(key: string, flight: Flight, value: unknown, async: boolean): MaybePromise<void> {
     const { ctx } = this
     // The write of a pending result generation goes with the entry; either way it is settled after.
-    const pending = flight.guard
+    let pending = flight.guard
     const finish = () => {
       ctx.state.flights.finish(key, flight)
-      this.settleGeneration(pending)
+      this.settleGeneration(flight.guard)
     }
+    // Past the store window a guarded write could recreate a generation an invalidation marker held
+    // (the marker may have expired since): a provisional one is given up, an existing one is written
+    // plainly (its result is then only accepted while that generation still holds the token).
+    const late = pending !== undefined && performance.now() - flight.startedAt > PROVISIONAL_STORE_WINDOW_MS
+    if (late && !pending!.provisional) pending = undefined
     if (
       flight.poisoned ||
       (ctx.local &&
         (flight.domainGeneration !== ctx.domainGeneration.value ||
           flight.functionGeneration !== this.functionGeneration.value)) ||
       // Too slow to store on a provisional generation: an invalidation marker may have expired since.
-      (pending !== undefined && performance.now() - flight.startedAt > PROVISIONAL_STORE_WINDOW_MS)
+      (late && pending !== undefined)
     ) {
       finish()
       if (ctx.events.has('discard')) ctx.events.emit('discard', { functionKey: this.functionKey, key })

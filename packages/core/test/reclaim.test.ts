@@ -80,4 +80,29 @@ describe('space that a function or domain invalidation made dead is reclaimed', 
     expect(await f(1)).toBe(1)
     await cache.close()
   })
+
+  it('a result stored on a generation removed meanwhile puts it back, and stays a hit', async () => {
+    const store: Store = new Map()
+    const backend = new ListingStore(store)
+    const cache = createCache({ domainKey: 'RB', backend })
+    let calls = 0
+    let removeGeneration = false
+    const f = cache.wrap('F', async (n: number) => {
+      calls++
+      if (removeGeneration) {
+        // What the reclamation of an earlier invalidation does while this computation runs.
+        for (const key of [...store.keys()]) if (key.includes('g:{F:')) store.delete(key)
+      }
+      return n
+    })
+    await f(1)
+    await f.invalidateAll()
+    removeGeneration = true
+    expect(await f(1)).toBe(1)
+    removeGeneration = false
+    expect(await f(1)).toBe(1)
+    expect(calls).toBe(2)
+    await cache.close()
+  })
 })
+

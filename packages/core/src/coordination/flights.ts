@@ -17,7 +17,7 @@ export interface Flight {
    * The provisional result generation this computation's stamp was built on, if any: its store creates
    * it with the result (`setGuarded`), within the store window.
    */
-  guard: { readonly key: string; readonly token: string } | undefined
+  guard: { readonly key: string; readonly token: string; readonly provisional: boolean } | undefined
   promise: Promise<unknown> | undefined
   /** Whether it is in the registry (asynchronous computations only: nothing can join a synchronous one). */
   readonly registered: boolean
