@@ -500,6 +500,13 @@ export class CachedFunction {
       }
       if (acquired) {
         try {
+          // The previous holder may have stored it just before releasing the lock: look once more.
+          const stored = await this.lookUp(key).catch(() => undefined)
+          if (stored !== undefined) {
+            ctx.state.flights.finish(key, flight)
+            this.settleGeneration(flight.guard)
+            return this.hit(key, '', stored.value, stored.async, true)
+          }
           return await this.runAndStore(self, args, key, flight)
         } finally {
           // Only its owner releases it; if that fails, the lock expires after its ttl.

@@ -96,7 +96,38 @@ async function reclaimGenerations(
     if (stamp === undefined) return false
     return isDeadResult(ctx, result, scope.stampPart, live) || stamp.split('.')[2] !== token
   })
-  await removeIfUnchanged(ctx, keys, generations, dead)
+  const removed = await removeIfUnchanged(ctx, keys, generations, dead)
+  await restoreInUse(ctx, scope, keys, resultKeys, generations, removed)
+}
+
+/**
+ * A result may have been stored on a generation between the look at it and its removal: such a
+ * generation is put back (`setNx`, so an invalidation's marker written meanwhile always wins), and the
+ * result stays a hit. Nothing stale can come back this way: the token is the one the result carries, and
+ * it is only created where nothing is.
+ */
+async function restoreInUse(
+  ctx: CacheContext,
+  scope: DeadScope,
+  keys: readonly string[],
+  resultKeys: readonly string[],
+  generations: readonly unknown[],
+  removed: readonly boolean[],
+): Promise<void> {
+  const { backend } = ctx
+  const indexes = keys.map((_, i) => i).filter((i) => removed[i])
+  if (indexes.length === 0 || !backend.setNx) return
+  const values = await ctx.getMany([scope.generationKey, ...indexes.map((i) => resultKeys[i]!)])
+  const live = ctx.decodeToken(values[0])
+  const restores: Promise<unknown>[] = []
+  indexes.forEach((i, at) => {
+    const result = values[1 + at]
+    if (result === undefined || isDeadResult(ctx, result, scope.stampPart, live)) return
+    if (ctx.stampOf(result)?.split('.')[2] !== ctx.decodeToken(generations[i])) return
+    const key = keys[i]!
+    restores.push(Promise.resolve(ctx.io('setNx', () => backend.setNx!(key, generations[i], undefined), key)))
+  })
+  await Promise.all(restores)
 }
 
 /** `deleteIfEquals` for each chosen key: whatever was rewritten since it was read stays. */
@@ -105,16 +136,15 @@ async function removeIfUnchanged(
   keys: readonly string[],
   values: readonly unknown[],
   chosen: readonly boolean[],
-): Promise<void> {
+): Promise<boolean[]> {
   const { backend } = ctx
-  const removals: Promise<unknown>[] = []
-  for (let i = 0; i < keys.length; i++) {
-    if (!chosen[i]) continue
-    const key = keys[i]!
-    const value = values[i]
-    removals.push(Promise.resolve(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, value), key)))
-  }
-  await Promise.all(removals)
+  return Promise.all(
+    keys.map((key, i) => {
+      if (!chosen[i]) return false
+      const value = values[i]
+      return Promise.resolve(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, value), key))
+    }),
+  )
 }
 
 /** A result is dead when its stamp no longer carries the live token; one this cache cannot read stays. */
