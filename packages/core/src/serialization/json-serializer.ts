@@ -18,8 +18,9 @@ import type { Serializer } from './serializer.js'
  * `Date`, `Map`, `Set`, boxed primitives, typed arrays, `ArrayBuffer`, errors, class instances, proxies
  * and cycles.
  *
- * Changed, by design: an object with a `null` prototype comes back with `Object.prototype`; an object met
- * twice (a shared reference) comes back as two equal copies.
+ * Changed, by design: an object with a `null` prototype comes back with `Object.prototype`; a frozen,
+ * sealed or read-only object comes back as ordinary writable data; an object met twice (a shared
+ * reference) comes back as two equal copies.
  *
  * Decoding is safe: `JSON.parse` creates a `__proto__` key as an own property, never a prototype.
  *

@@ -3,9 +3,11 @@ import { SerializationError } from '../errors.js'
 
 /**
  * The checks that make the serializers refuse, rather than silently change, a value they would not give
- * back as it was. Each walk is one pass over the value, run only when a value is stored (the miss path):
- * it allocates nothing for primitives and, per object, the key list the engine already caches. The path
- * to the offending spot (`value.items[3].owner`) is built only when something is refused.
+ * back as it was. Each walk is one pass over the value, run only when a value is stored (the miss path,
+ * never on a hit): nothing for a primitive, and per object its key lists (which V8 serves from the
+ * object's shape for plain data) and one entry in the set of objects met, which bounds the walk on shared
+ * references and cycles. The path to the offending spot (`value.items[3].owner`) is built only when
+ * something is refused.
  */
 
 /** A refusal on its way up the walk; each level adds its segment, the top turns it into an error. */
@@ -97,8 +99,8 @@ const ACCESSOR_REASON =
 
 /**
  * Checks the own properties of a plain object and returns its enumerable string keys, or refuses a
- * symbol-keyed, non-enumerable or accessor property (both serializers drop the first two and freeze the
- * third).
+ * symbol-keyed, non-enumerable or accessor property (both serializers drop the first two and turn the
+ * third into a data property holding its current value).
  */
 function plainKeys(object: object, serializerName: string): string[] {
   const keys = objectKeys(object)

@@ -23,8 +23,9 @@ import type { Serializer } from './serializer.js'
  * `SharedArrayBuffer`, proxies, functions, symbols, `WeakMap`, `Promise` and host objects (`Blob`,
  * `URL`...).
  *
- * Changed, by design: an object with a `null` prototype comes back with `Object.prototype`; a typed
- * array comes back over its own copy of its bytes (two views of one buffer no longer share memory).
+ * Changed, by design: an object with a `null` prototype comes back with `Object.prototype`; a frozen,
+ * sealed or read-only object comes back as ordinary writable data; a typed array comes back over its own
+ * copy of its bytes (two views of one buffer no longer share memory).
  * Not checked, because finding them costs a pass over every element: named or non-enumerable properties
  * added to a typed array or `Buffer` (not stored), non-enumerable properties and accessors of arrays.
  *
