@@ -11,9 +11,9 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { type Backend, type BackendEntry, createCache, RapideError } from '@rapide/core'
+import { type Backend, type BackendEntry, createCache, RapideError, reclaimTiming } from '@rapide/core'
 import Database from 'better-sqlite3'
-import { afterAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { defaultDatabasePath, SCHEMA_VERSION, SqliteBackend } from '../src/index.js'
 import { requireDriver } from '../src/load-driver.js'
 import { prefixEnd } from '../src/prefix-range.js'
@@ -322,6 +322,12 @@ describe('housekeeping', () => {
       guards.push(guard.key)
       setGuarded.call(backend, guard, entry)
     }
+    // The core sweeps per-argument generations a minute after an invalidation; here at once.
+    const delay = reclaimTiming.generationDelayMs
+    reclaimTiming.generationDelayMs = 0
+    onTestFinished(() => {
+      reclaimTiming.generationDelayMs = delay
+    })
     const cache = createCache({ domainKey: 'GENERATIONS', backend })
     const double = cache.wrap('DOUBLE', (n: number) => n * 2)
     for (let n = 0; n < 300; n++) double(n)

@@ -265,7 +265,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
 
   private async closeOnce(): Promise<void> {
     const { ctx } = this
-    ctx.closed = true
+    ctx.markClosed()
     // Calls that started before close() finish first: their reads complete, and results being computed
     // are still stored (or discarded) before the backend closes.
     await ctx.settle(ctx.layout.namespace)

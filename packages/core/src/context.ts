@@ -37,6 +37,7 @@ export class CacheContext {
   /** Public calls under way (and background work), so that `close()` waits for every one of them. */
   private readonly pending = new Set<Promise<unknown>>()
   closed = false
+  private readonly closeListeners: (() => void)[] = []
 
   constructor(
     readonly backend: AnyBackend,
@@ -56,6 +57,29 @@ export class CacheContext {
     this.domainGeneration = this.state.generation(layout.namespace)
     const own = backend.operationTimeoutMs
     this.selfBounded = typeof own === 'number' && own > 0 && own <= timeoutMs
+  }
+
+  /** Marks the cache closed and wakes background work waiting on {@link sleepUnlessClosed}. */
+  markClosed(): void {
+    this.closed = true
+    for (const wake of this.closeListeners.splice(0)) wake()
+  }
+
+  /** Waits `ms` (without keeping the process alive), or less if the cache closes meanwhile. */
+  sleepUnlessClosed(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      timer.unref?.()
+      const { closeListeners } = this
+      function done() {
+        clearTimeout(timer)
+        const at = closeListeners.indexOf(done)
+        if (at >= 0) closeListeners.splice(at, 1)
+        resolve()
+      }
+      closeListeners.push(done)
+    })
   }
 
   assertOpen(): void {

@@ -11,6 +11,7 @@ export { Cache, InvalidationBatch, type MethodReturn } from './cache.js'
 export type { WrapOptions } from './cached-function.js'
 export type { ErrorPolicy } from './context.js'
 export type { ComputationLockOption } from './coordination/computation-lock.js'
+export { reclaimTiming } from './coordination/reclaim-dead-results.js'
 export { type CacheOptions, createCache } from './create-cache.js'
 export {
   BackendError,

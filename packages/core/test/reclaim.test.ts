@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { reclaimTiming } from '../src/coordination/reclaim-dead-results.js'
 import { createCache } from '../src/index.js'
 import { GuardedStoreBackend, SharedStoreBackend } from './support/backends.js'
 
@@ -21,6 +22,15 @@ async function eventually(done: () => boolean, ms = 2000): Promise<void> {
 const text = (value: Uint8Array) => Buffer.from(value).toString('utf8')
 
 describe('space that a function or domain invalidation made dead is reclaimed', () => {
+  // Generations are looked at a minute after the invalidation; here at once.
+  const delay = reclaimTiming.generationDelayMs
+  beforeAll(() => {
+    reclaimTiming.generationDelayMs = 0
+  })
+  afterAll(() => {
+    reclaimTiming.generationDelayMs = delay
+  })
+
   it('dead results and created generations go; live results and invalidation markers stay', async () => {
     const store: Store = new Map()
     const backend = new ListingStore(store)
@@ -104,5 +114,22 @@ describe('space that a function or domain invalidation made dead is reclaimed', 
     expect(calls).toBe(2)
     await cache.close()
   })
-})
 
+  it('generations wait a while after the invalidation, and close() does not wait for them', async () => {
+    reclaimTiming.generationDelayMs = 60_000
+    try {
+      const store: Store = new Map()
+      const cache = createCache({ domainKey: 'RW', backend: new ListingStore(store) })
+      const f = cache.wrap('F', async (n: number) => n)
+      for (let n = 0; n < 5; n++) await f(n)
+      await f.invalidateAll()
+      await eventually(() => [...store.keys()].filter((key) => key.includes('r:{F:')).length === 0)
+      expect([...store.keys()].filter((key) => key.includes('g:{F:'))).toHaveLength(5)
+      const started = Date.now()
+      await cache.close()
+      expect(Date.now() - started).toBeLessThan(1000)
+    } finally {
+      reclaimTiming.generationDelayMs = 0
+    }
+  })
+})

@@ -5,6 +5,16 @@ import { isMarkerToken } from './invalidation-markers.js'
 /** How many keys one step of a reclamation reads and compares, then yields to the event loop. */
 const BATCH = 200
 
+/**
+ * When the per-argument generations are looked at, after the invalidation. Right after one, results are
+ * being recomputed on the generations they had; removing one in between a look at its result and the
+ * removal would cost that result a miss (never a wrong value: it is put back, or recreated with the next
+ * result). Waiting for the recomputations to pass makes that rare. Process-wide; tests shorten it.
+ *
+ * @example reclaimTiming.generationDelayMs = 0 // in a test that checks the sweep
+ */
+export const reclaimTiming = { generationDelayMs: 60_000 }
+
 /** What an invalidation made dead, for the reclamation that follows it. */
 export interface DeadScope {
   /** Prefix of the results to look at (`Nr:` for the domain, `Nr:{fn:v:` for a function). */
@@ -42,12 +52,15 @@ export function reclaimDeadResults(ctx: CacheContext, scopes: readonly DeadScope
       await reclaimScope(ctx, scope, results)
     }
   }
+  // Scopes run one after another, the generations of each after a pause: one chain per invalidation.
   ctx.background(run().catch((error: unknown) => ctx.report('reclaim', error)))
 }
 
 async function reclaimScope(ctx: CacheContext, scope: DeadScope, results: boolean): Promise<void> {
   for (const prefix of results ? [scope.results, scope.resultGenerations] : [scope.resultGenerations]) {
     const reclaimBatch = prefix === scope.results ? reclaimResults : reclaimGenerations
+    if (prefix === scope.resultGenerations) await ctx.sleepUnlessClosed(reclaimTiming.generationDelayMs)
+    if (ctx.closed) return
     let batch: string[] = []
     for await (const key of listKeys(ctx, prefix)) {
       if (ctx.closed) return
