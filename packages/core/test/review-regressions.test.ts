@@ -2,7 +2,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PROVISIONAL_STORE_WINDOW_MS } from '../src/coordination/invalidation-markers.js'
 import { type BackendEntry, createCache } from '../src/index.js'
 import { MAX_SEQUENCE_LENGTH } from '../src/sequences.js'
-import { AsyncBytesBackend, GuardedStoreBackend, SharedStoreBackend, SyncMapBackend } from './support/backends.js'
+import {
+  AsyncBytesBackend,
+  GuardedStoreBackend,
+  SharedStoreBackend,
+  SyncMapBackend,
+} from './support/backends.js'
 
 type Store = Map<string, { value: Uint8Array; expiresAt: number }>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -154,7 +159,6 @@ describe('generators: return value and bound', () => {
 describe('close() while reclaiming', () => {
   it('a key listing that stalls is bounded by the timeout', async () => {
     class StalledListing extends GuardedStoreBackend {
-      // biome-ignore lint/correctness/useYield: a listing that never answers.
       async *keys(_prefix: string): AsyncGenerator<string> {
         await new Promise(() => {})
       }
