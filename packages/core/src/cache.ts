@@ -79,8 +79,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
             if (ctx.async || engine.returnsPromise) return Promise.reject(error)
             throw error
           }
-          // Under way until it settles: close() waits for it.
-          if (result instanceof Promise) ctx.track(result)
+          // Calls reading an asynchronous backend are counted by the engine: close() waits for them.
           return result
         }) as unknown as CachedFunction<B, Args, R>
     const supersede = (key: string) => this.supersede(engine, key)
@@ -139,7 +138,6 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
           if (ctx.async || engine.returnsPromise) return Promise.reject(error) as MethodReturn<B, R>
           throw error
         }
-        if (result instanceof Promise) ctx.track(result)
         return result as MethodReturn<B, R>
       }
     }

@@ -231,7 +231,27 @@ export class CachedFunction {
       return useStamp(stamp)
     }
     if (read instanceof Promise) {
-      return read.then(afterRead, (error: unknown) => this.readFailed(error, self, args))
+      // Under way until it settles (close() waits for it): a counter on the hit path, a promise only when
+      // the call goes on to create generations or compute.
+      ctx.callStarted()
+      return read.then(
+        (values) => {
+          let out: unknown
+          try {
+            out = afterRead(values)
+          } catch (error) {
+            ctx.callEnded()
+            throw error
+          }
+          if (out instanceof Promise) out.then(ctx.callEnded, ctx.callEnded)
+          else ctx.callEnded()
+          return out
+        },
+        (error: unknown) => {
+          ctx.callEnded()
+          return this.readFailed(error, self, args)
+        },
+      )
     }
     return afterRead(read)
   }

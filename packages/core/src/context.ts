@@ -137,8 +137,23 @@ export class CacheContext {
   async settle(prefix: string): Promise<void> {
     for (;;) {
       const waiting = [...this.pending, ...this.state.flights.runningUnder(prefix)]
+      if (this.calls > 0) waiting.push(new Promise<void>((resolve) => this.idleWaiters.push(resolve)))
       if (waiting.length === 0) return
       await Promise.allSettled(waiting)
+    }
+  }
+
+  /** Wrapped calls reading an asynchronous backend: counted rather than tracked (the hit path). */
+  private calls = 0
+  private readonly idleWaiters: (() => void)[] = []
+
+  callStarted(): void {
+    this.calls++
+  }
+
+  readonly callEnded = (): void => {
+    if (--this.calls === 0 && this.idleWaiters.length > 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake()
     }
   }
 
