@@ -70,6 +70,13 @@ export class CachedFunction {
   private readonly lockPrefix: string
   /** Shared coordination on a backend with `setGuarded`: a result's generation is written with it. */
   private readonly guarded: boolean
+  /**
+   * The function and domain generations this process last read (shared coordination). A computation
+   * whose stamp carries older ones was overtaken by an invalidation: its result would be refused by
+   * every reader, so it is not written over what may be a valid newer entry.
+   */
+  private seenFunction: string | undefined
+  private seenDomain: string | undefined
 
   constructor(
     private readonly ctx: CacheContext,
@@ -276,6 +283,8 @@ export class CachedFunction {
     const fn = ctx.decodeToken(values[at + 1])
     const domain = ctx.decodeToken(values[at + 2])
     if (fn !== undefined && domain !== undefined) {
+      this.seenFunction = fn
+      this.seenDomain = domain
       if (result !== undefined) return `${domain}.${fn}.${result}`
       // Only the result's generation is missing (a new argument): it is written with the result.
       if (this.guarded) return `${domain}.${fn}.${this.provisionalGeneration(keys[0]!)}`
@@ -292,7 +301,11 @@ export class CachedFunction {
         }),
       )
     }
-    const stamp = () => `${tokens[2]}.${tokens[1]}.${tokens[0]}`
+    const stamp = () => {
+      this.seenFunction = tokens[1]
+      this.seenDomain = tokens[2]
+      return `${tokens[2]}.${tokens[1]}.${tokens[0]}`
+    }
     if (pending.some((p) => p instanceof Promise)) return Promise.all(pending).then(stamp)
     return stamp()
   }
@@ -336,6 +349,17 @@ export class CachedFunction {
       token: stamp.slice(stamp.lastIndexOf('.') + 1),
       provisional: false,
     }
+  }
+
+  /** Whether this process has read function or domain generations newer than those of `stamp`. */
+  private overtaken(stamp: string): boolean {
+    const { seenFunction, seenDomain } = this
+    if (seenFunction === undefined || seenDomain === undefined) return false
+    const domainEnd = stamp.indexOf('.')
+    const functionEnd = stamp.indexOf('.', domainEnd + 1)
+    return (
+      stamp.slice(0, domainEnd) !== seenDomain || stamp.slice(domainEnd + 1, functionEnd) !== seenFunction
+    )
   }
 
   /** Forgets a pending result generation once its computation has stored or failed (unless replaced). */
@@ -630,7 +654,8 @@ export class CachedFunction {
         (flight.domainGeneration !== ctx.domainGeneration.value ||
           flight.functionGeneration !== this.functionGeneration.value)) ||
       // Too slow to store on a provisional generation: an invalidation marker may have expired since.
-      (late && pending !== undefined)
+      (late && pending !== undefined) ||
+      (!ctx.local && this.overtaken(flight.stamp))
     ) {
       finish()
       if (ctx.events.has('discard')) ctx.events.emit('discard', { functionKey: this.functionKey, key })

@@ -172,3 +172,100 @@ describe('close() while reclaiming', () => {
     expect(Date.now() - started).toBeLessThan(2000)
   })
 })
+
+describe('a computation overtaken by a function invalidation', () => {
+  it('does not overwrite the newer valid entry this process has stored since', async () => {
+    const store: Store = new Map()
+    const a = createCache({ domainKey: 'OV', backend: new GuardedStoreBackend(store) })
+    const b = createCache({ domainKey: 'OV', backend: new GuardedStoreBackend(store) })
+    const slow = deferred<void>()
+    let calls = 0
+    let source = 'old'
+    const fn = async (n: number) => {
+      calls++
+      const seen = source
+      if (calls === 2) await slow.promise
+      return `${seen}-${n}`
+    }
+    const fa = a.wrap('F', fn)
+    b.wrap('F', fn)
+    await fa(0)
+    const first = fa(1) // computes from the old state, slowly
+    await sleep(5)
+    source = 'new'
+    await b.invalidateFunc('F')
+    expect(await fa(1)).toBe('new-1') // stored
+    const discards: string[] = []
+    a.on('discard', ({ key }) => discards.push(key))
+    slow.resolve()
+    expect(await first).toBe('old-1')
+    expect(discards).toHaveLength(1)
+    const before = calls
+    expect(await fa(1)).toBe('new-1')
+    expect(calls).toBe(before) // still a hit: the late result did not replace it
+  })
+})
+
+describe('close() on a synchronous shared backend', () => {
+  /** A synchronous byte store shared by several instances, as two processes share one SQLite file. */
+  class SyncSharedBytes {
+    readonly specificationVersion = 1 as const
+    readonly name = 'sync-shared-bytes'
+    readonly capabilities = { sync: true, persistent: true, shared: true, inProcessValues: false } as const
+    readonly writes: string[] = []
+    constructor(readonly data: Map<string, Uint8Array>) {}
+    get(key: string) {
+      return this.data.get(key)
+    }
+    set(key: string, value: Uint8Array) {
+      this.writes.push(key)
+      this.data.set(key, value)
+    }
+    delete(key: string) {
+      return this.data.delete(key)
+    }
+    setMany(entries: readonly BackendEntry[]) {
+      for (const e of entries) this.set(e.key, e.value)
+    }
+    setNx(key: string, value: Uint8Array) {
+      if (this.data.has(key)) return false
+      this.set(key, value)
+      return true
+    }
+    deleteIfEquals(key: string, value: Uint8Array) {
+      const held = this.data.get(key)
+      if (held === undefined || Buffer.compare(held, value) !== 0) return false
+      return this.data.delete(key)
+    }
+  }
+
+  it('waits for a computation a newer one replaced in the registry', async () => {
+    const data = new Map<string, Uint8Array>()
+    const backendA = new SyncSharedBytes(data)
+    const a = createCache({ domainKey: 'CL', backend: backendA })
+    const b = createCache({ domainKey: 'CL', backend: new SyncSharedBytes(data) })
+    const slow = deferred<void>()
+    let calls = 0
+    const fn = async (n: number) => {
+      calls++
+      if (calls === 2) await slow.promise
+      return n
+    }
+    const fa = a.wrap('F', fn)
+    b.wrap('F', fn)
+    await fa(0)
+    const first = fa(1)
+    b.invalidateFunc('F')
+    await fa(1) // another stamp: a second computation of the same key
+    let closed = false
+    const closing = a.close().then(() => {
+      closed = true
+    })
+    await sleep(20)
+    expect(closed).toBe(false) // the first computation is still running
+    slow.resolve()
+    await first
+    await closing
+    expect(closed).toBe(true)
+  })
+})

@@ -6,6 +6,8 @@ import { PROVISIONAL_STORE_WINDOW_MS } from './invalidation-markers.js'
  * invalidated while it ran) never stores.
  */
 export interface Flight {
+  /** The backend key it computes. */
+  readonly key: string
   readonly stamp: string
   /** Local generations at the start (local coordination only). */
   readonly domainGeneration: number
@@ -26,6 +28,11 @@ export interface Flight {
 /** The computations running in this process, by backend key: single-flight and late-write detection. */
 export class Flights {
   private readonly running = new Map<string, Flight>()
+  /**
+   * Every registered computation until it finishes, including those a newer one replaced in `running`
+   * or an invalidation poisoned: `close()` waits for all of them.
+   */
+  private readonly unfinished = new Set<Flight>()
 
   /** A running asynchronous computation that a caller observing `stamp` may join. */
   joinable(key: string, stamp: string): Promise<unknown> | undefined {
@@ -48,6 +55,7 @@ export class Flights {
     startedAt: number,
   ): Flight {
     const flight: Flight = {
+      key,
       stamp,
       domainGeneration,
       functionGeneration,
@@ -58,6 +66,7 @@ export class Flights {
       registered: true,
     }
     this.running.set(key, flight)
+    this.unfinished.add(flight)
     return flight
   }
 
@@ -70,6 +79,7 @@ export class Flights {
     startedAt: number,
   ): Flight {
     return {
+      key: '',
       stamp,
       domainGeneration,
       functionGeneration,
@@ -82,7 +92,9 @@ export class Flights {
   }
 
   finish(key: string, flight: Flight): void {
-    if (flight.registered && this.running.get(key) === flight) this.running.delete(key)
+    if (!flight.registered) return
+    this.unfinished.delete(flight)
+    if (this.running.get(key) === flight) this.running.delete(key)
   }
 
   /** Whether a computation of `key` is registered (a refresh supersedes it). */
@@ -93,8 +105,8 @@ export class Flights {
   /** The running computations whose keys start with `prefix` (for `cache.close()` to wait on). */
   runningUnder(prefix: string): Promise<unknown>[] {
     const out: Promise<unknown>[] = []
-    for (const [key, flight] of this.running) {
-      if (flight.promise !== undefined && key.startsWith(prefix)) out.push(flight.promise)
+    for (const flight of this.unfinished) {
+      if (flight.promise !== undefined && flight.key.startsWith(prefix)) out.push(flight.promise)
     }
     return out
   }
