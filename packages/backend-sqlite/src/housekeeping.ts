@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3'
 import { prefixEnd } from './prefix-range.js'
 import type { TableNames } from './schema.js'
+import { RowKind } from './schema.js'
 
 /** Rows touched per step: each step is one short write transaction, so no caller waits long behind it. */
 const CHUNK = 256
@@ -11,7 +12,7 @@ export interface SweepReport {
   expired: number
   /** Results under prefixes that an invalidation made dead (see `reclaimPrefix`). */
   reclaimed: number
-  /** Rows removed to respect `maxEntries` / `maxBytes`: values oldest written first, then bookkeeping. */
+  /** Value rows removed to respect `maxEntries` / `maxBytes`, oldest written first. */
   evicted: number
 }
 
@@ -61,15 +62,23 @@ export class Housekeeping {
       `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE key >= ? AND written_at < ? LIMIT ${CHUNK})`,
     )
     this.forgetReclaim = db.prepare(`DELETE FROM "${names.reclaims}" WHERE prefix = ? AND dead_before = ?`)
-    this.measure = db.prepare(`SELECT count(*), total(length(value)) FROM ${t}`).raw()
-    this.oldest = db
-      // Values (results, key-value entries) before bookkeeping (generations, locks, counters), oldest
-      // written first within each: a function's generation is among the oldest rows, yet every result of
-      // the function depends on it (see RowKind).
-      .prepare(`SELECT key, written_at, length(value) FROM ${t} ORDER BY kind, written_at LIMIT ${CHUNK}`)
+    // The bounds are about values (results, key-value entries). Bookkeeping rows (generations,
+    // invalidation markers, locks, counters) are neither counted nor evicted: live results and race-free
+    // invalidation depend on them, and a burst of invalidations must not push every value out (see
+    // RowKind); they expire, or the core reclaims them after function and domain invalidations.
+    this.measure = db
+      .prepare(`SELECT count(*), total(length(value)) FROM ${t} WHERE kind = ${RowKind.Value}`)
       .raw()
-    // Guarded by written_at: a row rewritten since it was picked is young again and stays.
-    this.evictOne = db.prepare(`DELETE FROM ${t} WHERE key = ? AND written_at = ?`)
+    this.oldest = db
+      .prepare(
+        `SELECT key, written_at, length(value) FROM ${t} WHERE kind = ${RowKind.Value} ORDER BY written_at LIMIT ${CHUNK}`,
+      )
+      .raw()
+    // Guarded by written_at and kind: a row rewritten since it was picked (young again, or now a marker)
+    // stays.
+    this.evictOne = db.prepare(
+      `DELETE FROM ${t} WHERE key = ? AND written_at = ? AND kind = ${RowKind.Value}`,
+    )
     this.evictChunk = db.transaction((rows: readonly unknown[][]) => {
       let removed = 0
       for (const [key, writtenAt] of rows) removed += this.evictOne.run(key, writtenAt).changes
@@ -142,8 +151,8 @@ export class Housekeeping {
   }
 
   /**
-   * Evicts until the store is back under 90% of its bound (so it does not evict on every pass): value rows
-   * oldest written first, and bookkeeping rows only once no value row is left.
+   * Evicts until the values are back under 90% of their bound (so it does not evict on every pass),
+   * oldest written first. Bookkeeping rows are not counted and not evicted.
    */
   private *enforceBounds(report: SweepReport): Generator<void> {
     const { maxEntries, maxBytes } = this.bounds

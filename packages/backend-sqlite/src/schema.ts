@@ -8,16 +8,18 @@ import type { Database } from 'better-sqlite3'
 export const SCHEMA_VERSION = 2
 
 /**
- * What a row is to eviction, from how it was written. Eviction takes every {@link RowKind.Value} row
- * before any {@link RowKind.Bookkeeping} row: evicting what live entries depend on (a function's or a
- * domain's generation) would turn every surviving result into a miss.
+ * What a row is to eviction, from how it was written. Eviction takes only {@link RowKind.Value} rows, and
+ * the bounds count only them: evicting what live entries depend on (a function's or a domain's generation)
+ * would turn every surviving result into a miss, and evicting an invalidation marker could let a late
+ * computation store its result.
  */
 export const RowKind = {
   /** Written by `set` or `setGuarded` (a result with its own generation, a key-value entry). */
   Value: 0,
   /**
-   * Written by `setNx`, `setMany` or `incr`: generations (created with `setNx`, rewritten by invalidations),
-   * locks, counters. A row stays bookkeeping when a later `set` rewrites it.
+   * Written by `setNx` or `incr`, or by `setMany` for entries the core marks `bookkeeping`: generations
+   * (created with `setNx`, rewritten by invalidations), invalidation markers, locks, counters. A row stays
+   * bookkeeping when a later `set` rewrites it.
    */
   Bookkeeping: 1,
 } as const

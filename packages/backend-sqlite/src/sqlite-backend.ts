@@ -42,8 +42,9 @@ export interface SqliteBackendOptions {
    */
   busyTimeout?: Ttl
   /**
-   * Evict once the table holds more entries than this: results and key-value entries oldest written
-   * first, and generations, locks and counters only when nothing else is left. Default: no bound.
+   * Evict once the table holds more values (results and key-value entries) than this, oldest written
+   * first. Bookkeeping rows (generations, invalidation markers, locks, counters) are not counted and never
+   * evicted: they expire, or are reclaimed after function and domain invalidations. Default: no bound.
    */
   maxEntries?: number
   /** Evict (in the order of `maxEntries`) once stored values take more bytes than this. Default: no bound. */
@@ -211,7 +212,9 @@ export class SqliteBackend implements Backend<Uint8Array> {
       prepareSchema(this.db, this.names)
     } else {
       this.owned = true
-      this.path = options.path ?? defaultDatabasePath()
+      // Absolute once and for all: a later `process.chdir()` must not move the cache to another file.
+      const path = options.path ?? defaultDatabasePath()
+      this.path = path === ':memory:' || path === '' ? path : resolve(path)
       this.db = this.open()
     }
     const inMemory = this.db.memory
@@ -470,11 +473,14 @@ export class SqliteBackend implements Backend<Uint8Array> {
     this.wrote(value.byteLength)
   }
 
-  /** Batches are bookkeeping: the core writes the generations of an invalidation batch with one `setMany`. */
+  /** The core marks what it writes as bookkeeping (generations, invalidation markers); the rest are values. */
   private writeMany(entries: readonly BackendEntry<Uint8Array>[]): void {
     this.transaction(() => {
       const now = Date.now()
-      for (const entry of entries) this.write(entry.key, entry.value, entry.ttlMs, now, RowKind.Bookkeeping)
+      for (const entry of entries) {
+        const kind = entry.bookkeeping === true ? RowKind.Bookkeeping : RowKind.Value
+        this.write(entry.key, entry.value, entry.ttlMs, now, kind)
+      }
     })
   }
 

@@ -10,7 +10,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
 import { type Backend, type BackendEntry, createCache, RapideError, reclaimTiming } from '@rapide/core'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest'
@@ -448,26 +448,57 @@ describe('housekeeping', () => {
     backend.close()
   })
 
-  it('evicts values before bookkeeping (setNx, setMany, incr rows), and bookkeeping when nothing else is left', async () => {
+  it('bounds and evicts values only: bookkeeping rows (setNx, incr, setMany entries marked so) are neither counted nor evicted', async () => {
     const backend = new SqliteBackend({ path: freshPath(), maxEntries: 20, sweepInterval: false })
     backend.setNx('lock', bytes('me'), undefined)
-    backend.setMany([{ key: 'generation', value: bytes('g'), ttlMs: undefined }])
+    backend.setMany([
+      { key: 'generation', value: bytes('g'), ttlMs: undefined, bookkeeping: true },
+      { key: 'kv-batch', value: bytes('v'), ttlMs: undefined },
+    ])
     backend.incr('counter', 1, undefined)
     await sleep(3)
     for (let i = 0; i < 30; i++) backend.set(`value${i}`, bytes('v'), undefined)
     backend.sweep()
-    expect(rowCount(backend)).toBe(18)
+    // 31 values over a bound of 20: back to 18, oldest first (the unmarked batch entry is a value).
+    expect(rowCount(backend, "key LIKE 'value%' OR key = 'kv-batch'")).toBe(18)
+    expect(backend.get('kv-batch')).toBeUndefined()
+    expect(backend.get('value0')).toBeUndefined()
     expect(backend.keys('').sort()).toEqual(
       expect.arrayContaining(['counter', 'generation', 'lock', 'value29']),
     )
-    expect(backend.get('value0')).toBeUndefined()
-    // Only bookkeeping left over the bound: it is evicted too, oldest first (the bound holds).
+    // However much bookkeeping piles up (a burst of invalidation markers), it never pushes values out.
     for (let i = 0; i < 30; i++) backend.setNx(`g${i}`, bytes('g'), undefined)
     backend.sweep()
-    expect(rowCount(backend)).toBeLessThanOrEqual(20)
-    expect(rowCount(backend, "key LIKE 'value%'")).toBe(0)
-    expect(backend.get('g29')).toBeDefined()
-    expect(backend.get('lock')).toBeUndefined()
+    expect(rowCount(backend, "key LIKE 'value%'")).toBe(18)
+    expect(backend.get('g0')).toBeDefined()
+    expect(backend.get('lock')).toBeDefined()
+    backend.close()
+  })
+
+  it('a burst of result invalidations does not push live results out of a bounded cache', () => {
+    const backend = new SqliteBackend({ path: freshPath(), maxEntries: 200, sweepInterval: false })
+    const cache = createCache({ domainKey: 'BURST', backend, defaultTtl: 600 })
+    let computed = 0
+    const profile = cache.wrap('PROFILE', (id: number) => {
+      computed++
+      return { id }
+    })
+    for (let id = 0; id < 50; id++) profile(id)
+    // 500 other arguments computed and invalidated: 500 markers, more than the bound.
+    for (let id = 1000; id < 1500; id++) {
+      profile(id)
+      profile.invalidate(id)
+    }
+    backend.sweep()
+    computed = 0
+    for (let id = 0; id < 50; id++) profile(id)
+    expect(computed).toBe(0)
+    backend.close()
+  })
+
+  it('a relative path is resolved once: a later chdir does not move the cache', () => {
+    const backend = new SqliteBackend({ path: relative(process.cwd(), freshPath()), sweepInterval: false })
+    expect(isAbsolute(backend.path)).toBe(true)
     backend.close()
   })
 

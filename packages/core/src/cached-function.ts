@@ -704,6 +704,7 @@ export class CachedFunction {
                   value: ctx.encodeToken(pending.token),
                   // A result generation lives a little longer than its entry (as when created first).
                   ttlMs: this.ttlMs === undefined ? undefined : this.ttlMs * 2,
+                  bookkeeping: true,
                 },
                 { key, value: stored, ttlMs: this.ttlMs },
               ),

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { reclaimTiming } from '../src/coordination/reclaim-dead-results.js'
 import { createCache } from '../src/index.js'
 import { GuardedStoreBackend, SharedStoreBackend } from './support/backends.js'
@@ -131,5 +131,29 @@ describe('space that a function or domain invalidation made dead is reclaimed', 
     } finally {
       reclaimTiming.generationDelayMs = 0
     }
+  })
+
+  it('markers older than the sweep age go too (functions without TTL keep theirs forever otherwise)', async () => {
+    const store: Store = new Map()
+    const cache = createCache({ domainKey: 'RM', backend: new ListingStore(store) })
+    const f = cache.wrap('F', async (n: number) => n)
+    for (let n = 0; n < 20; n++) {
+      await f(n)
+      await f.invalidate(n)
+    }
+    const markers = () =>
+      [...store.entries()].filter(([key, e]) => key.includes('g:{F:') && text(e.value).startsWith('!'))
+    expect(markers()).toHaveLength(20)
+    // Three hours later (by the clock the markers carry), a function invalidation sweeps them.
+    const later = Date.now() + 3 * 60 * 60 * 1000
+    vi.spyOn(Date, 'now').mockImplementation(() => later)
+    try {
+      await f.invalidateAll()
+      await eventually(() => markers().length === 0)
+      expect(markers()).toHaveLength(0)
+    } finally {
+      vi.restoreAllMocks()
+    }
+    await cache.close()
   })
 })

@@ -26,6 +26,12 @@ export interface BackendEntry<Stored = Uint8Array> {
   readonly key: string
   readonly value: Stored
   readonly ttlMs: number | undefined
+  /**
+   * Set by the core on the generations and invalidation markers it writes: small rows that live results
+   * and race-free invalidation depend on. A size-bounded store should not evict them as if they were
+   * values (SQLite keeps them out of its `maxEntries` count); they expire or are reclaimed instead.
+   */
+  readonly bookkeeping?: boolean
 }
 
 /**

@@ -32,11 +32,27 @@ export function markerTtlMs(resultTtlMs: number | undefined): number | undefined
 }
 
 /**
- * A marker's token starts with `!`, which a created generation's never does: the background
- * reclamation after a function or domain invalidation removes created generations, never markers.
+ * A marker's token starts with `!` and its writing time (`!{ms in base 36}~{random}`), which a created
+ * generation's never does: the background reclamation after a function or domain invalidation removes
+ * created generations at once, and markers only once {@link MARKER_SWEEP_AGE_MS} old.
  */
-export function markerToken(token: string): string {
-  return `!${token}`
+export function markerToken(token: string, now = Date.now()): string {
+  return `!${now.toString(36)}~${token}`
+}
+
+/**
+ * A marker older than this (by the time it carries) protects nothing any more: every computation that
+ * started before it is past the store window. The hour of margin over the window covers clocks of
+ * different machines that disagree by up to an hour.
+ */
+export const MARKER_SWEEP_AGE_MS = 2 * INVALIDATION_MARKER_MS
+
+/** Whether a marker token is old enough to be swept (a token without a readable time is not). */
+export function isSweepableMarker(token: string, now = Date.now()): boolean {
+  const end = token.indexOf('~')
+  if (!token.startsWith('!') || end < 2) return false
+  const writtenAt = Number.parseInt(token.slice(1, end), 36)
+  return Number.isFinite(writtenAt) && now - writtenAt > MARKER_SWEEP_AGE_MS
 }
 
 export function isMarkerToken(token: string | undefined): boolean {

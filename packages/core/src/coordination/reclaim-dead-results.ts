@@ -1,6 +1,6 @@
 import type { CacheContext } from '../context.js'
 import { withTimeout } from '../timeout.js'
-import { isMarkerToken } from './invalidation-markers.js'
+import { isMarkerToken, isSweepableMarker } from './invalidation-markers.js'
 
 /** How many keys one step of a reclamation reads and compares, then yields to the event loop. */
 const BATCH = 200
@@ -35,8 +35,9 @@ export interface DeadScope {
  *   live generation can never be accepted again: it is removed with `deleteIfEquals`, so a result
  *   rewritten meanwhile stays. A result this cache cannot read (another serializer's) is left alone.
  * - a per-argument result generation is removed when no live result uses it (its result is absent or
- *   dead), unless it is an invalidation marker. Removing one could only cost a miss; a marker is what
- *   keeps a late computation from storing (see invalidation-markers.ts), so markers are left to expire.
+ *   dead). Removing one could only cost a miss, except for an invalidation marker younger than
+ *   `MARKER_SWEEP_AGE_MS`: that is what keeps a late computation from storing (see
+ *   invalidation-markers.ts), so it is left alone.
  *
  * The live token is read again for every batch (another invalidation may move it meanwhile). The work goes
  * one batch at a time, never on a caller's time; every step is bounded by the cache's `timeout`; it stops
@@ -102,7 +103,7 @@ async function reclaimGenerations(
   const generations = values.slice(1, 1 + keys.length)
   const dead = keys.map((_, i) => {
     const token = ctx.decodeToken(generations[i])
-    if (token === undefined || isMarkerToken(token)) return false
+    if (token === undefined || (isMarkerToken(token) && !isSweepableMarker(token))) return false
     const result = values[1 + keys.length + i]
     if (result === undefined) return true
     const stamp = ctx.stampOf(result)
