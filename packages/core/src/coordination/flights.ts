@@ -54,17 +54,7 @@ export class Flights {
     poisoned: boolean,
     startedAt: number,
   ): Flight {
-    const flight: Flight = {
-      key,
-      stamp,
-      domainGeneration,
-      functionGeneration,
-      startedAt,
-      poisoned,
-      guard: undefined,
-      promise: undefined,
-      registered: true,
-    }
+    const flight = describe(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt, true)
     this.running.set(key, flight)
     this.unfinished.add(flight)
     return flight
@@ -78,17 +68,7 @@ export class Flights {
     poisoned: boolean,
     startedAt: number,
   ): Flight {
-    return {
-      key: '',
-      stamp,
-      domainGeneration,
-      functionGeneration,
-      startedAt,
-      poisoned,
-      guard: undefined,
-      promise: undefined,
-      registered: false,
-    }
+    return describe('', stamp, domainGeneration, functionGeneration, poisoned, startedAt, false)
   }
 
   finish(key: string, flight: Flight): void {
@@ -118,4 +98,18 @@ export class Flights {
     flight.poisoned = true
     this.running.delete(key)
   }
+}
+
+function describe(
+  key: string,
+  stamp: string,
+  domainGeneration: number,
+  functionGeneration: number,
+  poisoned: boolean,
+  startedAt: number,
+  registered: boolean,
+): Flight {
+  const guard = undefined
+  const promise = undefined
+  return { key, stamp, domainGeneration, functionGeneration, startedAt, poisoned, guard, promise, registered }
 }
