@@ -64,23 +64,14 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     // Calls that return a promise (every call on an asynchronous backend, an async function anywhere, a
     // function seen returning one) reject instead of throwing; a synchronous function on a synchronous
     // backend throws as it would.
-    const track = (call: Promise<unknown>) => ctx.track(call)
     // `this` is passed on, so a wrapped prototype method keeps its instance; as with `cache.method`, it is
     // left out of the key unless `keyThis` asks for it.
     const wrapped = (kind
       ? function (this: unknown, ...args: Args) {
-          return replay(kind, ctx.async, () => engine.call(this, args), track)
+          return replay(kind, ctx.async, () => engine.call(this, args), ctx.track)
         }
       : function (this: unknown, ...args: Args) {
-          let result: unknown
-          try {
-            result = engine.call(this, args)
-          } catch (error) {
-            if (ctx.async || engine.returnsPromise) return Promise.reject(error)
-            throw error
-          }
-          // Calls reading an asynchronous backend are counted by the engine: close() waits for them.
-          return result
+          return engine.callFromUser(this, args)
         }) as unknown as CachedFunction<B, Args, R>
     const supersede = (key: string) => this.supersede(engine, key)
     Object.defineProperties(wrapped, {
@@ -90,7 +81,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
       invalidateAll: { value: () => this.invalidateFunc(functionKey) },
       refresh: {
         value(this: unknown, ...args: Args) {
-          if (kind) return replay(kind, ctx.async, () => engine.refresh(this, args, supersede), track)
+          if (kind) return replay(kind, ctx.async, () => engine.refresh(this, args, supersede), ctx.track)
           return ctx.guard(ctx.async || engine.returnsPromise, () => engine.refresh(this, args, supersede))
         },
       },
@@ -124,21 +115,13 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
         options,
       )
       const { ctx } = this
-      const track = (call: Promise<unknown>) => ctx.track(call)
       if (kind) {
         return function (this: This, ...args: Args) {
-          return replay(kind, ctx.async, () => engine.call(this, args), track) as MethodReturn<B, R>
+          return replay(kind, ctx.async, () => engine.call(this, args), ctx.track) as MethodReturn<B, R>
         }
       }
       return function (this: This, ...args: Args) {
-        let result: unknown
-        try {
-          result = engine.call(this, args)
-        } catch (error) {
-          if (ctx.async || engine.returnsPromise) return Promise.reject(error) as MethodReturn<B, R>
-          throw error
-        }
-        return result as MethodReturn<B, R>
+        return engine.callFromUser(this, args) as MethodReturn<B, R>
       }
     }
   }

@@ -8,7 +8,7 @@ import {
   parseComputationLock,
   sleep,
 } from './coordination/computation-lock.js'
-import { type Flight, Flights } from './coordination/flights.js'
+import { type Flight, type FlightGuard, Flights } from './coordination/flights.js'
 import { PROVISIONAL_STORE_WINDOW_MS } from './coordination/invalidation-markers.js'
 import { randomToken } from './coordination/random-token.js'
 import { NotSupportedError } from './errors.js'
@@ -100,9 +100,22 @@ export class CachedFunction {
     this.lockPrefix = ctx.layout.computationLockNamespace(functionKey, version)
   }
 
-  /** Whether every call returns a promise whatever the backend (an `async function`). */
+  /** Whether every call returns a promise whatever the backend (an `async function`, or one seen to). */
   get returnsPromise(): boolean {
     return this.knownAsync
+  }
+
+  /**
+   * `call` as wrapped functions and decorated methods expose it: a call typed to return a promise (every
+   * call on an asynchronous backend, an `async` function anywhere) rejects instead of throwing.
+   */
+  callFromUser(self: unknown, args: readonly unknown[]): unknown {
+    try {
+      return this.call(self, args)
+    } catch (error) {
+      if (this.ctx.async || this.knownAsync) return Promise.reject(error)
+      throw error
+    }
   }
 
   /** The backend key of the result of a call. Throws `UnkeyableArgumentError` for unkeyable arguments. */
@@ -325,7 +338,7 @@ export class CachedFunction {
   }
 
   /** The pending result generation a store must write with its entry, if its stamp was built on one. */
-  private pendingGeneration(key: string, stamp: string): Flight['guard'] {
+  private pendingGeneration(key: string, stamp: string): FlightGuard | undefined {
     const { provisionalGenerations } = this.ctx.state
     if (provisionalGenerations.size === 0) return undefined
     const generationKey = this.resultGenerationKey(key)
@@ -341,7 +354,7 @@ export class CachedFunction {
    * unreadable, and one replaced by an invalidation's marker keeps the result out. Both are only safe
    * within the store window, which `store` enforces for every guarded write.
    */
-  private guardOf(key: string, stamp: string): Flight['guard'] {
+  private guardOf(key: string, stamp: string): FlightGuard {
     const pending = this.pendingGeneration(key, stamp)
     if (pending !== undefined) return pending
     return {
@@ -362,8 +375,14 @@ export class CachedFunction {
     )
   }
 
+  /** A computation is over (stored, discarded or failed): out of the registry, its guard settled. */
+  private finishFlight(key: string, flight: Flight): void {
+    this.ctx.state.flights.finish(key, flight)
+    this.settleGeneration(flight.guard)
+  }
+
   /** Forgets a pending result generation once its computation has stored or failed (unless replaced). */
-  private settleGeneration(guard: Flight['guard']): void {
+  private settleGeneration(guard: FlightGuard | undefined): void {
     if (guard === undefined) return
     const { provisionalGenerations } = this.ctx.state
     if (provisionalGenerations.get(guard.key)?.token === guard.token) provisionalGenerations.delete(guard.key)
@@ -460,26 +479,37 @@ export class CachedFunction {
     const { result, poisoned } = this.invoke(self, args, guard)
     if (!isPromiseLike(result)) {
       if (ctx.backend.capabilities.sync) {
-        const done = Flights.completed(stamp, domainGeneration, functionGeneration, poisoned, startedAt)
-        done.guard = guard
+        const done = Flights.completed(
+          stamp,
+          domainGeneration,
+          functionGeneration,
+          poisoned,
+          startedAt,
+          guard,
+        )
         return chain(this.store(key, done, result, false), () => result)
       }
       // A synchronous function on an asynchronous backend: its store takes a round trip, and callers that
       // miss meanwhile must join it rather than compute again (single-flight).
-      const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt)
-      flight.guard = guard
+      const flight = flights.start(
+        key,
+        stamp,
+        domainGeneration,
+        functionGeneration,
+        poisoned,
+        startedAt,
+        guard,
+      )
       const stored = Promise.resolve(this.store(key, flight, result, false)).then(() => result)
       flight.promise = stored
       return stored
     }
     // Registered once the promise exists: nothing could have joined before.
-    const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt)
-    flight.guard = guard
+    const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt, guard)
     const promise = Promise.resolve(result).then(
       (value) => chain(this.store(key, flight, value, true), () => value),
       (error: unknown) => {
-        flights.finish(key, flight)
-        this.settleGeneration(guard)
+        this.finishFlight(key, flight)
         throw error
       },
     )
@@ -500,7 +530,7 @@ export class CachedFunction {
     stamp: string,
     lock: ComputationLock,
     startedAt: number,
-    guard: Flight['guard'],
+    guard: FlightGuard | undefined,
   ): Promise<unknown> {
     const { ctx } = this
     const flight = ctx.state.flights.start(
@@ -510,8 +540,8 @@ export class CachedFunction {
       this.functionGeneration.value,
       false,
       startedAt,
+      guard,
     )
-    flight.guard = guard
     const promise = this.lockThenCompute(self, args, key, lock, flight)
     flight.promise = promise
     return promise
@@ -536,8 +566,7 @@ export class CachedFunction {
         acquired = await ctx.io('setNx', () => backend.setNx!(lockKey, owner, lock.ttlMs), lockKey)
       } catch (error) {
         if (ctx.onError === 'raise') {
-          ctx.state.flights.finish(key, flight)
-          this.settleGeneration(flight.guard)
+          this.finishFlight(key, flight)
           throw error
         }
         return this.runAndStore(self, args, key, flight)
@@ -547,8 +576,7 @@ export class CachedFunction {
           // The previous holder may have stored it just before releasing the lock: look once more.
           const stored = await this.lookUp(key).catch(() => undefined)
           if (stored !== undefined) {
-            ctx.state.flights.finish(key, flight)
-            this.settleGeneration(flight.guard)
+            this.finishFlight(key, flight)
             return this.hit(key, '', stored.value, stored.async, true)
           }
           return await this.runAndStore(self, args, key, flight)
@@ -565,8 +593,7 @@ export class CachedFunction {
       pause = Math.min(pause * 2, MAX_POLL_MS)
       const found = await this.lookUp(key).catch(() => undefined)
       if (found !== undefined) {
-        ctx.state.flights.finish(key, flight)
-        this.settleGeneration(flight.guard)
+        this.finishFlight(key, flight)
         return this.hit(key, '', found.value, found.async, true)
       }
     }
@@ -598,8 +625,7 @@ export class CachedFunction {
       if (poisoned) flight.poisoned = true
       value = await result
     } catch (error) {
-      this.ctx.state.flights.finish(key, flight)
-      this.settleGeneration(flight.guard)
+      this.finishFlight(key, flight)
       throw error
     }
     await this.store(key, flight, value, async)
@@ -613,7 +639,7 @@ export class CachedFunction {
   private invoke(
     self: unknown,
     args: readonly unknown[],
-    guard: Flight['guard'],
+    guard: FlightGuard | undefined,
   ): { result: unknown; poisoned: boolean } {
     const { state } = this.ctx
     const invalidationsBefore = state.invalidations
@@ -639,10 +665,7 @@ export class CachedFunction {
     const { ctx } = this
     // The write of a pending result generation goes with the entry; either way it is settled after.
     let pending = flight.guard
-    const finish = () => {
-      ctx.state.flights.finish(key, flight)
-      this.settleGeneration(flight.guard)
-    }
+    const finish = () => this.finishFlight(key, flight)
     // Past the store window a guarded write could recreate a generation an invalidation marker held
     // (the marker may have expired since): a provisional one is given up, an existing one is written
     // plainly (its result is then only accepted while that generation still holds the token).

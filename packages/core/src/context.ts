@@ -8,6 +8,7 @@ import { chain, type MaybePromise } from './maybe-promise.js'
 import {
   decodeCounter,
   decodeEnvelope,
+  decodeStamp,
   decodeText,
   encodeEnvelope,
   encodeText,
@@ -34,8 +35,6 @@ export class CacheContext {
   readonly async: boolean
   /** The backend fails its own operations within `timeoutMs`: no timer of ours is needed. */
   private readonly selfBounded: boolean
-  /** Public calls under way (and background work), so that `close()` waits for every one of them. */
-  private readonly pending = new Set<Promise<unknown>>()
   closed = false
   private readonly closeListeners: (() => void)[] = []
 
@@ -104,27 +103,18 @@ export class CacheContext {
   }
 
   /**
-   * Counts a public call as under way until it settles, so that `close()` waits for it: a whole call,
-   * not each backend operation, since a call goes from one operation to the next in between.
+   * Counts a public call (or background work) as under way until it settles, so that `close()` waits for
+   * it: a whole call, not each backend operation, since a call goes from one operation to the next.
    */
-  track(call: Promise<unknown>): void {
-    const { pending } = this
-    const forget = () => {
-      pending.delete(call)
-    }
-    pending.add(call)
-    call.then(forget, forget)
+  readonly track = (call: Promise<unknown>): void => {
+    this.callStarted()
+    call.then(this.callEnded, this.callEnded)
   }
 
-  /** Background work of this cache (reclamation): reported if it fails, waited for by `close()`. */
-  background(work: Promise<unknown>): void {
-    this.track(work)
-  }
-
-  /** The stamp a stored result carries, or `undefined` when it does not decode. */
+  /** The stamp a stored result carries (its payload left undecoded), or `undefined` when it is unreadable. */
   stampOf(stored: unknown): string | undefined {
     try {
-      return decodeEnvelope(this.serializer, stored).stamp
+      return decodeStamp(this.serializer, stored)
     } catch {
       return undefined
     }
@@ -136,14 +126,14 @@ export class CacheContext {
    */
   async settle(prefix: string): Promise<void> {
     for (;;) {
-      const waiting = [...this.pending, ...this.state.flights.runningUnder(prefix)]
+      const waiting = this.state.flights.runningUnder(prefix)
       if (this.calls > 0) waiting.push(new Promise<void>((resolve) => this.idleWaiters.push(resolve)))
       if (waiting.length === 0) return
       await Promise.allSettled(waiting)
     }
   }
 
-  /** Wrapped calls reading an asynchronous backend: counted rather than tracked (the hit path). */
+  /** Calls under way: counted (the hit path of an asynchronous backend pays a counter, no promise). */
   private calls = 0
   private readonly idleWaiters: (() => void)[] = []
 
@@ -239,8 +229,8 @@ export class CacheContext {
   setAtomically(entries: readonly BackendEntry<unknown>[]): MaybePromise<void> {
     const { backend } = this
     if (entries.length === 0) return
-    // `setMany` even for one entry: a store may treat what comes through it as bookkeeping (SQLite keeps
-    // such rows from eviction), and an invalidation marker must not be evicted as if it were a value.
+    // `setMany` even for one entry: only it carries the `bookkeeping` mark (a store keeps marked rows from
+    // eviction), and an invalidation marker must not be evicted as if it were a value.
     if (backend.setMany) return this.io('setMany', () => backend.setMany!(entries))
     if (entries.length > 1 && backend.capabilities.shared) {
       throw new NotSupportedError(

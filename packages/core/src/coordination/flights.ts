@@ -5,6 +5,14 @@ import { PROVISIONAL_STORE_WINDOW_MS } from './invalidation-markers.js'
  * only callers that observe the same stamp may share its result, and a poisoned flight (its result was
  * invalidated while it ran) never stores.
  */
+/** The result generation a computation's store is guarded by (see `guardOf` in cached-function.ts). */
+export interface FlightGuard {
+  readonly key: string
+  readonly token: string
+  /** Picked by this process for an absent generation, rather than read. */
+  readonly provisional: boolean
+}
+
 export interface Flight {
   /** The backend key it computes. */
   readonly key: string
@@ -19,7 +27,7 @@ export interface Flight {
    * The provisional result generation this computation's stamp was built on, if any: its store creates
    * it with the result (`setGuarded`), within the store window.
    */
-  guard: { readonly key: string; readonly token: string; readonly provisional: boolean } | undefined
+  readonly guard: FlightGuard | undefined
   promise: Promise<unknown> | undefined
   /** Whether it is in the registry (asynchronous computations only: nothing can join a synchronous one). */
   readonly registered: boolean
@@ -53,8 +61,18 @@ export class Flights {
     functionGeneration: number,
     poisoned: boolean,
     startedAt: number,
+    guard: FlightGuard | undefined,
   ): Flight {
-    const flight = describe(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt, true)
+    const flight = describe(
+      key,
+      stamp,
+      domainGeneration,
+      functionGeneration,
+      poisoned,
+      startedAt,
+      guard,
+      true,
+    )
     this.running.set(key, flight)
     this.unfinished.add(flight)
     return flight
@@ -67,8 +85,9 @@ export class Flights {
     functionGeneration: number,
     poisoned: boolean,
     startedAt: number,
+    guard: FlightGuard | undefined,
   ): Flight {
-    return describe('', stamp, domainGeneration, functionGeneration, poisoned, startedAt, false)
+    return describe('', stamp, domainGeneration, functionGeneration, poisoned, startedAt, guard, false)
   }
 
   finish(key: string, flight: Flight): void {
@@ -107,9 +126,9 @@ function describe(
   functionGeneration: number,
   poisoned: boolean,
   startedAt: number,
+  guard: FlightGuard | undefined,
   registered: boolean,
 ): Flight {
-  const guard = undefined
   const promise = undefined
   return { key, stamp, domainGeneration, functionGeneration, startedAt, poisoned, guard, promise, registered }
 }

@@ -54,7 +54,7 @@ export function reclaimDeadResults(ctx: CacheContext, scopes: readonly DeadScope
     }
   }
   // Scopes run one after another, the generations of each after a pause: one chain per invalidation.
-  ctx.background(run().catch((error: unknown) => ctx.report('reclaim', error)))
+  ctx.track(run().catch((error: unknown) => ctx.report('reclaim', error)))
 }
 
 async function reclaimScope(ctx: CacheContext, scope: DeadScope, results: boolean): Promise<void> {
@@ -84,7 +84,7 @@ async function reclaimResults(ctx: CacheContext, keys: readonly string[], scope:
     ctx,
     keys,
     results,
-    results.map((value) => value !== undefined && isDeadResult(ctx, value, scope.stampPart, live)),
+    results.map((value) => resultState(ctx, value, scope, live).state === 'dead'),
   )
 }
 
@@ -104,11 +104,9 @@ async function reclaimGenerations(
   const dead = keys.map((_, i) => {
     const token = ctx.decodeToken(generations[i])
     if (token === undefined || (isMarkerToken(token) && !isSweepableMarker(token))) return false
-    const result = values[1 + keys.length + i]
-    if (result === undefined) return true
-    const stamp = ctx.stampOf(result)
-    if (stamp === undefined) return false
-    return isDeadResult(ctx, result, scope.stampPart, live) || stamp.split('.')[2] !== token
+    const result = resultState(ctx, values[1 + keys.length + i], scope, live)
+    // A result this cache cannot read keeps its generation: it may be another serializer's, live.
+    return result.state !== 'unreadable' && !(result.state === 'live' && result.token === token)
   })
   const removed = await removeIfUnchanged(ctx, keys, generations, dead)
   await restoreInUse(ctx, scope, keys, resultKeys, generations, removed)
@@ -135,9 +133,8 @@ async function restoreInUse(
   const live = ctx.decodeToken(values[0])
   const restores: Promise<unknown>[] = []
   indexes.forEach((i, at) => {
-    const result = values[1 + at]
-    if (result === undefined || isDeadResult(ctx, result, scope.stampPart, live)) return
-    if (ctx.stampOf(result)?.split('.')[2] !== ctx.decodeToken(generations[i])) return
+    const result = resultState(ctx, values[1 + at], scope, live)
+    if (result.state !== 'live' || result.token !== ctx.decodeToken(generations[i])) return
     const key = keys[i]!
     restores.push(Promise.resolve(ctx.io('setNx', () => backend.setNx!(key, generations[i], undefined), key)))
   })
@@ -161,16 +158,22 @@ async function removeIfUnchanged(
   )
 }
 
-/** A result is dead when its stamp no longer carries the live token; one this cache cannot read stays. */
-function isDeadResult(
+/**
+ * What a stored result is to a reclamation: absent, unreadable by this cache (left alone), dead (its stamp
+ * no longer carries the live token of the invalidated scope) or live; and the result generation it was
+ * stamped with. One header read, the payload left undecoded.
+ */
+function resultState(
   ctx: CacheContext,
   stored: unknown,
-  stampPart: 0 | 1,
+  scope: DeadScope,
   liveToken: string | undefined,
-): boolean {
+): { state: 'absent' | 'unreadable' | 'dead' | 'live'; token?: string } {
+  if (stored === undefined) return { state: 'absent' }
   const stamp = ctx.stampOf(stored)
-  if (stamp === undefined || liveToken === undefined) return false
-  return stamp.split('.')[stampPart] !== liveToken
+  if (stamp === undefined || liveToken === undefined) return { state: 'unreadable' }
+  const parts = stamp.split('.')
+  return { state: parts[scope.stampPart] === liveToken ? 'live' : 'dead', token: parts[2] }
 }
 
 /** The keys under `prefix`, each step of an asynchronous listing bounded by the cache's `timeout`. */

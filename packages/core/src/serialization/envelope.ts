@@ -79,6 +79,31 @@ export function encodeEnvelope(
  * by another serializer or by the format before checksums. The engine reports it and treats it as a miss.
  */
 export function decodeEnvelope(serializer: Serializer, stored: unknown): DecodedEnvelope {
+  const { bytes, stamp, headerEnd, payloadEnd } = checkEnvelope(serializer, stored)
+  let value: unknown
+  try {
+    value = serializer.decode(bytes.subarray(headerEnd, payloadEnd))
+  } catch (error) {
+    throw new CorruptEntryError(
+      `payload does not decode: ${error instanceof Error ? error.message : String(error)}`,
+    )
+  }
+  return { value, stamp, async: (bytes[1]! & FLAG_ASYNC) !== 0 }
+}
+
+/**
+ * The stamp of an entry, checked like {@link decodeEnvelope} (checksum, format, serializer) but without
+ * decoding the payload: what the background reclamation needs to judge a result.
+ */
+export function decodeStamp(serializer: Serializer, stored: unknown): string {
+  return checkEnvelope(serializer, stored).stamp
+}
+
+/** Verifies an entry and reads its header; throws {@link CorruptEntryError} like `decodeEnvelope`. */
+function checkEnvelope(
+  serializer: Serializer,
+  stored: unknown,
+): { bytes: Buffer; stamp: string; headerEnd: number; payloadEnd: number } {
   if (!(stored instanceof Uint8Array)) throw new CorruptEntryError(`expected bytes, got ${typeof stored}`)
   const bytes =
     stored instanceof Buffer ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.length)
@@ -102,15 +127,7 @@ export function decodeEnvelope(serializer: Serializer, stored: unknown): Decoded
   if (name !== serializer.name) {
     throw new CorruptEntryError(`written by serializer "${name}", this cache uses "${serializer.name}"`)
   }
-  let value: unknown
-  try {
-    value = serializer.decode(bytes.subarray(headerEnd, payloadEnd))
-  } catch (error) {
-    throw new CorruptEntryError(
-      `payload does not decode: ${error instanceof Error ? error.message : String(error)}`,
-    )
-  }
-  return { value, stamp: header.slice(newline + 1), async: (bytes[1]! & FLAG_ASYNC) !== 0 }
+  return { bytes, stamp: header.slice(newline + 1), headerEnd, payloadEnd }
 }
 
 /** Counters are stored as decimal text. */
