@@ -496,6 +496,21 @@ describe('housekeeping', () => {
     backend.close()
   })
 
+  it('two caches built from the class open one default file: a function key is refused the second time', async () => {
+    const domainKey = `APP-${process.pid}-${Date.now()}`
+    const first = createCache({ domainKey, backend: SqliteBackend })
+    const second = createCache({ domainKey, backend: SqliteBackend })
+    try {
+      first.wrap('F', (n: number) => n)
+      expect(() => second.wrap('F', (n: number) => -n)).toThrow(
+        expect.objectContaining({ code: 'E_DUPLICATE_FUNCTION_KEY' }),
+      )
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
+
   it('a relative path is resolved once: a later chdir does not move the cache', () => {
     const backend = new SqliteBackend({ path: relative(process.cwd(), freshPath()), sweepInterval: false })
     expect(isAbsolute(backend.path)).toBe(true)

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib'
 import {
   type AnyBackend,
   BackendError,
@@ -546,13 +547,15 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       // Overwrite the stored result with garbage, then a hostile payload.
       for (const garbage of [
         Buffer.from('not an entry'),
-        Buffer.from('\xf1\x00\x00\x05v8\nx{"__proto__":1}'),
+        checksummed('v8\n', '{"__proto__":{"polluted":1}}'),
       ]) {
         await backend.set(stored[0]!, new Uint8Array(garbage), undefined)
         expect(await f(1)).toEqual({ n: 1 })
       }
       expect(calls).toBe(3)
-      expect(errors.length).toBeGreaterThan(0)
+      // Each was reported as an entry that does not decode (the second one passes its checksum and reaches
+      // the decoder).
+      expect(errors.filter((operation) => operation === 'decode')).toHaveLength(2)
       expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     })
 
@@ -597,4 +600,16 @@ export function engineTests<B extends AnyBackend>(harness: Harness<B>, probe: B,
       await expect(async () => g(1)).rejects.toThrow(BackendError)
     })
   })
+}
+
+/**
+ * A well-formed, checksummed entry (format 0xF2: magic, flags, header length, header, payload, CRC-32 LE)
+ * around a hostile payload, so that it reaches the serializer instead of failing its checksum.
+ */
+function checksummed(header: string, payload: string): Buffer {
+  const head = Buffer.from(header)
+  const body = Buffer.concat([Buffer.from([0xf2, 0, 0, head.length]), head, Buffer.from(payload)])
+  const checksum = Buffer.alloc(4)
+  checksum.writeUInt32LE(crc32(body))
+  return Buffer.concat([body, checksum])
 }

@@ -80,6 +80,8 @@ describe('a wrapped prototype method keeps `this`', () => {
     }
     Account.prototype.fee = cache.wrap('FEE', Account.prototype.fee)
     expect(new Account(2).fee(10)).toBe(20)
+    // Left out of the key: another instance is served the cached result (as documented for methods).
+    expect(new Account(3).fee(10)).toBe(20)
     // Keyed on the arguments only, as documented for methods: `keyThis` keys on the instance.
     const keyed = createCache({ domainKey: 'T2', backend: new SyncMapBackend() })
     class Tenant {

@@ -53,6 +53,7 @@ describe('refresh() supersedes every computation that started before it', () => 
       state.slowMs = 0
       expect(await fb.refresh(1)).toBe('v2-1')
       await older
+      await sleep(10) // the late store, if any, has landed
       expect(await fb(1)).toBe('v2-1')
       expect(await fa(1)).toBe('v2-1')
     })
