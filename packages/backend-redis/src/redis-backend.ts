@@ -248,7 +248,8 @@ export class RedisBackend implements Backend {
     await Promise.all(
       [...groupBySlot(keys, this.clientPrefix)].map(async ([slot, positions]) => {
         const migrating = (this.migratingSlots.get(slot) ?? 0) > now
-        if (!migrating || positions.length === 1) {
+        // A lone key goes the single-key way at once: its failure is then its own readers' alone.
+        if (!migrating && positions.length > 1) {
           try {
             const values = await this.client.mgetBuffer(positions.map((i) => keys[i]!))
             positions.forEach((position, j) => {
@@ -256,7 +257,7 @@ export class RedisBackend implements Backend {
             })
             return
           } catch (error) {
-            if (!isMigrationError(error) || positions.length === 1) throw error
+            if (!isMigrationError(error)) throw error
             this.migratingSlots.set(slot, Date.now() + MIGRATING_SLOT_MS)
           }
         }
@@ -341,12 +342,11 @@ export class RedisBackend implements Backend {
         await this.setCommand(entry.key, entry.value, entry.ttlMs, false)
       })
     }
-    const ttl = (ttlMs: number | undefined) => (ttlMs === undefined ? '' : String(positiveMs(ttlMs)))
     return this.run('setGuarded', () =>
       setGuardedScript.run(
         this.client,
         [guard.key, entry.key],
-        [guard.value, ttl(guard.ttlMs), entry.value, ttl(entry.ttlMs)],
+        [guard.value, scriptTtl(guard.ttlMs), entry.value, scriptTtl(entry.ttlMs)],
       ),
     ).then(nothing)
   }
@@ -364,7 +364,7 @@ export class RedisBackend implements Backend {
   incr(key: string, delta: number, ttlMs: number | undefined): Promise<number> {
     return this.run('incr', async () => {
       try {
-        const ttl = ttlMs === undefined ? '' : String(positiveMs(ttlMs))
+        const ttl = scriptTtl(ttlMs)
         return Number(await incrScript.run(this.client, [key], [String(delta), ttl]))
       } catch (error) {
         if (error instanceof Error && /not an integer/.test(error.message)) throw new NotACounterError(key)
@@ -376,7 +376,7 @@ export class RedisBackend implements Backend {
   }
 
   expire(key: string, ttlMs: number | undefined): Promise<boolean> {
-    const ttl = ttlMs === undefined ? '' : String(positiveMs(ttlMs))
+    const ttl = scriptTtl(ttlMs)
     return this.run('expire', () => expireScript.run(this.client, [key], [ttl])).then((done) => done === 1)
   }
 
@@ -507,7 +507,7 @@ export class RedisBackend implements Backend {
           const replied = isReply(error)
           // A reply (even an error) proves the server alive; so does a slot on the move, which concerns
           // the keys of that slot only: neither opens the circuit for everything else.
-          if (replied || typed instanceof BackendError || isMigrationError(error)) breaker?.succeeded()
+          if (replied || isMigrationError(error)) breaker?.succeeded()
           else breaker?.failed(typed)
           // No reply: a command sent on a live connection may have been applied before it dropped.
           const unknown = AT_MOST_ONCE.has(operation) && live && !replied && !isMigrationError(error)
@@ -617,4 +617,9 @@ function toBuffer(value: Uint8Array): Buffer {
 /** `PX` needs a positive integer: a sub-millisecond TTL is rounded up to 1 ms. */
 function positiveMs(ttlMs: number): number {
   return Math.max(1, Math.ceil(ttlMs))
+}
+
+/** A TTL as a script argument: milliseconds, or empty for none. */
+function scriptTtl(ttlMs: number | undefined): string {
+  return ttlMs === undefined ? '' : String(positiveMs(ttlMs))
 }

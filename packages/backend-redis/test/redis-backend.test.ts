@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { ClosedError, createCache, InvalidOptionError } from '@rapide/core'
+import { ClosedError, createCache, InvalidOptionError, reclaimTiming } from '@rapide/core'
 import calculateSlot from 'cluster-key-slot'
 import { type Cluster, Redis } from 'ioredis'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, describe, expect, inject, it, vi } from 'vitest'
 import { escapeGlob } from '../src/glob-escape.js'
 import { RedisBackend } from '../src/index.js'
 
@@ -222,6 +222,45 @@ describe.skipIf(!url)('standalone: the hit path', () => {
       expect(own.filter((name) => !READ_COMMANDS.has(name))).toEqual(['set'])
       expect(await f(1)).toBe(1)
       await cache.close()
+    }
+  })
+})
+
+describe.skipIf(!url)('standalone: space is reclaimed', () => {
+  it('after a function invalidation, its dead results and their generations leave Redis', async () => {
+    const delay = reclaimTiming.generationDelayMs
+    reclaimTiming.generationDelayMs = 0
+    try {
+      const b = backend({ url })
+      const domainKey = `reclaim-${randomUUID()}`
+      const cache = createCache({ domainKey, backend: b }) // no TTL
+      // Every key of this domain (the name is unique, and holds no glob character).
+      const domainKeys = async () => {
+        let cursor = '0'
+        let count = 0
+        do {
+          const [next, batch] = await b.client.scan(cursor, 'MATCH', `*${domainKey}*`, 'COUNT', 1000)
+          cursor = next
+          count += batch.length
+        } while (cursor !== '0')
+        return count
+      }
+      const stored: string[] = []
+      cache.on('set', ({ key }) => stored.push(key))
+      const f = cache.wrap('F', async (n: number) => n)
+      for (let n = 0; n < 120; n++) await f(n)
+      const exists = () => b.client.exists(...stored)
+      expect(await exists()).toBe(120)
+      const keysBefore = await domainKeys()
+      await cache.invalidateFunc('F')
+      await vi.waitFor(async () => expect(await exists()).toBe(0), { timeout: 5000 })
+      // The per-argument generations went too: what is left is a handful of keys, not 120 more.
+      await vi.waitFor(async () => expect(keysBefore - (await domainKeys())).toBe(240), {
+        timeout: 5000,
+      })
+      await cache.close()
+    } finally {
+      reclaimTiming.generationDelayMs = delay
     }
   })
 })
