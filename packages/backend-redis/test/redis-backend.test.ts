@@ -265,6 +265,20 @@ describe.skipIf(!url)('standalone: space is reclaimed', () => {
   })
 })
 
+/**
+ * The domain's slot holds its generations and nothing placed there *because of* the domain. A
+ * result's group is hashed on its own, so with a random domain key a few results (about 1 in 16384
+ * each) may land on the same slot by chance: those are allowed, as result or generation keys whose
+ * own group hashes there, and only as the rare exception.
+ */
+function expectDomainSlotHoldsOnlyItsGenerations(keys: string[], shared: string[], domainSlot: number): void {
+  const inDomainSlot = keys.filter((key) => calculateSlot(key) === domainSlot)
+  expect(shared.every((key) => inDomainSlot.includes(key))).toBe(true)
+  const others = inDomainSlot.filter((key) => !shared.includes(key))
+  for (const key of others) expect(key).toMatch(/:[rg]:\{/)
+  expect(others.length).toBeLessThanOrEqual(Math.max(4, keys.length / 100))
+}
+
 describe.skipIf(!clusterUrls)('cluster: key groups', () => {
   it('results spread over every master, each with its generation; a domain’s group holds its few generations', async () => {
     const b = backend({ url: clusterUrls })
@@ -292,18 +306,14 @@ describe.skipIf(!clusterUrls)('cluster: key groups', () => {
     expect(stored.shared).toHaveLength(2)
     const domainSlot = calculateSlot(stored.shared[0]!)
     expect(stored.shared.map((key) => calculateSlot(key))).toEqual([domainSlot, domainSlot])
-    expect(stored.keys.filter((key) => calculateSlot(key) === domainSlot).sort()).toEqual(
-      [...stored.shared].sort(),
-    )
+    expectDomainSlotHoldsOnlyItsGenerations(stored.keys, stored.shared, domainSlot)
     // Whatever the number of results: 200 more of another function add only its function generation.
     const g = cache.wrap('G', async (o: { id: number }) => -o.id)
     await Promise.all(Array.from({ length: 200 }, (_, id) => g({ id })))
     const more = await storedOnCluster(cluster, domainKey)
     expect(more.results).toHaveLength(400)
     expect(more.shared).toHaveLength(3)
-    expect(more.keys.filter((key) => calculateSlot(key) === domainSlot).sort()).toEqual(
-      [...more.shared].sort(),
-    )
+    expectDomainSlotHoldsOnlyItsGenerations(more.keys, more.shared, domainSlot)
   })
 
   it('a hit is two commands sent together (the result’s slot and the generations’ slot)', async () => {
