@@ -37,7 +37,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
 
   /** The backend instance (built from the class, if a class was given). */
   get backend(): B {
-    return this.ctx.backend as B
+    return this.ctx.store.backend as unknown as B
   }
 
   /**
@@ -139,7 +139,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     const engine = new Engine(ctx, functionKey, fn as never, options as WrapOptions<readonly unknown[]>)
     if (
       this.functions.has(functionKey) ||
-      !ctx.state.claimFunctionKey(ctx.layout.namespace, functionKey, ctx.backend.storeId)
+      !ctx.state.claimFunctionKey(ctx.layout.namespace, functionKey, ctx.store.storeId)
     ) {
       throw new DuplicateFunctionKeyError(ctx.domainKey, functionKey)
     }
@@ -251,10 +251,10 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     // are still stored (or discarded) before the backend closes.
     await ctx.settle(ctx.layout.namespace)
     for (const key of this.functions.keys()) {
-      ctx.state.releaseFunctionKey(ctx.layout.namespace, key, ctx.backend.storeId)
+      ctx.state.releaseFunctionKey(ctx.layout.namespace, key, ctx.store.storeId)
     }
     this.functions.clear()
-    if (this.ownsBackend) await ctx.backend.close?.()
+    if (this.ownsBackend) await ctx.store.close()
   }
 }
 

@@ -1,3 +1,4 @@
+import type { BoundScope } from './backend/store.js'
 import type { CacheContext } from './context.js'
 import type { GenerationCounter } from './coordination/backend-state.js'
 import {
@@ -64,8 +65,8 @@ export class CachedFunction {
   private readonly functionGeneration: GenerationCounter
   /** `async function` is known to be asynchronous before its first call; others are learnt per entry. */
   private knownAsync: boolean
-  /** The backend offers `getIn`/`setIn`: the hit path hashes only the argument key. */
-  private readonly indexed: boolean
+  /** The backend's own view of this function's results (local coordination): a hit hashes only the argument key. */
+  private readonly view: BoundScope | undefined
   private readonly lock: ComputationLock | undefined
   private readonly lockPrefix: string
   /** Shared coordination on a backend with `setGuarded`: a result's generation is written with it. */
@@ -94,9 +95,9 @@ export class CachedFunction {
     this.deriveKey = createKeyDeriver(functionKey, options)
     this.functionGeneration = ctx.state.generation(this.namespace)
     this.knownAsync = fn.constructor.name === 'AsyncFunction'
-    this.indexed = ctx.local && typeof ctx.backend.getIn === 'function'
-    this.guarded = !ctx.local && typeof ctx.backend.setGuarded === 'function'
-    this.lock = parseComputationLock(options.lock, functionKey, ctx.backend)
+    this.view = ctx.local ? ctx.store.rawScope(this.entryPrefix) : undefined
+    this.guarded = !ctx.local && ctx.store.writesGuarded
+    this.lock = parseComputationLock(options.lock, functionKey, ctx.store)
     this.lockPrefix = ctx.layout.computationLockNamespace(functionKey, version)
   }
 
@@ -171,13 +172,12 @@ export class CachedFunction {
 
   /** The hit path of the memory backend: one lookup, no promise, no allocation beyond the key. */
   private callLocal(self: unknown, args: readonly unknown[], argumentKey: string): unknown {
-    const { ctx } = this
-    const { backend } = ctx
+    const { ctx, view } = this
     let stored: unknown
     try {
-      stored = this.indexed
-        ? backend.getIn!(this.entryPrefix, argumentKey)
-        : backend.get(this.entryPrefix + argumentKey)
+      // Raw reads, no adapter wrapper: this is the memory hit path, and a throw is caught right here.
+      stored =
+        view !== undefined ? view.get(argumentKey) : ctx.store.backend.get(this.entryPrefix + argumentKey)
     } catch (error) {
       return this.readFailed(ctx.failure('get', error, this.entryPrefix + argumentKey), self, args)
     }
@@ -221,7 +221,7 @@ export class CachedFunction {
       : [key, generationKeys[0]!, generationKeys[1]!, generationKeys[2]!]
     let read: MaybePromise<unknown[]>
     try {
-      read = ctx.getMany(readKeys)
+      read = ctx.store.getMany(readKeys)
     } catch (error) {
       return this.readFailed(error, self, args)
     }
@@ -403,26 +403,15 @@ export class CachedFunction {
   }
 
   private writeGeneration(key: string, ttlMs: number | undefined): MaybePromise<string> {
-    const { ctx } = this
-    const { backend } = ctx
+    const { store } = this.ctx
     const token = randomToken()
-    const encoded = ctx.encodeToken(token)
-    if (!backend.setNx)
-      return chain(
-        ctx.io('set', () => backend.set(key, encoded, ttlMs), key),
-        () => token,
-      )
-    return chain(
-      ctx.io('setNx', () => backend.setNx!(key, encoded, ttlMs), key),
-      (stored) => {
-        if (stored) return token
-        // Someone else created (or invalidated) it first: use theirs.
-        return chain(
-          ctx.io('get', () => backend.get(key), key),
-          (value) => ctx.decodeToken(value) ?? token,
-        )
-      },
-    )
+    const encoded = this.ctx.encodeToken(token)
+    if (!store.hasAtomics) return chain(store.set(key, encoded, ttlMs), () => token)
+    return chain(store.setNx(key, encoded, ttlMs), (stored) => {
+      if (stored) return token
+      // Someone else created (or invalidated) it first: use theirs.
+      return chain(store.get(key), (value) => this.ctx.decodeToken(value) ?? token)
+    })
   }
 
   private decode(
@@ -478,7 +467,7 @@ export class CachedFunction {
     const functionGeneration = this.functionGeneration.value
     const { result, poisoned } = this.invoke(self, args, guard)
     if (!isPromiseLike(result)) {
-      if (ctx.backend.capabilities.sync) {
+      if (ctx.store.sync) {
         const done = Flights.completed(
           stamp,
           domainGeneration,
@@ -555,7 +544,7 @@ export class CachedFunction {
     flight: Flight,
   ): Promise<unknown> {
     const { ctx } = this
-    const { backend } = ctx
+    const { store } = ctx
     const lockKey = this.lockPrefix + key.slice(this.entryPrefix.length)
     const deadline = Date.now() + lock.waitMs
     let pause = FIRST_POLL_MS
@@ -563,7 +552,7 @@ export class CachedFunction {
       const owner = ctx.encodeToken(randomToken())
       let acquired: boolean
       try {
-        acquired = await ctx.io('setNx', () => backend.setNx!(lockKey, owner, lock.ttlMs), lockKey)
+        acquired = await store.setNx(lockKey, owner, lock.ttlMs)
       } catch (error) {
         if (ctx.onError === 'raise') {
           this.finishFlight(key, flight)
@@ -582,9 +571,7 @@ export class CachedFunction {
           return await this.runAndStore(self, args, key, flight)
         } finally {
           // Only its owner releases it; if that fails, the lock expires after its ttl.
-          await Promise.resolve(
-            ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(lockKey, owner), lockKey),
-          ).catch(() => undefined)
+          await Promise.resolve(store.deleteIfEquals(lockKey, owner)).catch(() => undefined)
         }
       }
       const left = deadline - Date.now()
@@ -602,7 +589,7 @@ export class CachedFunction {
   /** The valid stored result of `key` under the current generations, if any (the hit path, as a value). */
   private async lookUp(key: string): Promise<{ value: unknown; async: boolean } | undefined> {
     const { ctx } = this
-    const [stored, result, fn, domain] = await ctx.getMany([key, ...this.generationKeys(key)])
+    const [stored, result, fn, domain] = await ctx.store.getMany([key, ...this.generationKeys(key)])
     if (stored === undefined || result === undefined || fn === undefined || domain === undefined)
       return undefined
     const decoded = this.decode(stored, key)
@@ -715,31 +702,23 @@ export class CachedFunction {
       if (ctx.onError === 'raise') throw error
     }
     let write: MaybePromise<void>
-    const { backend } = ctx
+    const { store } = ctx
+    const { view } = this
     try {
       write = pending
-        ? ctx.io(
-            'setGuarded',
-            () =>
-              backend.setGuarded!(
-                {
-                  key: pending.key,
-                  value: ctx.encodeToken(pending.token),
-                  // A result generation lives a little longer than its entry (as when created first).
-                  ttlMs: this.ttlMs === undefined ? undefined : this.ttlMs * 2,
-                  bookkeeping: true,
-                },
-                { key, value: stored, ttlMs: this.ttlMs },
-              ),
-            key,
+        ? store.setGuarded(
+            {
+              key: pending.key,
+              value: ctx.encodeToken(pending.token),
+              // A result generation lives a little longer than its entry (as when created first).
+              ttlMs: this.ttlMs === undefined ? undefined : this.ttlMs * 2,
+              bookkeeping: true,
+            },
+            { key, value: stored, ttlMs: this.ttlMs },
           )
-        : this.indexed
-          ? ctx.io(
-              'set',
-              () => backend.setIn!(this.entryPrefix, key.slice(this.entryPrefix.length), stored, this.ttlMs),
-              key,
-            )
-          : ctx.io('set', () => backend.set(key, stored, this.ttlMs), key)
+        : view !== undefined
+          ? store.io('set', () => view.set(key.slice(this.entryPrefix.length), stored, this.ttlMs), key)
+          : store.set(key, stored, this.ttlMs)
     } catch (error) {
       return failed(error)
     }

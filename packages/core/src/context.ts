@@ -1,10 +1,10 @@
-import type { AnyBackend, BackendEntry } from './backend/contract.js'
+import type { CheckedBackend } from './backend/check-backend.js'
+import { Store } from './backend/store.js'
 import { type BackendState, backendState, type GenerationCounter } from './coordination/backend-state.js'
-import { BackendError, ClosedError, NotSupportedError, RapideError, SerializationError } from './errors.js'
+import { BackendError, ClosedError, RapideError, SerializationError } from './errors.js'
 import type { CacheEvents, EventHub } from './events.js'
 import type { KeyLayout } from './keys/key-layout.js'
 import { LiveValue } from './live-entry.js'
-import { chain, type MaybePromise } from './maybe-promise.js'
 import {
   decodeCounter,
   decodeEnvelope,
@@ -14,7 +14,6 @@ import {
   encodeText,
 } from './serialization/envelope.js'
 import type { Serializer } from './serialization/serializer.js'
-import { withTimeout } from './timeout.js'
 
 export type ErrorPolicy = 'silent' | 'raise'
 
@@ -27,19 +26,19 @@ export type ErrorPolicy = 'silent' | 'raise'
  * `shared`: generations are random tokens stored in the backend, read together with the entry.
  */
 export class CacheContext {
+  /** The backend behind its adapter: every backend operation goes through it. */
+  readonly store: Store
   readonly state: BackendState
   readonly local: boolean
   readonly live: boolean
   readonly domainGeneration: GenerationCounter
   /** The backend answers with promises: every public call then returns one, and never throws. */
   readonly async: boolean
-  /** The backend fails its own operations within `timeoutMs`: no timer of ours is needed. */
-  private readonly selfBounded: boolean
   closed = false
   private readonly closeListeners: (() => void)[] = []
 
   constructor(
-    readonly backend: AnyBackend,
+    checked: CheckedBackend,
     readonly domainKey: string,
     readonly layout: KeyLayout,
     readonly serializer: Serializer,
@@ -48,14 +47,16 @@ export class CacheContext {
     readonly timeoutMs: number,
     readonly defaultTtlMs: number | undefined,
   ) {
+    const { backend, accelerations } = checked
     const { capabilities } = backend
+    this.store = new Store(backend, accelerations, timeoutMs, (operation, error, key) =>
+      this.failure(operation, error, key),
+    )
     this.state = backendState(backend)
     this.local = capabilities.sync && !capabilities.shared && !capabilities.persistent
     this.live = capabilities.inProcessValues
     this.async = !capabilities.sync
     this.domainGeneration = this.state.generation(layout.namespace)
-    const own = backend.operationTimeoutMs
-    this.selfBounded = typeof own === 'number' && own > 0 && own <= timeoutMs
   }
 
   /** Marks the cache closed and wakes background work waiting on {@link sleepUnlessClosed}. */
@@ -147,24 +148,6 @@ export class CacheContext {
     }
   }
 
-  /**
-   * Runs one backend operation with the time bound, turning failures into typed errors that are also
-   * reported through the `error` event.
-   */
-  io<T>(operation: string, run: () => MaybePromise<T>, key?: string): MaybePromise<T> {
-    let result: MaybePromise<T>
-    try {
-      result = run()
-    } catch (error) {
-      throw this.failure(operation, error, key)
-    }
-    if (!(result instanceof Promise)) return result
-    const bounded = this.selfBounded ? result : withTimeout(result, this.timeoutMs, operation)
-    return bounded.catch((error: unknown) => {
-      throw this.failure(operation, error, key)
-    })
-  }
-
   /** Wraps (if needed) and reports a failure; the caller decides whether to throw it. */
   failure(operation: string, error: unknown, key?: string): RapideError {
     const typed = RapideError.isInstance(error) ? error : new BackendError(operation, error)
@@ -214,93 +197,5 @@ export class CacheContext {
 
   decodeToken(stored: unknown): string | undefined {
     return stored === undefined ? undefined : decodeText(stored)
-  }
-
-  // ---- backend operations with fallbacks -------------------------------------------------------
-
-  getMany(keys: readonly string[]): MaybePromise<unknown[]> {
-    const { backend } = this
-    if (backend.getMany) return this.io('getMany', () => backend.getMany!(keys))
-    const reads = keys.map((key) => this.io('get', () => backend.get(key), key))
-    return reads.some((r) => r instanceof Promise) ? Promise.all(reads) : (reads as unknown[])
-  }
-
-  /** Writes entries atomically: `setMany` where the backend has it; a loop is atomic only unshared. */
-  setAtomically(entries: readonly BackendEntry<unknown>[]): MaybePromise<void> {
-    const { backend } = this
-    if (entries.length === 0) return
-    // `setMany` even for one entry: only it carries the `bookkeeping` mark (a store keeps marked rows from
-    // eviction), and an invalidation marker must not be evicted as if it were a value.
-    if (backend.setMany) return this.io('setMany', () => backend.setMany!(entries))
-    if (entries.length > 1 && backend.capabilities.shared) {
-      throw new NotSupportedError(
-        `Backend "${backend.name}" is shared but has no setMany: an atomic batch cannot be guaranteed`,
-      )
-    }
-    return sequence(entries, (e) => this.io('set', () => backend.set(e.key, e.value, e.ttlMs), e.key))
-  }
-
-  deleteMany(keys: readonly string[]): MaybePromise<number> {
-    const { backend } = this
-    if (keys.length === 0) return 0
-    if (backend.deleteMany) return this.io('deleteMany', () => backend.deleteMany!(keys))
-    let count = 0
-    return chain(
-      sequence(keys, (key) =>
-        chain(
-          this.io('delete', () => backend.delete(key), key),
-          (existed) => {
-            if (existed) count++
-          },
-        ),
-      ),
-      () => count,
-    )
-  }
-
-  /**
-   * Tells the backend which result prefixes an invalidation made dead. Only a hint: the invalidation has
-   * already happened, so a failure here is reported through the `error` event and never thrown.
-   */
-  reclaim(prefixes: readonly string[]): MaybePromise<void> {
-    const { backend } = this
-    if (!backend.reclaimPrefix || prefixes.length === 0) return
-    const ignore = () => undefined
-    try {
-      return sequence(prefixes, (prefix) => {
-        const hinted = this.io('reclaimPrefix', () => backend.reclaimPrefix!(prefix), prefix)
-        return hinted instanceof Promise ? hinted.catch(ignore) : hinted
-      })
-    } catch {
-      // Already reported by io().
-    }
-  }
-
-  /**
-   * Operations that need atomicity (setNx, compare-and-delete, incr, expire) fall back to read-then-write
-   * only where nothing can interleave: a synchronous backend used by this process alone.
-   */
-  canEmulateAtomically(): boolean {
-    return this.backend.capabilities.sync && !this.backend.capabilities.shared
-  }
-
-  requireAtomic(operation: string): void {
-    if (!this.canEmulateAtomically()) {
-      throw new NotSupportedError(
-        `Backend "${this.backend.name}" does not implement ${operation}, and emulating it on a shared or asynchronous store would not be atomic`,
-      )
-    }
-  }
-}
-
-/** Runs `step` over items one after another, synchronously while every step is synchronous. */
-export function sequence<T>(items: readonly T[], step: (item: T) => MaybePromise<void>): MaybePromise<void> {
-  for (let i = 0; i < items.length; i++) {
-    const result = step(items[i]!)
-    if (result instanceof Promise) {
-      return result.then(async () => {
-        for (let j = i + 1; j < items.length; j++) await step(items[j]!)
-      })
-    }
   }
 }

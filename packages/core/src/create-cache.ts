@@ -1,7 +1,8 @@
-import { type AnyBackend, type BackendClass, SPECIFICATION_VERSION } from './backend/contract.js'
+import { checkBackend } from './backend/check-backend.js'
+import type { AnyBackend, BackendClass } from './backend/contract.js'
 import { Cache } from './cache.js'
 import { CacheContext, type ErrorPolicy } from './context.js'
-import { IncompatibleBackendError, InvalidOptionError } from './errors.js'
+import { InvalidOptionError } from './errors.js'
 import { EventHub } from './events.js'
 import { KeyLayout } from './keys/key-layout.js'
 import { checkOptions } from './options.js'
@@ -78,7 +79,7 @@ export function createCache<B extends AnyBackend>(options: CacheOptions<B>): Cac
   const events = new EventHub()
   const layout = new KeyLayout(keyPrefix, domainKey, String(version))
   const ctx = new CacheContext(
-    backend,
+    checkBackend(backend),
     domainKey,
     layout,
     serializer,
@@ -91,37 +92,6 @@ export function createCache<B extends AnyBackend>(options: CacheOptions<B>): Cac
 }
 
 function resolveBackend<B extends AnyBackend>(given: B | BackendClass<B>): { backend: B; owned: boolean } {
-  if (typeof given === 'function') return { backend: checkBackend(new given()), owned: true }
-  return { backend: checkBackend(given), owned: false }
-}
-
-function checkBackend<B extends AnyBackend>(backend: B): B {
-  if (typeof backend !== 'object' || backend === null) {
-    throw new InvalidOptionError('createCache: `backend` must be a backend class or instance')
-  }
-  if (backend.specificationVersion !== SPECIFICATION_VERSION) {
-    throw new IncompatibleBackendError(
-      `Backend "${String(backend.name)}" implements contract version ${String(backend.specificationVersion)}; this @rapide/core implements ${SPECIFICATION_VERSION}`,
-    )
-  }
-  for (const method of ['get', 'set', 'delete'] as const) {
-    if (typeof backend[method] !== 'function') {
-      throw new IncompatibleBackendError(`Backend "${backend.name}" has no ${method}() method`)
-    }
-  }
-  if ((typeof backend.getIn === 'function') !== (typeof backend.setIn === 'function')) {
-    throw new IncompatibleBackendError(
-      `Backend "${backend.name}" must implement both getIn() and setIn(), or neither`,
-    )
-  }
-  const caps = backend.capabilities
-  if (!caps || typeof caps.sync !== 'boolean' || typeof caps.shared !== 'boolean') {
-    throw new IncompatibleBackendError(`Backend "${backend.name}" does not declare its capabilities`)
-  }
-  if (caps.inProcessValues && (caps.shared || caps.persistent || !caps.sync)) {
-    throw new IncompatibleBackendError(
-      `Backend "${backend.name}" declares inProcessValues, which needs a synchronous, unshared, non-persistent store`,
-    )
-  }
-  return backend
+  if (typeof given === 'function') return { backend: new given(), owned: true }
+  return { backend: given, owned: false }
 }

@@ -1,12 +1,23 @@
 export type {
+  Accelerations,
+  Answer,
   AnyBackend,
+  AsyncBackend,
+  AtomicMethods,
   Backend,
   BackendCapabilities,
   BackendClass,
+  BackendCore,
   BackendEntry,
+  BackendGroup,
+  BatchMethods,
+  ListingMethods,
   OnBackend,
+  ScopedStore,
+  SyncBackend,
 } from './backend/contract.js'
-export { SPECIFICATION_VERSION } from './backend/contract.js'
+export { BACKEND_GROUPS, SPECIFICATION_VERSION } from './backend/contract.js'
+export type { BackendV1 } from './backend/contract-v1.js'
 export { Cache, InvalidationBatch, type MethodReturn } from './cache.js'
 export type { WrapOptions } from './cached-function.js'
 export type { ErrorPolicy } from './context.js'

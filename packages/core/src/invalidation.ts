@@ -75,8 +75,8 @@ export function applyInvalidations(
     if (!announce || !ctx.events.has('invalidate')) return
     for (const target of targets) ctx.events.emit('invalidate', describe(target))
   }
-  return chain(ctx.setAtomically(writes), () =>
-    chain(ctx.deleteMany(deletions), () => chain(reclaim(ctx, dead), announced)),
+  return chain(ctx.store.setMany(writes), () =>
+    chain(ctx.store.deleteMany(deletions), () => chain(reclaim(ctx, dead), announced)),
   )
 }
 
@@ -99,11 +99,11 @@ function generationWrite(
  */
 function reclaim(ctx: CacheContext, dead: readonly DeadScope[]): MaybePromise<void> {
   if (ctx.local || dead.length === 0) return
-  const byBackend = typeof ctx.backend.reclaimPrefix === 'function'
+  const byBackend = ctx.store.reclaimsPrefixes
   // Generations are always the core's to judge: one written before the call may be what a result
   // stored after it carries, which only a look at that result tells.
   reclaimDeadResults(ctx, dead, !byBackend)
-  if (byBackend) return ctx.reclaim(dead.map((scope) => scope.results))
+  if (byBackend) return ctx.store.reclaimPrefixes(dead.map((scope) => scope.results))
 }
 
 function describe(target: InvalidationTarget): CacheEvents['invalidate'] {

@@ -1,11 +1,10 @@
 import type { AnyBackend, OnBackend } from './backend/contract.js'
-import { type CacheContext, sequence } from './context.js'
+import type { CacheContext } from './context.js'
 import { randomToken } from './coordination/random-token.js'
-import { CounterOverflowError, InvalidOptionError, NotACounterError, NotSupportedError } from './errors.js'
+import { InvalidOptionError } from './errors.js'
 import { compileGlob } from './keys/glob.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
 import { checkOptions } from './options.js'
-import { decodeCounter, encodeCounter } from './serialization/envelope.js'
 import { parseOptionalTtl, parseTtl, type Ttl } from './ttl.js'
 
 /** Options of key-value reads and deletes. */
@@ -74,12 +73,7 @@ export class KeyValueApi<B extends AnyBackend> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
       const full = this.key(key, options)
-      return typed(
-        chain(
-          ctx.io('get', () => ctx.backend.get(full), full),
-          (s) => ctx.decodeValue(s, full) as T,
-        ),
-      )
+      return typed(chain(ctx.store.get(full), (s) => ctx.decodeValue(s, full) as T))
     })
   }
 
@@ -93,7 +87,7 @@ export class KeyValueApi<B extends AnyBackend> {
       const full = this.key(key, options, SET_OPTIONS)
       const ttlMs = this.ttlMs(options)
       const stored = ctx.encodeValue(value)
-      return typed(ctx.io('set', () => ctx.backend.set(full, stored, ttlMs), full))
+      return typed(ctx.store.set(full, stored, ttlMs))
     })
   }
 
@@ -104,24 +98,8 @@ export class KeyValueApi<B extends AnyBackend> {
   setNx(key: string, value: unknown, options?: SetOptions): OnBackend<B, boolean> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
-      const { backend } = ctx
       const full = this.key(key, options, SET_OPTIONS)
-      const ttlMs = this.ttlMs(options)
-      const stored = ctx.encodeValue(value)
-      if (backend.setNx) return typed(ctx.io('setNx', () => backend.setNx!(full, stored, ttlMs), full))
-      ctx.requireAtomic('setNx')
-      return typed(
-        chain(
-          ctx.io('get', () => backend.get(full), full),
-          (existing) => {
-            if (existing !== undefined) return false
-            return chain(
-              ctx.io('set', () => backend.set(full, stored, ttlMs), full),
-              () => true,
-            )
-          },
-        ),
-      )
+      return typed(ctx.store.setNx(full, ctx.encodeValue(value), this.ttlMs(options)))
     })
   }
 
@@ -131,7 +109,7 @@ export class KeyValueApi<B extends AnyBackend> {
       const { ctx } = this
       const full = keys.map((key) => this.key(key, options))
       return typed(
-        chain(ctx.getMany(full), (values) => values.map((s, i) => ctx.decodeValue(s, full[i]!) as T)),
+        chain(ctx.store.getMany(full), (values) => values.map((s, i) => ctx.decodeValue(s, full[i]!) as T)),
       )
     })
   }
@@ -150,11 +128,7 @@ export class KeyValueApi<B extends AnyBackend> {
         value: ctx.encodeValue(value),
         ttlMs,
       }))
-      const { backend } = ctx
-      if (backend.setMany) return typed<B, void>(ctx.io('setMany', () => backend.setMany!(writes)))
-      return typed<B, void>(
-        sequence(writes, (w) => ctx.io('set', () => backend.set(w.key, w.value, w.ttlMs), w.key)),
-      )
+      return typed<B, void>(ctx.store.setMany(writes))
     })
   }
 
@@ -163,14 +137,14 @@ export class KeyValueApi<B extends AnyBackend> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
       const full = this.key(key, options)
-      return typed(ctx.io('delete', () => ctx.backend.delete(full), full))
+      return typed(ctx.store.delete(full))
     })
   }
 
   /** Removes several keys; returns how many existed. */
   deleteMany(keys: readonly string[], options?: KeyOptions): OnBackend<B, number> {
     return this.ctx.guard(this.ctx.async, () => {
-      return typed(this.ctx.deleteMany(keys.map((key) => this.key(key, options))))
+      return typed(this.ctx.store.deleteMany(keys.map((key) => this.key(key, options))))
     })
   }
 
@@ -189,8 +163,8 @@ export class KeyValueApi<B extends AnyBackend> {
       const namespace = ctx.layout.keyValueNamespace(version)
       const matcher = compileGlob(pattern)
       return typed(
-        chain(this.listKeys(namespace), (keys) =>
-          ctx.deleteMany(keys.filter((key) => matcher.test(key.slice(namespace.length)))),
+        chain(ctx.store.keys(namespace), (keys) =>
+          ctx.store.deleteMany(keys.filter((key) => matcher.test(key.slice(namespace.length)))),
         ),
       )
     })
@@ -203,31 +177,10 @@ export class KeyValueApi<B extends AnyBackend> {
   incr(key: string, by = 1, options?: SetOptions): OnBackend<B, number> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
-      const { backend } = ctx
       if (!Number.isSafeInteger(by))
         throw new InvalidOptionError(`incr("${key}"): the step must be an integer, got ${by}`)
       const full = this.key(key, options, SET_OPTIONS)
-      const ttlMs = this.ttlMs(options)
-      if (backend.incr) return typed(ctx.io('incr', () => backend.incr!(full, by, ttlMs), full))
-      ctx.requireAtomic('incr')
-      return typed(
-        chain(
-          ctx.io('get', () => backend.get(full), full),
-          (existing) => {
-            const current = existing === undefined ? 0 : decodeCounter(existing)
-            if (current === undefined) throw new NotACounterError(key)
-            const next = current + by
-            // Past 2^53 integers round: refuse, as every backend's own incr does.
-            if (!Number.isSafeInteger(next)) throw new CounterOverflowError(key)
-            const stored = ctx.live ? next : encodeCounter(next)
-            // An existing counter keeps its expiry, which a plain set cannot express: only new keys get a TTL.
-            return chain(
-              ctx.io('set', () => backend.set(full, stored, existing === undefined ? ttlMs : undefined)),
-              () => next,
-            )
-          },
-        ),
-      )
+      return typed(ctx.store.incr(full, by, this.ttlMs(options)))
     })
   }
 
@@ -235,23 +188,8 @@ export class KeyValueApi<B extends AnyBackend> {
   expire(key: string, ttl: Ttl, options?: KeyOptions): OnBackend<B, boolean> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
-      const { backend } = ctx
       const full = this.key(key, options)
-      const ttlMs = parseTtl(ttl, 'expire(ttl)')
-      if (backend.expire) return typed(ctx.io('expire', () => backend.expire!(full, ttlMs), full))
-      ctx.requireAtomic('expire')
-      return typed(
-        chain(
-          ctx.io('get', () => backend.get(full), full),
-          (existing) => {
-            if (existing === undefined) return false
-            return chain(
-              ctx.io('set', () => backend.set(full, existing, ttlMs), full),
-              () => true,
-            )
-          },
-        ),
-      )
+      return typed(ctx.store.expire(full, parseTtl(ttl, 'expire(ttl)')))
     })
   }
 
@@ -259,16 +197,8 @@ export class KeyValueApi<B extends AnyBackend> {
   ping(): OnBackend<B, boolean> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
-      const { backend } = ctx
       ctx.assertOpen()
-      if (backend.ping) return typed(ctx.io('ping', () => backend.ping!()))
-      const probe = `${ctx.layout.namespace}@ping`
-      return typed(
-        chain(
-          ctx.io('get', () => backend.get(probe)),
-          () => true,
-        ),
-      )
+      return typed(ctx.store.ping(`${ctx.layout.namespace}@ping`))
     })
   }
 
@@ -279,13 +209,10 @@ export class KeyValueApi<B extends AnyBackend> {
   clear(): OnBackend<B, number> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
-      const { backend } = ctx
       ctx.assertOpen()
-      const namespace = ctx.layout.namespace
       // Running computations must not write back what was just cleared.
       ctx.domainGeneration.value++
-      if (backend.deletePrefix) return typed(ctx.io('deletePrefix', () => backend.deletePrefix!(namespace)))
-      return typed(chain(this.listKeys(namespace), (keys) => ctx.deleteMany(keys)))
+      return typed(ctx.store.deletePrefix(ctx.layout.namespace))
     })
   }
 
@@ -301,28 +228,13 @@ export class KeyValueApi<B extends AnyBackend> {
   lock(name: string, options: LockOptions): OnBackend<B, string | undefined> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
-      const { backend } = ctx
       ctx.assertOpen()
       const key = ctx.layout.lock(name)
       checkOptions(options, ['ttl'], 'lock')
       const ttlMs = parseTtl(options?.ttl, 'lock(ttl)')
       const token = randomToken()
       const stored = ctx.encodeToken(token)
-      let acquired: MaybePromise<boolean>
-      if (backend.setNx) acquired = ctx.io('setNx', () => backend.setNx!(key, stored, ttlMs), key)
-      else {
-        ctx.requireAtomic('setNx')
-        acquired = chain(
-          ctx.io('get', () => backend.get(key), key),
-          (held) =>
-            held !== undefined
-              ? false
-              : chain(
-                  ctx.io('set', () => backend.set(key, stored, ttlMs), key),
-                  () => true,
-                ),
-        )
-      }
+      const acquired = ctx.store.setNx(key, stored, ttlMs)
       return typed(chain(acquired, (ok) => (ok ? token : undefined)))
     })
   }
@@ -333,12 +245,7 @@ export class KeyValueApi<B extends AnyBackend> {
       const { ctx } = this
       ctx.assertOpen()
       const key = ctx.layout.lock(name)
-      return typed(
-        chain(
-          ctx.io('get', () => ctx.backend.get(key), key),
-          (held) => held !== undefined,
-        ),
-      )
+      return typed(chain(ctx.store.get(key), (held) => held !== undefined))
     })
   }
 
@@ -346,44 +253,9 @@ export class KeyValueApi<B extends AnyBackend> {
   unlock(name: string, token: string): OnBackend<B, boolean> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
-      const { backend } = ctx
       ctx.assertOpen()
       const key = ctx.layout.lock(name)
-      const stored = ctx.encodeToken(token)
-      if (backend.deleteIfEquals)
-        return typed(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, stored), key))
-      ctx.requireAtomic('deleteIfEquals')
-      return typed(
-        chain(
-          ctx.io('get', () => backend.get(key), key),
-          (held) => {
-            if (held === undefined || ctx.decodeToken(held) !== token) return false
-            return ctx.io('delete', () => backend.delete(key), key)
-          },
-        ),
-      )
+      return typed(ctx.store.deleteIfEquals(key, ctx.encodeToken(token)))
     })
   }
-
-  // ---- helpers ----------------------------------------------------------------------------------
-
-  private listKeys(prefix: string): MaybePromise<string[]> {
-    const { ctx } = this
-    const { backend } = ctx
-    if (!backend.keys) {
-      throw new NotSupportedError(`Backend "${backend.name}" cannot list keys (no keys() method)`)
-    }
-    const listed = ctx.io('keys', () => {
-      const result = backend.keys!(prefix)
-      if (Symbol.asyncIterator in result) return collect(result as AsyncIterable<string>)
-      return result as MaybePromise<Iterable<string>>
-    })
-    return chain(listed, (keys) => [...keys])
-  }
-}
-
-async function collect(keys: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = []
-  for await (const key of keys) out.push(key)
-  return out
 }

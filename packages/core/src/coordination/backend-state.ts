@@ -1,4 +1,3 @@
-import type { AnyBackend } from '../backend/contract.js'
 import { Flights } from './flights.js'
 
 /** The generation of one scope (a domain or a function) under local coordination. */
@@ -66,12 +65,12 @@ export class BackendState {
   }
 }
 
-const states = new WeakMap<AnyBackend, BackendState>()
+const states = new WeakMap<object, BackendState>()
 
 /** Function keys claimed per store (backends that declare a `storeId`), across backend instances. */
 const storeFunctionKeys = new Map<string, Set<string>>()
 
-export function backendState(backend: AnyBackend): BackendState {
+export function backendState(backend: object): BackendState {
   let state = states.get(backend)
   if (state === undefined) {
     state = new BackendState()

@@ -1,4 +1,4 @@
-import type { AnyBackend } from '../backend/contract.js'
+import type { Store } from '../backend/store.js'
 import { InvalidOptionError } from '../errors.js'
 import { checkOptions } from '../options.js'
 import { parseTtl, type Ttl } from '../ttl.js'
@@ -28,19 +28,19 @@ export const MAX_POLL_MS = 200
 export function parseComputationLock(
   option: ComputationLockOption | undefined,
   functionKey: string,
-  backend: AnyBackend,
+  store: Store,
 ): ComputationLock | undefined {
   if (option === undefined || option === false) return undefined
   if (option !== true) checkOptions(option, ['ttl', 'wait'], `wrap("${functionKey}").lock`)
-  if (!backend.capabilities.shared) return undefined
-  if (backend.capabilities.sync) {
+  if (!store.shared) return undefined
+  if (store.sync) {
     throw new InvalidOptionError(
-      `wrap("${functionKey}").lock: the "${backend.name}" backend is synchronous; a cross-process lock needs an asynchronous shared backend such as Redis`,
+      `wrap("${functionKey}").lock: the "${store.name}" backend is synchronous; a cross-process lock needs an asynchronous shared backend such as Redis`,
     )
   }
-  if (!backend.setNx || !backend.deleteIfEquals) {
+  if (!store.hasAtomics) {
     throw new InvalidOptionError(
-      `wrap("${functionKey}").lock: the "${backend.name}" backend has no setNx/deleteIfEquals to lock with`,
+      `wrap("${functionKey}").lock: the "${store.name}" backend has no setNx/deleteIfEquals to lock with`,
     )
   }
   const settings = option === true ? {} : option

@@ -1,5 +1,4 @@
 import type { CacheContext } from '../context.js'
-import { withTimeout } from '../timeout.js'
 import { isMarkerToken, isSweepableMarker } from './invalidation-markers.js'
 
 /** How many keys one step of a reclamation reads and compares, then yields to the event loop. */
@@ -45,8 +44,8 @@ export interface DeadScope {
  * already happened.
  */
 export function reclaimDeadResults(ctx: CacheContext, scopes: readonly DeadScope[], results: boolean): void {
-  const { backend } = ctx
-  if (!backend.keys || !backend.deleteIfEquals || !backend.capabilities.shared || scopes.length === 0) return
+  const { store } = ctx
+  if (!store.lists || !store.hasAtomics || !store.shared || scopes.length === 0) return
   const run = async () => {
     for (const scope of scopes) {
       if (ctx.closed) return
@@ -63,7 +62,7 @@ async function reclaimScope(ctx: CacheContext, scope: DeadScope, results: boolea
     if (prefix === scope.resultGenerations) await ctx.sleepUnlessClosed(reclaimTiming.generationDelayMs)
     if (ctx.closed) return
     let batch: string[] = []
-    for await (const key of listKeys(ctx, prefix)) {
+    for await (const key of ctx.store.streamKeys(prefix)) {
       if (ctx.closed) return
       batch.push(key)
       if (batch.length < BATCH) continue
@@ -77,7 +76,7 @@ async function reclaimScope(ctx: CacheContext, scope: DeadScope, results: boolea
 
 /** Removes the results of `keys` whose stamp no longer carries the live token. */
 async function reclaimResults(ctx: CacheContext, keys: readonly string[], scope: DeadScope): Promise<void> {
-  const values = await ctx.getMany([scope.generationKey, ...keys])
+  const values = await ctx.store.getMany([scope.generationKey, ...keys])
   const live = ctx.decodeToken(values[0])
   const results = values.slice(1)
   await removeIfUnchanged(
@@ -98,7 +97,7 @@ async function reclaimGenerations(
   scope: DeadScope,
 ): Promise<void> {
   const resultKeys = keys.map((key) => scope.results + key.slice(scope.resultGenerations.length))
-  const values = await ctx.getMany([scope.generationKey, ...keys, ...resultKeys])
+  const values = await ctx.store.getMany([scope.generationKey, ...keys, ...resultKeys])
   const live = ctx.decodeToken(values[0])
   const generations = values.slice(1, 1 + keys.length)
   const dead = keys.map((_, i) => {
@@ -126,17 +125,16 @@ async function restoreInUse(
   generations: readonly unknown[],
   removed: readonly boolean[],
 ): Promise<void> {
-  const { backend } = ctx
   const indexes = keys.map((_, i) => i).filter((i) => removed[i])
-  if (indexes.length === 0 || !backend.setNx) return
-  const values = await ctx.getMany([scope.generationKey, ...indexes.map((i) => resultKeys[i]!)])
+  if (indexes.length === 0) return
+  const values = await ctx.store.getMany([scope.generationKey, ...indexes.map((i) => resultKeys[i]!)])
   const live = ctx.decodeToken(values[0])
   const restores: Promise<unknown>[] = []
   indexes.forEach((i, at) => {
     const result = resultState(ctx, values[1 + at], scope, live)
     if (result.state !== 'live' || result.token !== ctx.decodeToken(generations[i])) return
     const key = keys[i]!
-    restores.push(Promise.resolve(ctx.io('setNx', () => backend.setNx!(key, generations[i], undefined), key)))
+    restores.push(Promise.resolve(ctx.store.setNx(key, generations[i], undefined)))
   })
   await Promise.all(restores)
 }
@@ -148,12 +146,11 @@ async function removeIfUnchanged(
   values: readonly unknown[],
   chosen: readonly boolean[],
 ): Promise<boolean[]> {
-  const { backend } = ctx
   return Promise.all(
     keys.map((key, i) => {
       if (!chosen[i]) return false
       const value = values[i]
-      return Promise.resolve(ctx.io('deleteIfEquals', () => backend.deleteIfEquals!(key, value), key))
+      return Promise.resolve(ctx.store.deleteIfEquals(key, value))
     }),
   )
 }
@@ -174,29 +171,4 @@ function resultState(
   if (stamp === undefined || liveToken === undefined) return { state: 'unreadable' }
   const parts = stamp.split('.')
   return { state: parts[scope.stampPart] === liveToken ? 'live' : 'dead', token: parts[2] }
-}
-
-/** The keys under `prefix`, each step of an asynchronous listing bounded by the cache's `timeout`. */
-async function* listKeys(ctx: CacheContext, prefix: string): AsyncGenerator<string> {
-  const { backend } = ctx
-  const listed = await ctx.io<Iterable<string> | AsyncIterable<string>>(
-    'keys',
-    () => backend.keys!(prefix),
-    prefix,
-  )
-  if (!(Symbol.asyncIterator in listed)) {
-    yield* listed
-    return
-  }
-  const iterator = listed[Symbol.asyncIterator]()
-  try {
-    for (;;) {
-      const step = await withTimeout(iterator.next(), ctx.timeoutMs, 'keys')
-      if (step.done) return
-      yield step.value
-    }
-  } finally {
-    // Stops the listing (a SCAN cursor) when the cache closes or a step fails.
-    void Promise.resolve(iterator.return?.()).catch(() => undefined)
-  }
 }

@@ -1,7 +1,7 @@
-import type { Backend } from '../../src/index.js'
+import type { BackendV1 } from '../../src/index.js'
 
 /** A synchronous in-process test backend (local coordination, live values), like the memory backend. */
-export class SyncMapBackend implements Backend<unknown> {
+export class SyncMapBackend implements BackendV1<unknown> {
   readonly specificationVersion = 1 as const
   readonly name = 'sync-map'
   readonly capabilities = { sync: true, persistent: false, shared: false, inProcessValues: true } as const
@@ -27,7 +27,7 @@ export class SyncMapBackend implements Backend<unknown> {
  * An asynchronous, shared, byte-storing test backend (shared coordination), with a switch that makes
  * every operation hang, as a dead server would.
  */
-export class AsyncBytesBackend implements Backend {
+export class AsyncBytesBackend implements BackendV1 {
   readonly specificationVersion = 1 as const
   readonly name = 'async-bytes'
   readonly capabilities = { sync: false, persistent: false, shared: true, inProcessValues: false } as const
