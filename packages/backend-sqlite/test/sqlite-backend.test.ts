@@ -38,7 +38,7 @@ const databaseFiles = (path: string) => ['', '-wal', '-shm'].map((suffix) => pat
 function recordResults(backend: SqliteBackend): { backend: Backend; takeResults: () => string[] } {
   let written: string[] = []
   const generations = new Set<string>()
-  const { set, setNx, setGuarded } = backend
+  const { set, setNx } = backend
   backend.set = (key, value, ttlMs) => {
     written.push(key)
     set.call(backend, key, value, ttlMs)
@@ -47,17 +47,34 @@ function recordResults(backend: SqliteBackend): { backend: Backend; takeResults:
     generations.add(key)
     return setNx.call(backend, key, value, ttlMs)
   }
-  backend.setGuarded = (guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>) => {
+  onGuardedWrite(backend, (guard, entry) => {
     generations.add(guard.key)
     written.push(entry.key)
-    setGuarded.call(backend, guard, entry)
-  }
+  })
   const takeResults = () => {
     const taken = written.filter((key) => !generations.has(key))
     written = []
     return taken
   }
   return { backend, takeResults }
+}
+
+/** Calls `spy` before each `setGuarded` of the accelerations the core gets from `backend`. */
+function onGuardedWrite(
+  backend: SqliteBackend,
+  spy: (guard: BackendEntry<Uint8Array>, entry: BackendEntry<Uint8Array>) => void,
+): void {
+  const accelerations = backend.accelerations.bind(backend)
+  backend.accelerations = () => {
+    const own = accelerations()
+    return {
+      ...own,
+      setGuarded: (guard, entry) => {
+        spy(guard, entry)
+        own.setGuarded(guard, entry)
+      },
+    }
+  }
 }
 
 /** How many of `keys` the file still holds (expired or not). */
@@ -181,6 +198,50 @@ describe('opening', () => {
     const backend = new SqliteBackend({ path: ':memory:' })
     backend.close()
     expect(() => backend.get('k')).toThrow(expect.objectContaining({ code: 'E_CLOSED' }))
+  })
+
+  it('after close(), every operation throws ClosedError, also over a database it was given and left open', () => {
+    const given = new Database(freshPath())
+    const backends = [
+      new SqliteBackend({ path: freshPath() }),
+      new SqliteBackend({ path: ':memory:' }),
+      new SqliteBackend({ database: given }),
+    ]
+    const entry = { key: 'k', value: bytes('v'), ttlMs: undefined }
+    for (const backend of backends) {
+      backend.set('k', bytes('v'), undefined)
+      expect(text(backend.get('k'))).toBe('v') // now in the read cache too
+      const { setGuarded, reclaimPrefix } = backend.accelerations()
+      backend.close()
+      backend.close() // harmless twice
+      const operations: Record<string, () => unknown> = {
+        get: () => backend.get('k'),
+        set: () => backend.set('k', bytes('w'), undefined),
+        delete: () => backend.delete('k'),
+        ping: () => backend.ping(),
+        getMany: () => backend.getMany(['k', 'other']),
+        setMany: () => backend.setMany([entry]),
+        deleteMany: () => backend.deleteMany(['k']),
+        setNx: () => backend.setNx('new', bytes('v'), undefined),
+        deleteIfEquals: () => backend.deleteIfEquals('k', bytes('v')),
+        incr: () => backend.incr('counter', 1, undefined),
+        expire: () => backend.expire('k', 1000),
+        keys: () => backend.keys(''),
+        deletePrefix: () => backend.deletePrefix(''),
+        setGuarded: () => setGuarded({ ...entry, key: 'guard' }, entry),
+        reclaimPrefix: () => reclaimPrefix('k'),
+        'accelerations() after close': () =>
+          backend.accelerations().setGuarded({ ...entry, key: 'guard' }, entry),
+        sweep: () => backend.sweep(),
+      }
+      for (const [name, run] of Object.entries(operations)) {
+        expect(run, `${backend.path}: ${name}`).toThrow(expect.objectContaining({ code: 'E_CLOSED' }))
+      }
+    }
+    // Nothing was written after close: the given database still holds what was there.
+    expect(given.open).toBe(true)
+    expect(given.prepare('SELECT count(*) FROM rapide_cache').pluck().get()).toBe(1)
+    given.close()
   })
 })
 
@@ -317,11 +378,7 @@ describe('housekeeping', () => {
   it('reclaims the per-argument generations of a function invalidation too, keeping the new ones', async () => {
     const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
     const guards: string[] = []
-    const { setGuarded } = backend
-    backend.setGuarded = (guard, entry) => {
-      guards.push(guard.key)
-      setGuarded.call(backend, guard, entry)
-    }
+    onGuardedWrite(backend, (guard) => guards.push(guard.key))
     // The core sweeps per-argument generations a minute after an invalidation; here at once.
     const delay = reclaimTiming.generationDelayMs
     reclaimTiming.generationDelayMs = 0
@@ -348,27 +405,28 @@ describe('housekeeping', () => {
 
   it('a guard that setGuarded finds in place counts as written then: a reclaim made before keeps it', async () => {
     const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
+    const { setGuarded, reclaimPrefix } = backend.accelerations()
     const token = bytes('token')
-    backend.setGuarded(
+    setGuarded(
       { key: 'gens:1', value: token, ttlMs: undefined },
       { key: 'results:1', value: token, ttlMs: undefined },
     )
-    backend.setGuarded(
+    setGuarded(
       { key: 'gens:2', value: token, ttlMs: undefined },
       { key: 'results:2', value: token, ttlMs: undefined },
     )
     await sleep(5)
-    backend.reclaimPrefix('gens:')
+    reclaimPrefix('gens:')
     // Later than the reclaim, before its background sweep can run (that needs an event-loop turn).
     const later = Date.now() + 3
     while (Date.now() < later) {}
     // A result stored after the reclaim with the generation it found: that generation is in use again.
-    backend.setGuarded(
+    setGuarded(
       { key: 'gens:1', value: token, ttlMs: undefined },
       { key: 'results:1', value: bytes('new'), ttlMs: undefined },
     )
     // Another value in the guard: nothing is stored, nothing is touched.
-    backend.setGuarded(
+    setGuarded(
       { key: 'gens:2', value: bytes('other'), ttlMs: undefined },
       { key: 'results:2', value: bytes('new'), ttlMs: undefined },
     )
@@ -381,6 +439,7 @@ describe('housekeeping', () => {
 
   it('reclaimPrefix removes every row under the prefix written before the call, whatever wrote it', async () => {
     const backend = new SqliteBackend({ path: freshPath(), sweepInterval: false })
+    const { setGuarded, reclaimPrefix } = backend.accelerations()
     const token = bytes('token')
     // Rows of every kind: generations are written by setMany (invalidations), setNx and setGuarded.
     backend.setMany([
@@ -388,14 +447,14 @@ describe('housekeeping', () => {
       { key: 'gens:b', value: token, ttlMs: 60_000 },
     ])
     backend.setNx('gens:c', token, undefined)
-    backend.setGuarded(
+    setGuarded(
       { key: 'gens:d', value: token, ttlMs: undefined },
       { key: 'other:d', value: token, ttlMs: undefined },
     )
     backend.incr('gens:e', 1, undefined)
     backend.set('gens:f', token, undefined)
     await sleep(5)
-    backend.reclaimPrefix('gens:')
+    reclaimPrefix('gens:')
     backend.setNx('gens:later', token, undefined)
     expect(backend.sweep().reclaimed).toBe(6)
     expect(backend.keys('gens:')).toEqual(['gens:later'])
@@ -802,7 +861,8 @@ describe('the read cache', () => {
     // Evicted oldest-written first: k0 is gone from the file, so it is gone from the reads too.
     expect(backend.get('k0')).toBeUndefined()
     for (let i = 10; i < 20; i++) backend.get(`k${i}`)
-    const kept = (backend as unknown as { readCache: { entries: Map<string, unknown> } }).readCache.entries
+    const kept = (backend as unknown as { reader: { cache: { entries: Map<string, unknown> } } }).reader.cache
+      .entries
     expect(kept.size).toBeLessThanOrEqual(4)
     backend.close()
   })
