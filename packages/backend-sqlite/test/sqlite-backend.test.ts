@@ -156,6 +156,11 @@ describe('opening', () => {
     expect(invalid({ path: ':memory:', database: db })).toBe('E_INVALID_OPTION')
     expect(invalid({ database: db, onCorrupt: 'rebuild' })).toBe('E_INVALID_OPTION')
     db.close()
+    // Every option is checked before the file is opened: a refused backend leaves nothing behind.
+    const path = freshPath()
+    expect(invalid({ path, readCache: 0 })).toBe('E_INVALID_OPTION')
+    expect(invalid({ path, sweepInterval: -1 })).toBe('E_INVALID_TTL')
+    expect(() => statSync(path)).toThrow(expect.objectContaining({ code: 'ENOENT' }))
   })
 
   it('refuses an unknown option, naming it (a typo is never silently ignored)', () => {
