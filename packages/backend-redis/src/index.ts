@@ -1,9 +1,9 @@
 export type { CircuitState } from './circuit-breaker.js'
 export { DEFAULT_REDIS_URL } from './connect.js'
-export {
-  RedisBackend,
-  type RedisBackendCommonOptions,
-  type RedisBackendOptions,
-  type RedisClientOptions,
-  type RedisUrlOptions,
-} from './redis-backend.js'
+export { type RedisAccelerations, RedisBackend } from './redis-backend.js'
+export type {
+  RedisBackendCommonOptions,
+  RedisBackendOptions,
+  RedisClientOptions,
+  RedisUrlOptions,
+} from './redis-backend-options.js'

@@ -1,110 +1,48 @@
 import {
-  type Backend,
+  type Accelerations,
+  type AsyncBackend,
+  type AtomicMethods,
   type BackendCapabilities,
   type BackendEntry,
-  BackendError,
-  BackendTimeoutError,
-  BackendUnavailableError,
-  ClosedError,
+  type BatchMethods,
   CounterOverflowError,
   checkOptions,
   InvalidOptionError,
   isolateCallback,
+  type ListingMethods,
   NotACounterError,
-  OutcomeUnknownError,
   parseTtl,
-  type Ttl,
   withTimeout,
 } from '@rapide/core'
 import type { Cluster, Redis } from 'ioredis'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
+import { ClusterFanOut } from './cluster-fan-out.js'
+import { positiveMs, scriptTtl, setCommand, toBuffer } from './command-arguments.js'
 import { connect, DEFAULT_REDIS_URL, resendingOptions, storeIdOfClient, storeIdOfUrls } from './connect.js'
-import { Deadlines, type Pending } from './deadlines.js'
 import { escapeGlob } from './glob-escape.js'
-import { ReadBatcher, ReadFailure, type ReadResult } from './read-batcher.js'
+import { OperationEnvelope } from './operation-envelope.js'
+import { ReadBatcher, type ReadResult } from './read-batcher.js'
+import { OPTION_NAMES, type RedisBackendOptions } from './redis-backend-options.js'
 import { deleteIfEqualsScript, expireScript, incrScript, setGuardedScript } from './scripts.js'
-import { groupBySlot, isMigrationError, sameSlot } from './slots.js'
 
-/** Options shared by both ways of building a {@link RedisBackend}. */
-export interface RedisBackendCommonOptions {
-  /**
-   * The most any operation may take, seconds or a duration string (`'500ms'`). A call never waits longer
-   * on a dead or unreachable Redis: the operation fails with `BackendTimeoutError` and the cache's
-   * `onError` policy applies. Default `'500ms'`.
-   */
-  timeout?: Ttl
-  /**
-   * After a failure to reach Redis, refuse operations at once (`BackendUnavailableError`) for this long,
-   * then let one through as a trial; `false` to disable. Default `'1s'`.
-   */
-  circuitBreaker?: Ttl | false
-  /**
-   * Called when the circuit breaker opens, half-opens or closes; `cause` is the failure that opened it.
-   * A callback that throws (or returns a rejected promise) is reported as a `RapideCallbackWarning`
-   * process warning; it never breaks the backend.
-   */
-  onCircuitChange?: (state: CircuitState, cause: unknown) => unknown
-}
-
-/** Connect by URL: the backend owns the client and closes it on `close()`. */
-export interface RedisUrlOptions extends RedisBackendCommonOptions {
-  /**
-   * `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. Several URLs seed a cluster client.
-   * Default: the `REDIS_URL` environment variable, else `redis://127.0.0.1:6379`.
-   */
-  url?: string | readonly string[]
-  /** Connect to a Redis Cluster seeded by `url`. Default: `true` when `url` lists several servers. */
-  cluster?: boolean
-  client?: never
-}
-
-/** Use an existing ioredis client: the backend never closes it. */
-export interface RedisClientOptions extends RedisBackendCommonOptions {
-  /**
-   * An ioredis `Redis` or `Cluster`. Its `keyPrefix` option is honoured, listings and cluster slots
-   * included. It must not re-send commands a dropped connection left unanswered (an `incr` would apply
-   * twice): build it with `autoResendUnfulfilledCommands: false`, a `Cluster` with
-   * `retryDelayOnFailover: 0, redisOptions: { autoResendUnfulfilledCommands: false }`; another is
-   * refused with `InvalidOptionError`.
-   *
-   * @example
-   * new RedisBackend({ client: new Redis(url, { autoResendUnfulfilledCommands: false }) })
-   */
-  client: Redis | Cluster
-  url?: never
-  cluster?: never
-}
-
-/** Options of {@link RedisBackend}. */
-export type RedisBackendOptions = RedisUrlOptions | RedisClientOptions
-
-/** Client states in which a command would only wait in the offline queue: refuse it at once instead. */
-const DOWN_STATES = new Set(['reconnecting', 'close', 'end'])
-/** Errors Redis answers with while it cannot serve: the server is unavailable, not the request wrong. */
-const UNAVAILABLE_REPLIES = /^(CLUSTERDOWN|LOADING|TRYAGAIN|MASTERDOWN|BUSY|ASK|MOVED)\b/
-/** Every option of the constructor (anything else is a typo or a feature that does not exist). */
-const OPTION_NAMES = ['url', 'cluster', 'client', 'timeout', 'circuitBreaker', 'onCircuitChange']
-/**
- * Operations whose outcome the caller cannot learn again by asking twice: an `INCRBY` applied and then
- * re-sent counts twice, a `SET NX` re-sent finds its own value and says "not stored", a compare-and-delete
- * re-sent says "not deleted". When their connection drops (or their time runs out) after they may have
- * reached Redis, they fail with `OutcomeUnknownError` instead of a result that may be wrong.
- */
-const AT_MOST_ONCE = new Set(['incr', 'setNx', 'setGuarded', 'deleteIfEquals'])
-/** How long a slot that answered a merged read with a migration error is read key by key. */
-const MIGRATING_SLOT_MS = 1000
 /** Redis's error for a counter whose result would not fit its 64-bit integer, and our script's own. */
 const COUNTER_OVERFLOW = /would overflow|RAPIDE_COUNTER_OVERFLOW/
-
-/** The connection of an operation under way was lost before its reply came. */
-class ConnectionLostError extends Error {
-  constructor(operation: string) {
-    super(`Redis ${operation}: the connection was lost before the reply`)
-    this.name = 'ConnectionLostError'
-  }
-}
-/** Keys per `SCAN` step and per `UNLINK`/`MGET` batch of a listing or a prefix delete. */
+/** Keys per `SCAN` step and per `UNLINK` batch of a listing or a prefix delete. */
 const SCAN_COUNT = 1000
+
+/**
+ * The speed-only extras {@link RedisBackend.accelerations} provides (contract version 2 keeps them out
+ * of the backend's own methods, so that a backend author can ignore them).
+ */
+export interface RedisAccelerations extends Accelerations<false, Uint8Array> {
+  /**
+   * A new result and its generation in one script (one round trip) instead of two writes: a miss costs
+   * two round trips, the read and the store.
+   */
+  setGuarded(guard: BackendEntry, entry: BackendEntry): Promise<void>
+  /** The backend's own `timeout` in ms: the core sets no timer per operation when its own is not shorter. */
+  readonly operationTimeoutMs: number
+}
 
 /**
  * The Redis backend: a cache shared by every process and machine that reaches the same Redis or Redis
@@ -117,6 +55,8 @@ const SCAN_COUNT = 1000
  *   call at most one `timeout`, and nothing when it is known to be down.
  * - Locks are `SET NX PX` with a random token, released by a compare-and-delete script: best effort, as
  *   a cache lock should be (no fencing; see the README).
+ * - Contract version 2, with every optional group (batches, atomics, listing), so the type checker
+ *   proves each group complete; its speed-only extras are in {@link RedisBackend.accelerations}.
  *
  * @example
  * import { createCache } from '@rapide/core'
@@ -125,10 +65,16 @@ const SCAN_COUNT = 1000
  * const cache = createCache({ domainKey: 'users', backend: new RedisBackend() }) // REDIS_URL
  * const getUser = cache.wrap('getUser', async (id: number) => db.users.find(id))
  */
-export class RedisBackend implements Backend {
-  readonly specificationVersion = 1 as const
+export class RedisBackend
+  implements
+    AsyncBackend,
+    BatchMethods<false, Uint8Array>,
+    AtomicMethods<false, Uint8Array>,
+    ListingMethods<false>
+{
+  readonly specificationVersion = 2
   readonly name = 'redis'
-  readonly capabilities: BackendCapabilities = {
+  readonly capabilities: BackendCapabilities<false> = {
     sync: false,
     persistent: true,
     shared: true,
@@ -136,34 +82,27 @@ export class RedisBackend implements Backend {
   }
   /** The ioredis client (yours if you passed one). */
   readonly client: Redis | Cluster
-  /** The most any operation may take, in ms (the core relies on it and sets no timer of its own). */
-  readonly operationTimeoutMs: number
   /**
    * The store this backend talks to, without credentials: `redis://host:port/db` (standalone),
    * `redis-cluster://host:port,…` (the sorted seed nodes of a cluster), with `#keyPrefix=…` when a
    * client's own prefix separates its keys. Two backends over one store have the same id.
    */
   readonly storeId: string
-  private readonly ownsClient: boolean
-  private readonly isCluster: boolean
-  /** The client's own `keyPrefix`: ioredis adds it to keys, but not to `SCAN` patterns or results. */
+  /** The most any operation may take, in ms (`timeout`). */
+  private readonly timeoutMs: number
+  /** The client's own `keyPrefix`: ioredis adds it to keys, but not to `SCAN` patterns or their results. */
   private readonly clientPrefix: string
-  private readonly breaker: CircuitBreaker | undefined
-  private readonly deadlines: Deadlines
+  private readonly ownsClient: boolean
+  /** Deadline, circuit breaker and typed errors of every operation. */
+  private readonly envelope: OperationEnvelope
+  /** Multi-key commands split by hash slot: only on a cluster. */
+  private readonly fanOut: ClusterFanOut | undefined
   /** Merges the `getMany` calls of one tick into one read. */
   private readonly reads: ReadBatcher
-  private clusterReady: Promise<void> | undefined
-  /** Cluster slots whose merged reads recently met a migration: read key by key until the time noted. */
-  private readonly migratingSlots = new Map<number, number>()
-  /** On a standalone client: fails the operations under way when their connection closes. */
-  private readonly onConnectionClosed: (() => void) | undefined
-  private closed = false
 
   constructor(options: RedisBackendOptions = {}) {
     checkOptions(options, OPTION_NAMES, 'new RedisBackend()')
-    this.operationTimeoutMs = parseTtl(options.timeout ?? '500ms', 'RedisBackend: timeout')
-    this.deadlines = new Deadlines(this.operationTimeoutMs)
-    this.reads = new ReadBatcher((keys) => this.run('getMany', () => this.mget(keys)))
+    this.timeoutMs = parseTtl(options.timeout ?? '500ms', 'RedisBackend: timeout')
     if (options.client !== undefined) {
       if (options.url !== undefined)
         throw new InvalidOptionError('RedisBackend: give either url or client, not both')
@@ -180,100 +119,80 @@ export class RedisBackend implements Backend {
       const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL
       const urls = typeof url === 'string' ? [url] : [...url]
       const cluster = options.cluster ?? urls.length > 1
-      this.client = connect(urls, cluster, this.operationTimeoutMs)
+      this.client = connect(urls, cluster, this.timeoutMs)
       this.ownsClient = true
       this.storeId = storeIdOfUrls(urls, cluster)
       // Failures reach callers as typed errors; without a listener ioredis would also print each one.
       this.client.on('error', () => {})
     }
-    this.isCluster = (this.client as { isCluster?: boolean }).isCluster === true
-    this.clientPrefix = (this.client.options as { keyPrefix?: string }).keyPrefix ?? ''
-    if (!this.isCluster) {
-      // Without re-sending, ioredis drops the commands a closed connection left unanswered without
-      // settling them: fail them now instead of at their deadline. (A cluster's nodes reject them.)
-      this.onConnectionClosed = () =>
-        this.deadlines.failAll((pending) => new ConnectionLostError(pending.operation))
-      this.client.on('close', this.onConnectionClosed)
-    }
+    let breaker: CircuitBreaker | undefined
     if (options.circuitBreaker !== false) {
       const cooldownMs = parseTtl(options.circuitBreaker ?? '1s', 'RedisBackend: circuitBreaker')
       const notify = options.onCircuitChange
       // Runs inside timers and reply handlers: a throwing callback must not crash the process.
-      this.breaker = new CircuitBreaker(cooldownMs, (state) => {
+      breaker = new CircuitBreaker(cooldownMs, (state) => {
         if (notify === undefined) return
-        const cause = this.breaker?.lastFailure
+        const cause = breaker?.lastFailure
         isolateCallback('RedisBackend onCircuitChange', () => notify(state, cause))
       })
     }
+    this.envelope = new OperationEnvelope(this.client, this.timeoutMs, breaker)
+    this.clientPrefix = (this.client.options as { keyPrefix?: string }).keyPrefix ?? ''
+    const isCluster = (this.client as { isCluster?: boolean }).isCluster === true
+    this.fanOut = isCluster
+      ? new ClusterFanOut(this.client as Cluster, this.clientPrefix, this.envelope)
+      : undefined
+    this.reads = new ReadBatcher((keys) => this.envelope.run('getMany', () => this.mget(keys)))
   }
 
   /** Where the connection and the circuit breaker stand, e.g. `{ connection: 'ready', circuit: 'closed' }`. */
   get status(): { connection: string; circuit: CircuitState } {
-    return { connection: this.client.status, circuit: this.breaker?.state ?? 'closed' }
-  }
-
-  // ---- the contract ---------------------------------------------------------------------------------
-
-  get(key: string): Promise<Buffer | undefined> {
-    return this.run('get', () => this.client.getBuffer(key), orUndefined)
-  }
-
-  set(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<void> {
-    return this.run('set', () => this.setCommand(key, value, ttlMs, false)).then(nothing)
-  }
-
-  delete(key: string): Promise<boolean> {
-    return this.run('delete', () => this.client.del(key)).then((n) => n > 0)
-  }
-
-  getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
-    if (keys.length === 0) return Promise.resolve([])
-    return this.reads.read(keys)
-  }
-
-  /** One merged read: one `MGET`, or on a cluster one `MGET` per hash slot, sent together. */
-  private mget(keys: string[]): Promise<ReadResult[]> {
-    return this.isCluster ? this.mgetBySlot(keys) : this.client.mgetBuffer(keys)
+    return { connection: this.client.status, circuit: this.envelope.circuit }
   }
 
   /**
-   * A slot being migrated answers a multi-key read with `TRYAGAIN` as long as some of its keys have moved
-   * (or are absent: a miss), for as long as the migration lasts. That slot's keys are then read one by
-   * one (single-key reads follow `ASK` to the importing node), and a key that still fails fails only
-   * the calls that read it: the other slots of the merged read, and the other keys, are served.
+   * The speed-only extras, read once by each cache built over this backend: `setGuarded` (a new result
+   * and its generation in one script) and `operationTimeoutMs` (the backend bounds its own operations, so
+   * the core sets no timer of its own). The functions are bound to this backend.
+   *
+   * @example
+   * const { setGuarded } = new RedisBackend().accelerations()
+   * await setGuarded(
+   *   { key: 'g', value: token, ttlMs: 60_000 },
+   *   { key: 'r', value: bytes, ttlMs: 30_000 },
+   * ) // writes `r` unless `g` holds another token
    */
-  private async mgetBySlot(keys: string[]): Promise<ReadResult[]> {
-    const out = new Array<ReadResult>(keys.length)
-    const now = Date.now()
-    await Promise.all(
-      [...groupBySlot(keys, this.clientPrefix)].map(async ([slot, positions]) => {
-        const migrating = (this.migratingSlots.get(slot) ?? 0) > now
-        // A lone key goes the single-key way at once: its failure is then its own readers' alone.
-        if (!migrating && positions.length > 1) {
-          try {
-            const values = await this.client.mgetBuffer(positions.map((i) => keys[i]!))
-            positions.forEach((position, j) => {
-              out[position] = values[j] ?? null
-            })
-            return
-          } catch (error) {
-            if (!isMigrationError(error)) throw error
-            this.migratingSlots.set(slot, Date.now() + MIGRATING_SLOT_MS)
-          }
-        }
-        await Promise.all(
-          positions.map(async (position) => {
-            try {
-              out[position] = await this.client.getBuffer(keys[position]!)
-            } catch (error) {
-              if (!isMigrationError(error)) throw error
-              out[position] = new ReadFailure(this.classify('getMany', error))
-            }
-          }),
-        )
-      }),
+  accelerations(): RedisAccelerations {
+    return {
+      setGuarded: (guard, entry) => this.storeGuarded(guard, entry),
+      operationTimeoutMs: this.timeoutMs,
+    }
+  }
+
+  // ---- required ------------------------------------------------------------------------------------
+
+  get(key: string): Promise<Buffer | undefined> {
+    return this.envelope.run('get', () => this.client.getBuffer(key), orUndefined)
+  }
+
+  set(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<void> {
+    return this.envelope.run('set', () => setCommand(this.client, key, value, ttlMs, false), nothing)
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.envelope.run(
+      'delete',
+      () => this.client.del(key),
+      (n) => n > 0,
     )
-    return out
+  }
+
+  // ---- batches -------------------------------------------------------------------------------------
+
+  /** Reads merged per tick (see {@link ReadBatcher}): the hit path. */
+  getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    if (keys.length === 0) return this.envelope.answer([])
+    return this.reads.read(keys)
   }
 
   /**
@@ -283,76 +202,34 @@ export class RedisBackend implements Backend {
    * (one transaction) and each result invalidation in its result's group.
    */
   setMany(entries: readonly BackendEntry[]): Promise<void> {
-    if (entries.length === 0) return Promise.resolve()
-    const groups = this.isCluster
-      ? [
-          ...groupBySlot(
-            entries.map((e) => e.key),
-            this.clientPrefix,
-          ).values(),
-        ].map((positions) => positions.map((i) => entries[i]!))
-      : [entries]
-    return this.run('setMany', async () => {
-      await Promise.all(
-        groups.map(async (group) => {
-          if (group.length === 1) {
-            const { key, value, ttlMs } = group[0]!
-            await this.setCommand(key, value, ttlMs, false)
-            return
-          }
-          const transaction = this.client.multi()
-          for (const { key, value, ttlMs } of group) {
-            if (ttlMs === undefined) transaction.set(key, toBuffer(value))
-            else transaction.set(key, toBuffer(value), 'PX', positiveMs(ttlMs))
-          }
-          const replies = await transaction.exec()
-          for (const [error] of replies ?? []) if (error) throw error
-        }),
-      )
-    }).then(nothing)
+    if (entries.length === 0) return this.envelope.answer(undefined)
+    const groups = this.fanOut === undefined ? [entries] : this.fanOut.bySlot(entries, (e) => e.key)
+    return this.envelope.run(
+      'setMany',
+      () => Promise.all(groups.map((group) => this.writeTogether(group))),
+      nothing,
+    )
   }
 
   deleteMany(keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return Promise.resolve(0)
-    return this.run('deleteMany', () => this.unlink(keys, 'del'))
+    if (keys.length === 0) return this.envelope.answer(0)
+    return this.envelope.run('deleteMany', () => this.deleteKeys(keys, 'del'))
   }
+
+  // ---- atomics -------------------------------------------------------------------------------------
 
   setNx(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<boolean> {
-    return this.run('setNx', () => this.setCommand(key, value, ttlMs, true)).then((reply) => reply === 'OK')
-  }
-
-  /**
-   * One script (one round trip, atomic): `SET guard NX [PX]`, then `SET entry [PX]` unless the guard
-   * holds another value. Skipping that entry is what keeps a computation that finishes late (after a
-   * newer one, or after a refresh) from replacing a valid entry with one no reader accepts.
-   *
-   * The core's guard and entry share a key group, so the script runs on a cluster too. Keys of different
-   * slots (possible through the contract, never from the core) take two steps instead: `SET guard NX`,
-   * then, unless it stored, `GET guard`, then the entry if the guard holds our value; not atomic, but a
-   * guard changing in between only makes the entry one that readers refuse, as the contract allows.
-   */
-  setGuarded(guard: BackendEntry, entry: BackendEntry): Promise<void> {
-    if (this.isCluster && !sameSlot([guard.key, entry.key], this.clientPrefix)) {
-      return this.run('setGuarded', async () => {
-        const created = await this.setCommand(guard.key, guard.value, guard.ttlMs, true)
-        if (created !== 'OK') {
-          const held = await this.client.getBuffer(guard.key)
-          if (held === null || !held.equals(toBuffer(guard.value))) return
-        }
-        await this.setCommand(entry.key, entry.value, entry.ttlMs, false)
-      })
-    }
-    return this.run('setGuarded', () =>
-      setGuardedScript.run(
-        this.client,
-        [guard.key, entry.key],
-        [guard.value, scriptTtl(guard.ttlMs), entry.value, scriptTtl(entry.ttlMs)],
-      ),
-    ).then(nothing)
+    return this.envelope.run(
+      'setNx',
+      () => setCommand(this.client, key, value, ttlMs, true),
+      (reply) => reply === 'OK',
+    )
   }
 
   deleteIfEquals(key: string, value: Uint8Array): Promise<boolean> {
-    return this.run('deleteIfEquals', () => deleteIfEqualsScript.run(this.client, [key], [value])).then(
+    return this.envelope.run(
+      'deleteIfEquals',
+      () => deleteIfEqualsScript.run(this.client, [key], [value]),
       (deleted) => deleted === 1,
     )
   }
@@ -362,7 +239,7 @@ export class RedisBackend implements Backend {
    * ±`Number.MAX_SAFE_INTEGER`: beyond it the number Redis returns could not be represented exactly.
    */
   incr(key: string, delta: number, ttlMs: number | undefined): Promise<number> {
-    return this.run('incr', async () => {
+    return this.envelope.run('incr', async () => {
       try {
         const ttl = scriptTtl(ttlMs)
         return Number(await incrScript.run(this.client, [key], [String(delta), ttl]))
@@ -377,21 +254,29 @@ export class RedisBackend implements Backend {
 
   expire(key: string, ttlMs: number | undefined): Promise<boolean> {
     const ttl = scriptTtl(ttlMs)
-    return this.run('expire', () => expireScript.run(this.client, [key], [ttl])).then((done) => done === 1)
+    return this.envelope.run(
+      'expire',
+      () => expireScript.run(this.client, [key], [ttl]),
+      (done) => done === 1,
+    )
   }
+
+  // ---- listing -------------------------------------------------------------------------------------
 
   /** Lists the keys under `prefix` with `SCAN` on every master (never `KEYS`), the prefix glob-escaped. */
   async *keys(prefix: string): AsyncIterable<string> {
+    const { clientPrefix } = this
+    const nodes = this.fanOut === undefined ? [this.client as Redis] : await this.fanOut.masters()
     const seen = new Set<string>()
-    for (const node of await this.masters()) {
+    for (const node of nodes) {
       let cursor = '0'
       do {
-        const [next, batch] = await this.run('keys', () =>
-          node.scan(cursor, 'MATCH', `${escapeGlob(this.clientPrefix + prefix)}*`, 'COUNT', SCAN_COUNT),
+        const [next, batch] = await this.envelope.run('keys', () =>
+          node.scan(cursor, 'MATCH', `${escapeGlob(clientPrefix + prefix)}*`, 'COUNT', SCAN_COUNT),
         )
         cursor = next
         for (const raw of batch) {
-          const key = raw.slice(this.clientPrefix.length)
+          const key = raw.slice(clientPrefix.length)
           // A slot moving during the scan may show a key twice.
           if (!seen.has(key)) {
             seen.add(key)
@@ -411,196 +296,109 @@ export class RedisBackend implements Backend {
       if (batch.length >= SCAN_COUNT) {
         const keys = batch
         batch = []
-        removed += await this.run('deletePrefix', () => this.unlink(keys, 'unlink'))
+        removed += await this.envelope.run('deletePrefix', () => this.deleteKeys(keys, 'unlink'))
       }
     }
-    if (batch.length > 0) removed += await this.run('deletePrefix', () => this.unlink(batch, 'unlink'))
+    if (batch.length > 0) {
+      const keys = batch
+      removed += await this.envelope.run('deletePrefix', () => this.deleteKeys(keys, 'unlink'))
+    }
     return removed
   }
 
+  // ---- lifecycle -----------------------------------------------------------------------------------
+
   ping(): Promise<boolean> {
-    return this.run('ping', () => this.client.ping()).then((reply) => reply === 'PONG')
+    return this.envelope.run(
+      'ping',
+      () => this.client.ping(),
+      (reply) => reply === 'PONG',
+    )
   }
 
-  /** Closes the connection if the backend opened it (a client you passed in stays open). Idempotent. */
+  /**
+   * Closes the connection if the backend opened it (a client you passed in stays open). Idempotent.
+   * From then on every operation rejects with `ClosedError`, whoever owns the client.
+   */
   async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    if (this.onConnectionClosed !== undefined) this.client.off('close', this.onConnectionClosed)
+    if (this.envelope.isClosed) return
+    this.envelope.close()
     if (!this.ownsClient || this.client.status === 'end') return
     const ended = new Promise((resolve) => this.client.once('end', resolve))
     try {
-      await withTimeout(this.client.quit(), this.operationTimeoutMs, 'close')
+      await withTimeout(this.client.quit(), this.timeoutMs, 'close')
     } catch {
       // A server that does not answer QUIT in time is simply left: the socket is dropped below.
     }
     this.client.disconnect()
     // Resolved once the socket is gone, so nothing of the backend keeps the process alive.
-    await withTimeout(ended, this.operationTimeoutMs, 'close').catch(() => undefined)
+    await withTimeout(ended, this.timeoutMs, 'close').catch(() => undefined)
   }
 
-  // ---- plumbing -------------------------------------------------------------------------------------
+  // ---- plumbing ------------------------------------------------------------------------------------
 
-  /**
-   * Runs one operation within the time bound, through the circuit breaker, with typed errors:
-   * `BackendUnavailableError` when Redis cannot be reached (or is known to be down), `BackendTimeoutError`
-   * when it did not answer in time, `BackendError` when it answered with an error.
-   */
-  private run<T>(operation: string, work: () => Promise<T>): Promise<T>
-  private run<T, R>(operation: string, work: () => Promise<T>, map: (value: T) => R): Promise<R>
-  private run<T, R>(operation: string, work: () => Promise<T>, map?: (value: T) => R): Promise<T | R> {
-    if (this.closed) return Promise.reject(new ClosedError('Redis backend'))
-    const status = this.client.status
-    if (DOWN_STATES.has(status)) {
-      return Promise.reject(
-        new BackendUnavailableError(
-          `Redis ${operation}: the connection is ${status}, not sending the command`,
-        ),
-      )
-    }
-    const { breaker, deadlines } = this
-    if (breaker !== undefined && !breaker.admit()) {
-      const cause = breaker.lastFailure
-      const reason = cause instanceof Error ? cause.message : String(cause)
-      return Promise.reject(
-        new BackendUnavailableError(`Redis ${operation}: circuit open after a failure (${reason})`, cause),
-      )
-    }
-    let started: Promise<T>
-    try {
-      started = work()
-    } catch (error) {
-      started = Promise.reject(error)
-    }
-    // Whether the command goes straight onto a live connection (else it waits for the first one).
-    const live = status === 'ready'
-    // One promise per operation: settled by the reply or, if that is late, by the deadline (or, on a
-    // standalone client, by the loss of its connection).
-    return new Promise<T | R>((resolve, reject) => {
-      const pending: Pending = {
-        operation,
-        startedAt: Date.now(),
-        settled: false,
-        expire: (error) => {
-          pending.settled = true
-          const typed =
-            error instanceof ConnectionLostError ? new BackendUnavailableError(error.message, error) : error
-          breaker?.failed(typed)
-          // Late or lost, the command may still have reached Redis (or reach it yet).
-          reject(AT_MOST_ONCE.has(operation) ? new OutcomeUnknownError(operation, typed) : typed)
-        },
-      }
-      deadlines.track(pending)
-      started.then(
-        (value) => {
-          if (pending.settled) return
-          pending.settled = true
-          deadlines.done(pending)
-          breaker?.succeeded()
-          resolve(map === undefined ? value : map(value))
-        },
-        (error: unknown) => {
-          if (pending.settled) return
-          pending.settled = true
-          deadlines.done(pending)
-          const typed = this.classify(operation, error)
-          const replied = isReply(error)
-          // A reply (even an error) proves the server alive; so does a slot on the move, which concerns
-          // the keys of that slot only: neither opens the circuit for everything else.
-          if (replied || isMigrationError(error)) breaker?.succeeded()
-          else breaker?.failed(typed)
-          // No reply: a command sent on a live connection may have been applied before it dropped.
-          const unknown = AT_MOST_ONCE.has(operation) && live && !replied && !isMigrationError(error)
-          reject(
-            unknown && !(typed instanceof BackendTimeoutError)
-              ? new OutcomeUnknownError(operation, typed)
-              : typed,
-          )
-        },
-      )
-    })
+  /** One merged read: one `MGET`, or on a cluster one `MGET` per hash slot, sent together. */
+  private mget(keys: string[]): Promise<ReadResult[]> {
+    return this.fanOut === undefined ? this.client.mgetBuffer(keys) : this.fanOut.mget(keys)
   }
 
-  private classify(operation: string, error: unknown): Error {
-    if (
-      error instanceof BackendTimeoutError ||
-      error instanceof NotACounterError ||
-      error instanceof CounterOverflowError
-    )
-      return error
-    const message = error instanceof Error ? error.message : String(error)
-    const answered = isReply(error) && !UNAVAILABLE_REPLIES.test(message)
-    if (answered) return new BackendError(operation, error)
-    return new BackendUnavailableError(`Redis ${operation} failed: ${message}`, error)
+  /** Entries of one slot, all or none: one `MULTI`/`EXEC`, or a plain `SET` for one entry. */
+  private async writeTogether(group: readonly BackendEntry[]): Promise<void> {
+    if (group.length === 1) {
+      const { key, value, ttlMs } = group[0]!
+      await setCommand(this.client, key, value, ttlMs, false)
+      return
+    }
+    const transaction = this.client.multi()
+    for (const { key, value, ttlMs } of group) {
+      if (ttlMs === undefined) transaction.set(key, toBuffer(value))
+      else transaction.set(key, toBuffer(value), 'PX', positiveMs(ttlMs))
+    }
+    const replies = await transaction.exec()
+    for (const [error] of replies ?? []) if (error) throw error
   }
 
-  /** `SET key value [PX ttl] [NX]`, with the contract's TTL semantics (none clears a previous expiry). */
-  private setCommand(
-    key: string,
-    value: Uint8Array,
-    ttlMs: number | undefined,
-    onlyIfAbsent: boolean,
-  ): Promise<'OK' | null> {
-    const bytes = toBuffer(value)
-    if (ttlMs === undefined)
-      return onlyIfAbsent ? this.client.set(key, bytes, 'NX') : this.client.set(key, bytes)
-    const px = positiveMs(ttlMs)
-    return onlyIfAbsent ? this.client.set(key, bytes, 'PX', px, 'NX') : this.client.set(key, bytes, 'PX', px)
+  /** Deletes keys with one command (one per hash slot on a cluster); returns how many existed. */
+  private deleteKeys(keys: readonly string[], command: 'del' | 'unlink'): Promise<number> {
+    return this.fanOut === undefined ? this.client[command](...keys) : this.fanOut.delete(keys, command)
   }
 
   /**
-   * Deletes keys with one command per hash slot (one command on a standalone server); returns the count.
-   * A slot being migrated refuses a multi-key delete (`TRYAGAIN`): its keys are then deleted one by one.
+   * One script (one round trip, atomic): `SET guard NX [PX]`, then `SET entry [PX]` unless the guard
+   * holds another value. Skipping that entry is what keeps a computation that finishes late (after a
+   * newer one, or after a refresh) from replacing a valid entry with one no reader accepts.
+   *
+   * The core's guard and entry share a key group, so the script runs on a cluster too. Keys of different
+   * slots (possible through the contract, never from the core) take two steps instead: `SET guard NX`,
+   * then, unless it stored, `GET guard`, then the entry if the guard holds our value; not atomic, but a
+   * guard changing in between only makes the entry one that readers refuse, as the contract allows.
+   *
+   * Not named `setGuarded`: contract version 2 refuses a backend with that method (it belongs in
+   * {@link RedisBackend.accelerations}).
    */
-  private async unlink(keys: readonly string[], command: 'del' | 'unlink'): Promise<number> {
-    if (!this.isCluster) return this.client[command](...keys)
-    const counts = await Promise.all(
-      [...groupBySlot(keys, this.clientPrefix).values()].map(async (positions) => {
-        const group = positions.map((i) => keys[i]!)
-        try {
-          return await this.client[command](...group)
-        } catch (error) {
-          if (!isMigrationError(error) || group.length === 1) throw error
-          const each = await Promise.all(group.map((key) => this.client[command](key)))
-          return each.reduce((a, b) => a + b, 0)
+  private storeGuarded(guard: BackendEntry, entry: BackendEntry): Promise<void> {
+    const { client } = this
+    if (this.fanOut !== undefined && !this.fanOut.sameSlot([guard.key, entry.key])) {
+      return this.envelope.run('setGuarded', async () => {
+        const created = await setCommand(client, guard.key, guard.value, guard.ttlMs, true)
+        if (created !== 'OK') {
+          const held = await client.getBuffer(guard.key)
+          if (held === null || !held.equals(toBuffer(guard.value))) return
         }
-      }),
-    )
-    return counts.reduce((a, b) => a + b, 0)
-  }
-
-  /**
-   * The servers a listing must scan. A cluster client knows its masters only once it has loaded the slot
-   * map: before that, wait for it (within the time bound) rather than list nothing and clear nothing.
-   */
-  private async masters(): Promise<Redis[]> {
-    if (!this.isCluster) return [this.client as Redis]
-    const cluster = this.client as Cluster
-    if (cluster.status !== 'ready') {
-      // One listener however many listings wait (each waits within its own bound).
-      this.clusterReady ??= new Promise<void>((resolve) =>
-        cluster.once('ready', () => {
-          this.clusterReady = undefined
-          resolve()
-        }),
-      )
-      const ready = this.clusterReady
-      await this.run('keys', () => ready)
+        await setCommand(client, entry.key, entry.value, entry.ttlMs, false)
+      })
     }
-    const masters = cluster.nodes('master')
-    if (masters.length === 0)
-      throw new BackendUnavailableError('Redis keys: the cluster has no reachable master')
-    return masters
+    return this.envelope.run(
+      'setGuarded',
+      () =>
+        setGuardedScript.run(
+          client,
+          [guard.key, entry.key],
+          [guard.value, scriptTtl(guard.ttlMs), entry.value, scriptTtl(entry.ttlMs)],
+        ),
+      nothing,
+    )
   }
-}
-
-/** An error Redis answered with (the command was received, and refused), or one of our typed refusals. */
-function isReply(error: unknown): boolean {
-  return (
-    (error instanceof Error && error.name === 'ReplyError') ||
-    error instanceof NotACounterError ||
-    error instanceof CounterOverflowError
-  )
 }
 
 function orUndefined(value: Buffer | null | undefined): Buffer | undefined {
@@ -608,18 +406,3 @@ function orUndefined(value: Buffer | null | undefined): Buffer | undefined {
 }
 
 function nothing(): void {}
-
-/** ioredis takes Buffers: a Uint8Array is viewed, not copied. */
-function toBuffer(value: Uint8Array): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-}
-
-/** `PX` needs a positive integer: a sub-millisecond TTL is rounded up to 1 ms. */
-function positiveMs(ttlMs: number): number {
-  return Math.max(1, Math.ceil(ttlMs))
-}
-
-/** A TTL as a script argument: milliseconds, or empty for none. */
-function scriptTtl(ttlMs: number | undefined): string {
-  return ttlMs === undefined ? '' : String(positiveMs(ttlMs))
-}

@@ -181,17 +181,21 @@ describe.skipIf(!url)('at most once: a dropped connection never applies a comman
     const group = `{once-guarded-${randomUUID()}}`
     const [guard, entry] = [`${group}:guard`, `${group}:entry`]
     // The script known to the server first (else its EVALSHA's NOSCRIPT answer is what gets lost).
-    await b.setGuarded(
-      { key: `${group}:warm-guard`, value: Buffer.from('w'), ttlMs: 1000 },
-      { key: `${group}:warm-entry`, value: Buffer.from('w'), ttlMs: 1000 },
-    )
+    await b
+      .accelerations()
+      .setGuarded(
+        { key: `${group}:warm-guard`, value: Buffer.from('w'), ttlMs: 1000 },
+        { key: `${group}:warm-entry`, value: Buffer.from('w'), ttlMs: 1000 },
+      )
     const settled = await applyThenDrop(
       b,
       () =>
-        b.setGuarded(
-          { key: guard, value: Buffer.from('token'), ttlMs: 10_000 },
-          { key: entry, value: Buffer.from('value'), ttlMs: 10_000 },
-        ),
+        b
+          .accelerations()
+          .setGuarded(
+            { key: guard, value: Buffer.from('token'), ttlMs: 10_000 },
+            { key: entry, value: Buffer.from('value'), ttlMs: 10_000 },
+          ),
       async () => (await raw.get(entry)) === 'value',
     )
     expect(settled.status).toBe('rejected')
@@ -493,29 +497,37 @@ for (const [label, target] of [
         // One key group, as the core's result and its generation: one slot on a cluster.
         const group = `{guarded-${randomUUID()}}`
         const [guard, entry] = [`${group}:g`, `${group}:r`]
-        await newer.setGuarded(
-          { key: guard, value: Buffer.from('new-token'), ttlMs: 60_000 },
-          { key: entry, value: Buffer.from('new-value'), ttlMs: 30_000 },
-        )
+        await newer
+          .accelerations()
+          .setGuarded(
+            { key: guard, value: Buffer.from('new-token'), ttlMs: 60_000 },
+            { key: entry, value: Buffer.from('new-value'), ttlMs: 30_000 },
+          )
         // A computation that started earlier finishes now, with the token it picked then.
-        await older.setGuarded(
-          { key: guard, value: Buffer.from('old-token'), ttlMs: 60_000 },
-          { key: entry, value: Buffer.from('old-value'), ttlMs: 30_000 },
-        )
+        await older
+          .accelerations()
+          .setGuarded(
+            { key: guard, value: Buffer.from('old-token'), ttlMs: 60_000 },
+            { key: entry, value: Buffer.from('old-value'), ttlMs: 30_000 },
+          )
         expect((await newer.get(guard))?.toString()).toBe('new-token')
         expect((await newer.get(entry))?.toString()).toBe('new-value')
         // Not written with a stale token either when no entry existed.
         const absent = `${group}:absent`
-        await older.setGuarded(
-          { key: guard, value: Buffer.from('old-token'), ttlMs: 60_000 },
-          { key: absent, value: Buffer.from('old-value'), ttlMs: 30_000 },
-        )
+        await older
+          .accelerations()
+          .setGuarded(
+            { key: guard, value: Buffer.from('old-token'), ttlMs: 60_000 },
+            { key: absent, value: Buffer.from('old-value'), ttlMs: 30_000 },
+          )
         expect(await newer.get(absent)).toBeUndefined()
         // The guard's own token lets the entry through (a refreshed result), with the entry's TTL.
-        await older.setGuarded(
-          { key: guard, value: Buffer.from('new-token'), ttlMs: 60_000 },
-          { key: entry, value: Buffer.from('refreshed'), ttlMs: undefined },
-        )
+        await older
+          .accelerations()
+          .setGuarded(
+            { key: guard, value: Buffer.from('new-token'), ttlMs: 60_000 },
+            { key: entry, value: Buffer.from('refreshed'), ttlMs: undefined },
+          )
         expect((await newer.get(entry))?.toString()).toBe('refreshed')
         expect(await newer.expire(entry, 30_000)).toBe(true)
       })
@@ -524,14 +536,18 @@ for (const [label, target] of [
         const [newer, older] = [make(), make()]
         const id = randomUUID()
         const [guard, entry] = [`guarded-g-${id}`, `guarded-r-${id}`]
-        await newer.setGuarded(
-          { key: guard, value: Buffer.from('new-token'), ttlMs: 60_000 },
-          { key: entry, value: Buffer.from('new-value'), ttlMs: 30_000 },
-        )
-        await older.setGuarded(
-          { key: guard, value: Buffer.from('old-token'), ttlMs: 60_000 },
-          { key: entry, value: Buffer.from('old-value'), ttlMs: 30_000 },
-        )
+        await newer
+          .accelerations()
+          .setGuarded(
+            { key: guard, value: Buffer.from('new-token'), ttlMs: 60_000 },
+            { key: entry, value: Buffer.from('new-value'), ttlMs: 30_000 },
+          )
+        await older
+          .accelerations()
+          .setGuarded(
+            { key: guard, value: Buffer.from('old-token'), ttlMs: 60_000 },
+            { key: entry, value: Buffer.from('old-value'), ttlMs: 30_000 },
+          )
         expect((await newer.get(guard))?.toString()).toBe('new-token')
         expect((await newer.get(entry))?.toString()).toBe('new-value')
       })

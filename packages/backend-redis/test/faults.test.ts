@@ -148,13 +148,13 @@ describe.skipIf(!binaries)('faults', () => {
       let started = Date.now()
       expect(await double(2)).toBe(4)
       const first = Date.now() - started
-      expect(first).toBeGreaterThanOrEqual(backend.operationTimeoutMs - 50)
+      expect(first).toBeGreaterThanOrEqual(backend.accelerations().operationTimeoutMs - 50)
       expect(first).toBeLessThan(BOUND_MS)
       expect(circuit).toEqual(['open'])
       // While the circuit is open, calls do not wait for the server at all.
       started = Date.now()
       for (let n = 3; n < 23; n++) expect(await double(n)).toBe(n * 2)
-      expect(Date.now() - started).toBeLessThan(backend.operationTimeoutMs)
+      expect(Date.now() - started).toBeLessThan(backend.accelerations().operationTimeoutMs)
       expect(errors).toContain('E_BACKEND_TIMEOUT')
       expect(errors).toContain('E_BACKEND_UNAVAILABLE')
     } finally {
