@@ -1,6 +1,8 @@
 import type { AnyBackend, OnBackend } from './backend/contract.js'
-import { CachedFunction as Engine, type WrapOptions } from './cached-function.js'
 import type { CacheContext } from './context.js'
+import type { FunctionEngine as Engine } from './engine/function-engine.js'
+import { LocalFunction } from './engine/local-function.js'
+import { SharedFunction } from './engine/shared-function.js'
 import { DuplicateFunctionKeyError, InvalidOptionError } from './errors.js'
 import type { CacheEventName, CacheListener, EventHub } from './events.js'
 import { applyInvalidations, type InvalidationTarget } from './invalidation.js'
@@ -8,6 +10,7 @@ import { KeyValueApi } from './key-value.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
 import { collecting, replay, sequenceKind } from './sequences.js'
 import type { CachedFunction, CachedMethod } from './types.js'
+import type { WrapOptions } from './wrap-options.js'
 
 /**
  * A cache: one domain on one backend. Made by `createCache`.
@@ -19,6 +22,8 @@ import type { CachedFunction, CachedMethod } from './types.js'
  */
 export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
   private readonly functions = new Map<string, Engine>()
+  /** How this cache's functions coordinate invalidation, chosen once for its backend. */
+  private readonly Engine: typeof LocalFunction | typeof SharedFunction
   private readonly events: EventHub
   private readonly ownsBackend: boolean
   private closing: Promise<void> | undefined
@@ -28,6 +33,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     super(ctx)
     this.events = events
     this.ownsBackend = ownsBackend
+    this.Engine = ctx.coordination === 'local' ? LocalFunction : SharedFunction
   }
 
   /** The domain key this cache was created with. */
@@ -136,7 +142,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     if (typeof functionKey !== 'string' || functionKey.length === 0) {
       throw new InvalidOptionError('A function key must be a non-empty string')
     }
-    const engine = new Engine(ctx, functionKey, fn as never, options as WrapOptions<readonly unknown[]>)
+    const engine = new this.Engine(ctx, functionKey, fn as never, options as WrapOptions<readonly unknown[]>)
     if (
       this.functions.has(functionKey) ||
       !ctx.state.claimFunctionKey(ctx.layout.namespace, functionKey, ctx.store.storeId)
@@ -151,7 +157,7 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
   private engineFor(functionKey: string): Engine {
     return (
       this.functions.get(functionKey) ??
-      new Engine(this.ctx, functionKey, () => undefined, {} as WrapOptions<readonly unknown[]>)
+      new this.Engine(this.ctx, functionKey, () => undefined, {} as WrapOptions<readonly unknown[]>)
     )
   }
 

@@ -29,8 +29,13 @@ export class CacheContext {
   /** The backend behind its adapter: every backend operation goes through it. */
   readonly store: Store
   readonly state: BackendState
-  readonly local: boolean
-  readonly live: boolean
+  /**
+   * `local` when the backend is synchronous, unshared and not persistent (the memory backend): generations
+   * are counters in this process. Otherwise `shared`: generations are tokens stored in the backend.
+   */
+  readonly coordination: 'local' | 'shared'
+  /** The backend keeps live values (no serialization). */
+  readonly inProcessValues: boolean
   readonly domainGeneration: GenerationCounter
   /** The backend answers with promises: every public call then returns one, and never throws. */
   readonly async: boolean
@@ -53,8 +58,9 @@ export class CacheContext {
       this.failure(operation, error, key),
     )
     this.state = backendState(backend)
-    this.local = capabilities.sync && !capabilities.shared && !capabilities.persistent
-    this.live = capabilities.inProcessValues
+    this.coordination =
+      capabilities.sync && !capabilities.shared && !capabilities.persistent ? 'local' : 'shared'
+    this.inProcessValues = capabilities.inProcessValues
     this.async = !capabilities.sync
     this.domainGeneration = this.state.generation(layout.namespace)
   }
@@ -163,7 +169,7 @@ export class CacheContext {
 
   /** Encodes a key-value API value. */
   encodeValue(value: unknown): unknown {
-    if (this.live) return new LiveValue(value)
+    if (this.inProcessValues) return new LiveValue(value)
     return encodeEnvelope(this.serializer, value, '', false)
   }
 
@@ -192,7 +198,7 @@ export class CacheContext {
   }
 
   encodeToken(token: string): unknown {
-    return this.live ? token : encodeText(token)
+    return this.inProcessValues ? token : encodeText(token)
   }
 
   decodeToken(stored: unknown): string | undefined {

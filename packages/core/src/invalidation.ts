@@ -1,16 +1,16 @@
 import type { BackendEntry } from './backend/contract.js'
-import type { CachedFunction } from './cached-function.js'
 import type { CacheContext } from './context.js'
 import { markerToken, markerTtlMs } from './coordination/invalidation-markers.js'
 import { randomToken } from './coordination/random-token.js'
 import { type DeadScope, reclaimDeadResults } from './coordination/reclaim-dead-results.js'
+import type { FunctionEngine } from './engine/function-engine.js'
 import type { CacheEvents } from './events.js'
 import { chain, type MaybePromise } from './maybe-promise.js'
 
 /** One invalidation, resolved to backend keys. */
 export type InvalidationTarget =
-  | { readonly level: 'result'; readonly fn: CachedFunction; readonly key: string }
-  | { readonly level: 'function'; readonly fn: CachedFunction }
+  | { readonly level: 'result'; readonly fn: FunctionEngine; readonly key: string }
+  | { readonly level: 'function'; readonly fn: FunctionEngine }
   | { readonly level: 'domain' }
 
 /**
@@ -43,24 +43,24 @@ export function applyInvalidations(
       case 'result':
         flights.poison(target.key)
         deletions.push(target.key)
-        if (!ctx.local) {
+        if (ctx.coordination === 'shared') {
           // A marker outlives every computation that may still store on a provisional generation.
           const ttlMs = markerTtlMs(target.fn.resultTtlMs)
           writes.push(generationWrite(ctx, target.fn.resultGenerationKey(target.key), ttlMs, true))
         }
         break
       case 'function':
-        if (ctx.local) target.fn.localFunctionGeneration.value++
-        else writes.push(generationWrite(ctx, target.fn.functionGenerationKeyName, undefined))
+        if (ctx.coordination === 'local') target.fn.localFunctionGeneration.value++
+        else writes.push(generationWrite(ctx, target.fn.functionGenerationKey, undefined))
         dead.push({
           results: target.fn.entryPrefix,
           resultGenerations: target.fn.resultGenerationNamespace,
           stampPart: 1,
-          generationKey: target.fn.functionGenerationKeyName,
+          generationKey: target.fn.functionGenerationKey,
         })
         break
       case 'domain':
-        if (ctx.local) ctx.domainGeneration.value++
+        if (ctx.coordination === 'local') ctx.domainGeneration.value++
         else writes.push(generationWrite(ctx, ctx.layout.domainGeneration, undefined))
         dead.push({
           results: ctx.layout.allResults,
@@ -98,7 +98,7 @@ function generationWrite(
  * memory backend's bound and TTLs reclaim it.
  */
 function reclaim(ctx: CacheContext, dead: readonly DeadScope[]): MaybePromise<void> {
-  if (ctx.local || dead.length === 0) return
+  if (ctx.coordination === 'local' || dead.length === 0) return
   const byBackend = ctx.store.reclaimsPrefixes
   // Generations are always the core's to judge: one written before the call may be what a result
   // stored after it carries, which only a look at that result tells.

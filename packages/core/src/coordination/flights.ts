@@ -5,7 +5,7 @@ import { PROVISIONAL_STORE_WINDOW_MS } from './invalidation-markers.js'
  * only callers that observe the same stamp may share its result, and a poisoned flight (its result was
  * invalidated while it ran) never stores.
  */
-/** The result generation a computation's store is guarded by (see `guardOf` in cached-function.ts). */
+/** The result generation a computation's store is guarded by (see `guardOf` in shared-generations.ts). */
 export interface FlightGuard {
   readonly key: string
   readonly token: string

@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../errors.js'
 import { encodeArguments, encodeDelimited, encodeValue } from './encode-arguments.js'
 
 /** How a wrapped function's calls are turned into keys. All optional; by default every argument counts. */
-export interface KeyOptions<Args extends readonly unknown[]> {
+export interface ArgumentKeyOptions<Args extends readonly unknown[]> {
   /**
    * A custom key: its return value (any keyable value) replaces the argument list in the key.
    * @example cache.wrap('USER', getUser, { key: (user) => user.id })
@@ -26,7 +26,7 @@ export type KeyDeriver = (self: unknown, args: readonly unknown[]) => string
 /** Builds the key deriver for a wrapped function once, so the per-call path does no option checks. */
 export function createKeyDeriver<Args extends readonly unknown[]>(
   functionKey: string,
-  options: KeyOptions<Args>,
+  options: ArgumentKeyOptions<Args>,
 ): KeyDeriver {
   const { key, includeArgs, excludeArgs, keyThis } = options
   if (key !== undefined && typeof key !== 'function') {

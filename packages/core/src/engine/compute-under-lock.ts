@@ -1,0 +1,76 @@
+import type { CacheContext } from '../context.js'
+import { type ComputationLock, FIRST_POLL_MS, MAX_POLL_MS, sleep } from '../coordination/computation-lock.js'
+import type { Flight } from '../coordination/flights.js'
+import { randomToken } from '../coordination/random-token.js'
+
+/** What a cross-process locked computation needs of its wrapped function. */
+export interface LockHost {
+  readonly ctx: CacheContext
+  /** The lock key of a result key. */
+  lockKey(key: string): string
+  /** The valid stored result of `key`, if another process has stored it. */
+  lookUp(key: string): Promise<{ value: unknown; async: boolean } | undefined>
+  /** Runs the function and stores its result. */
+  runAndStore(self: unknown, args: readonly unknown[], key: string, flight: Flight): Promise<unknown>
+  /** Ends the computation without storing (its result was found). */
+  finish(key: string, flight: Flight): void
+  /** Answers a call with a found result (reported as a hit). */
+  hit(key: string, value: unknown, async: boolean): unknown
+}
+
+/**
+ * Cross-process single-flight (the `lock` option of `wrap`). The caller that takes the computation lock
+ * computes and stores; the others look at the cache with growing pauses until the result is there, the
+ * lock is free again (its holder failed: take it), or `wait` has passed (compute without it). The lock is
+ * an optimisation: if it cannot be taken because the backend fails, `silent` computes without it.
+ */
+export async function lockThenCompute(
+  host: LockHost,
+  self: unknown,
+  args: readonly unknown[],
+  key: string,
+  lock: ComputationLock,
+  flight: Flight,
+): Promise<unknown> {
+  const { ctx } = host
+  const { store } = ctx
+  const lockKey = host.lockKey(key)
+  const deadline = Date.now() + lock.waitMs
+  let pause = FIRST_POLL_MS
+  for (;;) {
+    const owner = ctx.encodeToken(randomToken())
+    let acquired: boolean
+    try {
+      acquired = await store.setNx(lockKey, owner, lock.ttlMs)
+    } catch (error) {
+      if (ctx.onError === 'raise') {
+        host.finish(key, flight)
+        throw error
+      }
+      return host.runAndStore(self, args, key, flight)
+    }
+    if (acquired) {
+      try {
+        // The previous holder may have stored it just before releasing the lock: look once more.
+        const stored = await host.lookUp(key).catch(() => undefined)
+        if (stored !== undefined) {
+          host.finish(key, flight)
+          return host.hit(key, stored.value, stored.async)
+        }
+        return await host.runAndStore(self, args, key, flight)
+      } finally {
+        // Only its owner releases it; if that fails, the lock expires after its ttl.
+        await Promise.resolve(store.deleteIfEquals(lockKey, owner)).catch(() => undefined)
+      }
+    }
+    const left = deadline - Date.now()
+    if (left <= 0) return host.runAndStore(self, args, key, flight)
+    await sleep(Math.min(pause, left))
+    pause = Math.min(pause * 2, MAX_POLL_MS)
+    const found = await host.lookUp(key).catch(() => undefined)
+    if (found !== undefined) {
+      host.finish(key, flight)
+      return host.hit(key, found.value, found.async)
+    }
+  }
+}

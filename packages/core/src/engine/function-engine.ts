@@ -1,0 +1,351 @@
+import type { CacheContext } from '../context.js'
+import type { GenerationCounter } from '../coordination/backend-state.js'
+import { type ComputationLock, parseComputationLock } from '../coordination/computation-lock.js'
+import { type Flight, type FlightGuard, Flights } from '../coordination/flights.js'
+import { PROVISIONAL_STORE_WINDOW_MS } from '../coordination/invalidation-markers.js'
+import { NotSupportedError } from '../errors.js'
+import { functionGenerationSuffix } from '../keys/key-layout.js'
+import { createKeyDeriver, type KeyDeriver } from '../keys/key-options.js'
+import { LiveEntry } from '../live-entry.js'
+import { chain, isPromiseLike, type MaybePromise } from '../maybe-promise.js'
+import { checkOptions } from '../options.js'
+import { isGeneratorObject } from '../sequences.js'
+import { decodeEnvelope } from '../serialization/envelope.js'
+import { parseOptionalTtl } from '../ttl.js'
+import { type AnyFunction, WRAP_OPTIONS, type WrapOptions } from '../wrap-options.js'
+
+/**
+ * The engine behind one wrapped function, the part that does not depend on how invalidation is
+ * coordinated: key derivation, single-flight computation, and race-free stores. Everything is written once
+ * over `MaybePromise`, so on a synchronous backend a synchronous function never meets a promise.
+ *
+ * Two subclasses, chosen once per cache: {@link LocalFunction} (generations are counters in this process:
+ * the memory backend) and {@link SharedFunction} (generations are tokens in the store, read with the entry).
+ */
+export abstract class FunctionEngine {
+  /** Where this function's generations live. */
+  readonly namespace: string
+  /** Where this function's results live: the prefix a function invalidation makes dead. */
+  readonly entryPrefix: string
+  /** Where this function's per-argument result generations live. */
+  readonly resultGenerationNamespace: string
+  /** The key of this function's generation. */
+  readonly functionGenerationKey: string
+  /** Time to live of this function's results. */
+  readonly resultTtlMs: number | undefined
+  protected readonly deriveKey: KeyDeriver
+  /** This function's generation under local coordination. */
+  readonly localFunctionGeneration: GenerationCounter
+  /** `async function` is known to be asynchronous before its first call; others are learnt per entry. */
+  protected knownAsync: boolean
+  protected readonly version: string | undefined
+  /** The cross-process lock (`lock` option): only ever set where processes share the store. */
+  protected readonly lock: ComputationLock | undefined
+
+  constructor(
+    protected readonly ctx: CacheContext,
+    readonly functionKey: string,
+    protected readonly fn: AnyFunction,
+    options: WrapOptions<readonly unknown[]>,
+  ) {
+    checkOptions(options, WRAP_OPTIONS, `wrap("${functionKey}")`)
+    const version = options.version === undefined ? undefined : String(options.version)
+    this.version = version
+    this.namespace = ctx.layout.functionNamespace(functionKey, version)
+    this.entryPrefix = ctx.layout.resultNamespace(functionKey, version)
+    this.resultGenerationNamespace = ctx.layout.resultGenerationNamespace(functionKey, version)
+    this.functionGenerationKey = this.namespace + functionGenerationSuffix
+    this.resultTtlMs = parseOptionalTtl(options.ttl, `wrap("${functionKey}").ttl`) ?? ctx.defaultTtlMs
+    this.deriveKey = createKeyDeriver(functionKey, options)
+    this.localFunctionGeneration = ctx.state.generation(this.namespace)
+    this.knownAsync = fn.constructor.name === 'AsyncFunction'
+    this.lock = parseComputationLock(options.lock, functionKey, ctx.store)
+  }
+
+  /** Time to live of this function's results (shorter name for the engine's own use). */
+  protected get ttlMs(): number | undefined {
+    return this.resultTtlMs
+  }
+
+  protected get functionGeneration(): GenerationCounter {
+    return this.localFunctionGeneration
+  }
+
+  /** Whether every call returns a promise whatever the backend (an `async function`, or one seen to). */
+  get returnsPromise(): boolean {
+    return this.knownAsync
+  }
+
+  /**
+   * `call` as wrapped functions and decorated methods expose it: a call typed to return a promise (every
+   * call on an asynchronous backend, an `async` function anywhere) rejects instead of throwing.
+   */
+  callFromUser(self: unknown, args: readonly unknown[]): unknown {
+    try {
+      return this.call(self, args)
+    } catch (error) {
+      if (this.ctx.async || this.knownAsync) return Promise.reject(error)
+      throw error
+    }
+  }
+
+  /** The backend key of the result of a call. Throws `UnkeyableArgumentError` for unkeyable arguments. */
+  abstract entryKey(self: unknown, args: readonly unknown[]): string
+
+  /** The key of the per-argument result generation of `entryKey` (shared coordination). */
+  resultGenerationKey(entryKey: string): string {
+    return this.resultGenerationNamespace + entryKey.slice(this.entryPrefix.length)
+  }
+
+  /** A call of the wrapped function: a hit, a joined computation, or a new one. */
+  abstract call(self: unknown, args: readonly unknown[]): unknown
+
+  /**
+   * Computes and stores without reading the cache (the seed's skip-cache). A refresh supersedes every
+   * computation of the same call that started before it, in this process and in others.
+   */
+  abstract refresh(
+    self: unknown,
+    args: readonly unknown[],
+    supersede: (key: string) => MaybePromise<void>,
+  ): unknown
+
+  // ---- what each coordination decides -------------------------------------------------------------
+
+  /** What a store of a computation on `stamp` is guarded by (a generation written with it), if anything. */
+  protected abstract guardFor(key: string, stamp: string): FlightGuard | undefined
+
+  /** A computation that must go through a cross-process lock, if this function has one. */
+  protected abstract computeUnderLock(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    stamp: string,
+    startedAt: number,
+    guard: FlightGuard | undefined,
+  ): Promise<unknown> | undefined
+
+  /** Whether an invalidation has overtaken the computation (its result would never be accepted). */
+  protected abstract outdated(flight: Flight): boolean
+
+  /** Writes a computed result (with its guard, if any). */
+  protected abstract write(key: string, stored: unknown, guard: FlightGuard | undefined): MaybePromise<void>
+
+  /** Forgets a guard once its computation has stored or failed. */
+  protected abstract settleGuard(guard: FlightGuard | undefined): void
+
+  // ---- reading ------------------------------------------------------------------------------------
+
+  protected decode(
+    stored: unknown,
+    key: string,
+  ): { value: unknown; stamp: string; async: boolean } | undefined {
+    try {
+      return decodeEnvelope(this.ctx.serializer, stored)
+    } catch (error) {
+      this.ctx.report('decode', error, key)
+      return undefined
+    }
+  }
+
+  /** A hit on `prefix + rest` (two parts so the memory hit path builds no key unless a listener wants it). */
+  protected hit(prefix: string, rest: string, value: unknown, async: boolean, viaPromise: boolean): unknown {
+    const { events } = this.ctx
+    if (events.has('hit')) events.emit('hit', { functionKey: this.functionKey, key: prefix + rest })
+    return !viaPromise && (async || this.knownAsync) ? Promise.resolve(value) : value
+  }
+
+  /** The backend could not be read: `raise` throws, `silent` computes without the cache. */
+  protected readFailed(error: unknown, self: unknown, args: readonly unknown[]): unknown {
+    if (this.ctx.onError === 'raise') throw error
+    return this.fn.apply(self, args as unknown[])
+  }
+
+  // ---- computing and storing ----------------------------------------------------------------------
+
+  // ---- computing and storing ----------------------------------------------------------------------
+
+  protected compute(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    stamp: string,
+    join: boolean,
+  ): unknown {
+    const { ctx } = this
+    const { flights } = ctx.state
+    // The start of the window a store on a provisional generation must fit in (invalidation-markers.ts):
+    // the generations were read at most one time bound ago, so counting from then costs the hit path nothing.
+    const startedAt = performance.now() - ctx.timeoutMs
+    if (join) {
+      const running = flights.joinable(key, stamp)
+      if (running !== undefined) return running
+    }
+    if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
+    // The result generation this stamp was built on, fixed now: the store writes the entry only if the
+    // generation still holds it (creating it if absent), never with a token handed out later.
+    const guard = this.guardFor(key, stamp)
+    if (join) {
+      const locked = this.computeUnderLock(self, args, key, stamp, startedAt, guard)
+      if (locked !== undefined) return locked
+    }
+    const domainGeneration = ctx.domainGeneration.value
+    const functionGeneration = this.functionGeneration.value
+    const { result, poisoned } = this.invoke(self, args, guard)
+    if (!isPromiseLike(result)) {
+      if (ctx.store.sync) {
+        const done = Flights.completed(
+          stamp,
+          domainGeneration,
+          functionGeneration,
+          poisoned,
+          startedAt,
+          guard,
+        )
+        return chain(this.store(key, done, result, false), () => result)
+      }
+      // A synchronous function on an asynchronous backend: its store takes a round trip, and callers that
+      // miss meanwhile must join it rather than compute again (single-flight).
+      const flight = flights.start(
+        key,
+        stamp,
+        domainGeneration,
+        functionGeneration,
+        poisoned,
+        startedAt,
+        guard,
+      )
+      const stored = Promise.resolve(this.store(key, flight, result, false)).then(() => result)
+      flight.promise = stored
+      return stored
+    }
+    // Registered once the promise exists: nothing could have joined before.
+    const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt, guard)
+    const promise = Promise.resolve(result).then(
+      (value) => chain(this.store(key, flight, value, true), () => value),
+      (error: unknown) => {
+        this.finishFlight(key, flight)
+        throw error
+      },
+    )
+    flight.promise = promise
+    return promise
+  }
+
+  /** A computation is over (stored, discarded or failed): out of the registry, its guard settled. */
+  protected finishFlight(key: string, flight: Flight): void {
+    this.ctx.state.flights.finish(key, flight)
+    this.settleGuard(flight.guard)
+  }
+
+  /** Runs the function and stores its result (the body of a locked computation). */
+  protected async runAndStore(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    flight: Flight,
+  ): Promise<unknown> {
+    let value: unknown
+    let async = false
+    try {
+      const { result, poisoned } = this.invoke(self, args, flight.guard)
+      async = isPromiseLike(result)
+      if (poisoned) flight.poisoned = true
+      value = await result
+    } catch (error) {
+      this.finishFlight(key, flight)
+      throw error
+    }
+    await this.store(key, flight, value, async)
+    return value
+  }
+
+  /**
+   * Calls the function. `poisoned`: an invalidation was made while it ran synchronously (only the function
+   * itself can make one), so its result may predate it. A synchronous throw forgets any pending generation.
+   */
+  private invoke(
+    self: unknown,
+    args: readonly unknown[],
+    guard: FlightGuard | undefined,
+  ): { result: unknown; poisoned: boolean } {
+    const { state } = this.ctx
+    const invalidationsBefore = state.invalidations
+    let result: unknown
+    try {
+      result = this.fn.apply(self, args as unknown[])
+    } catch (error) {
+      this.settleGuard(guard)
+      throw error
+    }
+    // What the function returns decides, from now on, whether its calls are promises (a plain function
+    // that returns one): a later synchronous failure then rejects as well.
+    if (!this.knownAsync && isPromiseLike(result)) this.knownAsync = true
+    return { result, poisoned: state.invalidations !== invalidationsBefore }
+  }
+
+  /**
+   * Stores a computed value unless an invalidation happened since the computation started. Under local
+   * coordination that is checked here; under shared coordination the stamp written with the value is
+   * already outdated, so readers ignore it whatever the order of writes.
+   */
+  protected store(key: string, flight: Flight, value: unknown, async: boolean): MaybePromise<void> {
+    const { ctx } = this
+    // The write of a pending result generation goes with the entry; either way it is settled after.
+    let pending = flight.guard
+    const finish = () => this.finishFlight(key, flight)
+    // Past the store window a guarded write could recreate a generation an invalidation marker held
+    // (the marker may have expired since): a provisional one is given up, an existing one is written
+    // plainly (its result is then only accepted while that generation still holds the token).
+    const late = pending !== undefined && performance.now() - flight.startedAt > PROVISIONAL_STORE_WINDOW_MS
+    if (late && !pending!.provisional) pending = undefined
+    if (
+      flight.poisoned ||
+      // Too slow to store on a provisional generation: an invalidation marker may have expired since.
+      (late && pending !== undefined) ||
+      this.outdated(flight)
+    ) {
+      finish()
+      if (ctx.events.has('discard')) ctx.events.emit('discard', { functionKey: this.functionKey, key })
+      return
+    }
+    if (isGeneratorObject(value)) {
+      // A generator object would be served exhausted (or fail to encode): only generator functions have
+      // their sequence cached.
+      finish()
+      const error = new NotSupportedError(
+        `"${this.functionKey}" returned a generator object; wrap the generator function itself (function* or async function*) to cache its sequence`,
+      )
+      ctx.report('encode', error, key)
+      if (ctx.onError === 'raise') throw error
+      return
+    }
+    let stored: unknown
+    try {
+      stored = ctx.inProcessValues
+        ? new LiveEntry(value, async, flight.domainGeneration, flight.functionGeneration)
+        : ctx.encodeResult(value, flight.stamp, async)
+    } catch (error) {
+      finish()
+      ctx.report('encode', error, key)
+      if (ctx.onError === 'raise') throw error
+      return
+    }
+    const done = () => {
+      finish()
+      if (ctx.events.has('set')) ctx.events.emit('set', { functionKey: this.functionKey, key })
+    }
+    const failed = (error: unknown) => {
+      finish()
+      if (ctx.onError === 'raise') throw error
+    }
+    let write: MaybePromise<void>
+    try {
+      write = this.write(key, stored, pending)
+    } catch (error) {
+      return failed(error)
+    }
+    if (write instanceof Promise) return write.then(done, failed)
+    done()
+  }
+}

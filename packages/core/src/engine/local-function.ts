@@ -1,0 +1,110 @@
+import type { BoundScope } from '../backend/store.js'
+import type { CacheContext } from '../context.js'
+import type { Flight, FlightGuard } from '../coordination/flights.js'
+import { boundArgumentKey } from '../keys/key-layout.js'
+import { LiveEntry } from '../live-entry.js'
+import type { MaybePromise } from '../maybe-promise.js'
+import type { AnyFunction, WrapOptions } from '../wrap-options.js'
+import { FunctionEngine } from './function-engine.js'
+
+/**
+ * A wrapped function under local coordination: a synchronous store that no other process uses and that
+ * does not outlive this one (the memory backend). Generations are counters in this process, so a hit is
+ * one read and an invalidation moves a counter; a computation overtaken by an invalidation does not store.
+ */
+export class LocalFunction extends FunctionEngine {
+  /** The backend's own view of this function's results: a hit hashes only the argument key. */
+  private readonly view: BoundScope | undefined
+
+  constructor(
+    ctx: CacheContext,
+    functionKey: string,
+    fn: AnyFunction,
+    options: WrapOptions<readonly unknown[]>,
+  ) {
+    super(ctx, functionKey, fn, options)
+    this.view = ctx.store.rawScope(this.entryPrefix)
+  }
+
+  entryKey(self: unknown, args: readonly unknown[]): string {
+    return this.entryPrefix + boundArgumentKey(this.deriveKey(self, args))
+  }
+
+  call(self: unknown, args: readonly unknown[]): unknown {
+    if (this.ctx.closed) this.ctx.assertOpen()
+    return this.callLocal(self, args, boundArgumentKey(this.deriveKey(self, args)))
+  }
+
+  /** Running computations of the same call are poisoned (they will not store), then this one computes. */
+  refresh(self: unknown, args: readonly unknown[]): unknown {
+    this.ctx.assertOpen()
+    const key = this.entryKey(self, args)
+    this.ctx.state.flights.poison(key)
+    return this.compute(self, args, key, this.localStamp(key.slice(this.entryPrefix.length)), false)
+  }
+
+  /** The hit path of the memory backend: one lookup, no promise, no allocation beyond the key. */
+  private callLocal(self: unknown, args: readonly unknown[], argumentKey: string): unknown {
+    const { ctx, view } = this
+    let stored: unknown
+    try {
+      // Raw reads, no adapter wrapper: this is the memory hit path, and a throw is caught right here.
+      stored =
+        view !== undefined ? view.get(argumentKey) : ctx.store.backend.get(this.entryPrefix + argumentKey)
+    } catch (error) {
+      return this.readFailed(ctx.failure('get', error, this.entryPrefix + argumentKey), self, args)
+    }
+    if (stored !== undefined) {
+      if (stored instanceof LiveEntry) {
+        if (
+          stored.domainGeneration === ctx.domainGeneration.value &&
+          stored.functionGeneration === this.functionGeneration.value
+        ) {
+          return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
+        }
+      } else {
+        const decoded = this.decode(stored, this.entryPrefix + argumentKey)
+        if (decoded !== undefined && decoded.stamp === this.localStamp(argumentKey)) {
+          return this.hit(this.entryPrefix, argumentKey, decoded.value, decoded.async, false)
+        }
+      }
+    }
+    return this.compute(self, args, this.entryPrefix + argumentKey, this.localStamp(argumentKey), true)
+  }
+
+  /**
+   * The stamp of a result under local coordination. On a byte-storing backend it names the argument key
+   * too: the generations alone are the same for every argument, so an entry of another argument (a
+   * swapped row or file) would otherwise pass as this one's. Under shared coordination the per-argument
+   * result generation already does that.
+   */
+  private localStamp(argumentKey: string): string {
+    return `${this.ctx.domainGeneration.value}.${this.functionGeneration.value}.${argumentKey}`
+  }
+
+  protected guardFor(): FlightGuard | undefined {
+    return undefined
+  }
+
+  protected computeUnderLock(): undefined {
+    // In-process single-flight already runs one computation per key: there is no other process to wait for.
+    return undefined
+  }
+
+  protected outdated(flight: Flight): boolean {
+    const { ctx } = this
+    return (
+      flight.domainGeneration !== ctx.domainGeneration.value ||
+      flight.functionGeneration !== this.functionGeneration.value
+    )
+  }
+
+  protected write(key: string, stored: unknown): MaybePromise<void> {
+    const { store } = this.ctx
+    const { view } = this
+    if (view === undefined) return store.set(key, stored, this.ttlMs)
+    return store.io('set', () => view.set(key.slice(this.entryPrefix.length), stored, this.ttlMs), key)
+  }
+
+  protected settleGuard(): void {}
+}

@@ -1,0 +1,216 @@
+import type { CacheContext } from '../context.js'
+import type { Flight, FlightGuard } from '../coordination/flights.js'
+import { SharedGenerations } from '../coordination/shared-generations.js'
+import { boundArgumentKey, closeGroup } from '../keys/key-layout.js'
+import type { MaybePromise } from '../maybe-promise.js'
+import type { AnyFunction, WrapOptions } from '../wrap-options.js'
+import { lockThenCompute } from './compute-under-lock.js'
+import { FunctionEngine } from './function-engine.js'
+
+/**
+ * A wrapped function under shared coordination: a store other processes may use, or one that outlives
+ * this process (SQLite, Redis, files). A result carries the stamp of the three generations it was computed
+ * under (domain, function, result), and one read fetches it with them: it is a hit only if they still
+ * match (see `coordination/shared-generations.ts`).
+ */
+export class SharedFunction extends FunctionEngine {
+  readonly generations: SharedGenerations
+  /** Where this function's cross-process computation locks live. */
+  readonly lockPrefix: string
+
+  constructor(
+    ctx: CacheContext,
+    functionKey: string,
+    fn: AnyFunction,
+    options: WrapOptions<readonly unknown[]>,
+  ) {
+    super(ctx, functionKey, fn, options)
+    this.generations = new SharedGenerations(
+      ctx,
+      this.entryPrefix,
+      this.resultGenerationNamespace,
+      this.functionGenerationKey,
+      this.ttlMs,
+      ctx.store.writesGuarded,
+    )
+    this.lockPrefix = ctx.layout.computationLockNamespace(functionKey, this.version)
+  }
+
+  entryKey(self: unknown, args: readonly unknown[]): string {
+    return this.entryPrefix + closeGroup(boundArgumentKey(this.deriveKey(self, args)))
+  }
+
+  call(self: unknown, args: readonly unknown[]): unknown {
+    if (this.ctx.closed) this.ctx.assertOpen()
+    return this.callShared(self, args, this.entryKey(self, args), false)
+  }
+
+  /**
+   * Computes and stores without reading the cache (the seed's skip-cache). A refresh supersedes every
+   * computation of the same call that started before it, in this process and in others: the refresh
+   * first writes a new result generation (as a result invalidation does), so their late results carry a
+   * stamp no reader accepts.
+   */
+  refresh(self: unknown, args: readonly unknown[], supersede: (key: string) => MaybePromise<void>): unknown {
+    this.ctx.assertOpen()
+    const key = this.entryKey(self, args)
+    // If the new generation cannot be written, the refresh cannot safely store: it follows the error
+    // policy like a failed read (`silent` computes and returns without caching).
+    let superseded: MaybePromise<void>
+    try {
+      superseded = supersede(key)
+    } catch (error) {
+      return this.readFailed(error, self, args)
+    }
+    if (superseded instanceof Promise) {
+      return superseded.then(
+        () => this.callShared(self, args, key, true),
+        (error: unknown) => this.readFailed(error, self, args),
+      )
+    }
+    return this.callShared(self, args, key, true)
+  }
+
+  /**
+   * Shared coordination: one read fetches the entry with the three generations it must match (result,
+   * function, domain). Absent generations are created first, so an entry is always stamped with tokens.
+   */
+  private callShared(self: unknown, args: readonly unknown[], key: string, skipRead: boolean): unknown {
+    const { ctx } = this
+    const generationKeys = this.generations.generationKeys(key)
+    const readKeys = skipRead
+      ? generationKeys
+      : [key, generationKeys[0]!, generationKeys[1]!, generationKeys[2]!]
+    let read: MaybePromise<unknown[]>
+    try {
+      read = ctx.store.getMany(readKeys)
+    } catch (error) {
+      return this.readFailed(error, self, args)
+    }
+    const viaPromise = read instanceof Promise
+    const afterRead = (values: unknown[]): unknown => {
+      const stored = skipRead ? undefined : values[0]
+      const useStamp = (stamp: string): unknown => {
+        if (stored !== undefined) {
+          const decoded = this.decode(stored, key)
+          if (decoded !== undefined && decoded.stamp === stamp) {
+            // Inside a promise callback the value needs no promise of its own (that would cost two more ticks).
+            return this.hit(key, '', decoded.value, decoded.async, viaPromise)
+          }
+        }
+        return this.compute(self, args, key, stamp, !skipRead)
+      }
+      // Creating a missing generation is backend I/O too: its failure follows the error policy.
+      let stamp: MaybePromise<string>
+      try {
+        stamp = this.generations.ensureGenerations(generationKeys, values, skipRead ? 0 : 1)
+      } catch (error) {
+        return this.readFailed(error, self, args)
+      }
+      if (stamp instanceof Promise) {
+        return stamp.then(useStamp, (error: unknown) => this.readFailed(error, self, args))
+      }
+      return useStamp(stamp)
+    }
+    if (read instanceof Promise) {
+      // Under way until it settles (close() waits for it): a counter on the hit path, a promise only when
+      // the call goes on to create generations or compute.
+      ctx.callStarted()
+      return read.then(
+        (values) => {
+          let out: unknown
+          try {
+            out = afterRead(values)
+          } catch (error) {
+            ctx.callEnded()
+            throw error
+          }
+          if (out instanceof Promise) out.then(ctx.callEnded, ctx.callEnded)
+          else ctx.callEnded()
+          return out
+        },
+        (error: unknown) => {
+          ctx.callEnded()
+          return this.readFailed(error, self, args)
+        },
+      )
+    }
+    return afterRead(read)
+  }
+
+  /** The valid stored result of `key` under the current generations, if any (the hit path, as a value). */
+  async lookUp(key: string): Promise<{ value: unknown; async: boolean } | undefined> {
+    const { ctx } = this
+    const [stored, result, fn, domain] = await ctx.store.getMany([
+      key,
+      ...this.generations.generationKeys(key),
+    ])
+    if (stored === undefined || result === undefined || fn === undefined || domain === undefined)
+      return undefined
+    const decoded = this.decode(stored, key)
+    const stamp = `${ctx.decodeToken(domain)}.${ctx.decodeToken(fn)}.${ctx.decodeToken(result)}`
+    return decoded !== undefined && decoded.stamp === stamp ? decoded : undefined
+  }
+
+  protected guardFor(key: string, stamp: string): FlightGuard | undefined {
+    return this.generations.guarded ? this.generations.guardOf(key, stamp) : undefined
+  }
+
+  protected computeUnderLock(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    stamp: string,
+    startedAt: number,
+    guard: FlightGuard | undefined,
+  ): Promise<unknown> | undefined {
+    const { lock, ctx } = this
+    if (lock === undefined) return undefined
+    const flight = ctx.state.flights.start(
+      key,
+      stamp,
+      ctx.domainGeneration.value,
+      this.functionGeneration.value,
+      false,
+      startedAt,
+      guard,
+    )
+    const promise = lockThenCompute(this.lockHost, self, args, key, lock, flight)
+    flight.promise = promise
+    return promise
+  }
+
+  /** What the cross-process lock needs of this function. */
+  private readonly lockHost = {
+    ctx: this.ctx,
+    lockKey: (key: string) => this.lockPrefix + key.slice(this.entryPrefix.length),
+    lookUp: (key: string) => this.lookUp(key),
+    runAndStore: (self: unknown, args: readonly unknown[], key: string, flight: Flight) =>
+      this.runAndStore(self, args, key, flight),
+    finish: (key: string, flight: Flight) => this.finishFlight(key, flight),
+    hit: (key: string, value: unknown, async: boolean) => this.hit(key, '', value, async, true),
+  }
+
+  protected outdated(flight: Flight): boolean {
+    return this.generations.overtaken(flight.stamp)
+  }
+
+  protected write(key: string, stored: unknown, guard: FlightGuard | undefined): MaybePromise<void> {
+    const { ctx } = this
+    if (guard === undefined) return ctx.store.set(key, stored, this.ttlMs)
+    return ctx.store.setGuarded(
+      {
+        key: guard.key,
+        value: ctx.encodeToken(guard.token),
+        // A result generation lives a little longer than its entry (as when created first).
+        ttlMs: this.ttlMs === undefined ? undefined : this.ttlMs * 2,
+        bookkeeping: true,
+      },
+      { key, value: stored, ttlMs: this.ttlMs },
+    )
+  }
+
+  protected settleGuard(guard: FlightGuard | undefined): void {
+    this.generations.settleGeneration(guard)
+  }
+}
