@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
 import { crc32 } from 'node:zlib'
 import { SqliteBackend } from '@rapide/backend-sqlite'
-import { type Backend, createCache, jsonSerializer, type Serializer, v8Serializer } from '@rapide/core'
+import { createCache, jsonSerializer, type Serializer, type SyncBackend, v8Serializer } from '@rapide/core'
 import { measure } from './measure.js'
 
 const options = { rounds: 7, roundMs: 150 }
@@ -31,8 +31,8 @@ const row = {
 }
 
 /** An in-process byte store that keeps what the core writes, so the script can read a real entry. */
-class CapturingBackend implements Backend<unknown> {
-  readonly specificationVersion = 1 as const
+class CapturingBackend implements SyncBackend<unknown> {
+  readonly specificationVersion = 2 as const
   readonly name = 'capture'
   readonly capabilities = { sync: true, persistent: false, shared: false, inProcessValues: false } as const
   readonly data = new Map<string, unknown>()

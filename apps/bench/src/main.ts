@@ -14,14 +14,19 @@ import {
   type Target,
   targetsTable,
 } from './report.js'
+import { runScale, type ScaleReport } from './scale.js'
+import { scaleDetails, scaleMarkdown, scaleSvg, scaleTable } from './scale-report.js'
+import { memoryScaleStore, redisScaleStore, type ScaleStore, sqliteScaleStore } from './scale-stores.js'
 import { sqliteSubjects } from './sqlite-subjects.js'
 import { memorySubjects, type Subject } from './subjects.js'
 import { HOT_KEYS } from './workload.js'
 
 /**
- * `pnpm bench [--quick] [--backend memory|sqlite|redis] [--filter <text>]`: measures every subject's hit and
- * miss in this one process and prints tables with the MISSION.md target ratios; writes
- * results/<backend>.md and results/<backend>-hit.svg for each backend measured without a filter.
+ * `pnpm bench [--quick] [--section peers|growth|scale] [--backend memory|sqlite|redis] [--filter <text>]`:
+ * measures every subject's hit and miss in this one process and prints tables with the MISSION.md target
+ * ratios; writes results/<backend>.md and results/<backend>-hit.svg for each backend measured without a
+ * filter. Then the memory-growth check, then the scale check (hits and invalidations with 1 000 and
+ * 1 000 000 entries stored). `--section` runs one of the three only.
  */
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -31,6 +36,13 @@ const option = (name: string) => {
 }
 const filter = option('--filter')
 const onlyBackend = option('--backend')
+const SECTIONS = ['peers', 'growth', 'scale'] as const
+const onlySection = option('--section')
+if (onlySection !== undefined && !SECTIONS.some((s) => s === onlySection)) {
+  console.error(`--section must be one of ${SECTIONS.join(', ')}`)
+  process.exit(2)
+}
+const runs = (section: (typeof SECTIONS)[number]) => onlySection === undefined || onlySection === section
 const options = quick ? { rounds: 3, roundMs: 60 } : { rounds: 7, roundMs: 250 }
 
 /** A target: `peer time / rapide time` of a case must reach `goal`. */
@@ -195,13 +207,14 @@ async function run(subject: Subject, inFlight: number | undefined): Promise<Row>
 
 const results = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
 const readme = join(results, '..', '..', '..', 'README.md')
+const benchReadme = join(results, '..', 'README.md')
 console.log(`rapide benchmarks — ${machineDescription()}`)
 console.log(
   `${quick ? 'quick run' : 'full run'}: ${options.rounds} rounds of ~${options.roundMs} ms per case`,
 )
 
 for (const group of groups) {
-  if (onlyBackend && group.backend !== onlyBackend) continue
+  if (!runs('peers') || (onlyBackend && group.backend !== onlyBackend)) continue
   let all: Subject[]
   try {
     all = await group.subjects()
@@ -271,7 +284,7 @@ for (const group of groups) {
 }
 
 // The memory-growth check: many distinct keys on the bounded memory backend must not grow the heap.
-if (!filter && (!onlyBackend || onlyBackend === 'memory')) {
+if (runs('growth') && !filter && (!onlyBackend || onlyBackend === 'memory')) {
   const calls = quick ? 200_000 : 1_000_000
   console.log(`\nMemory growth: ${calls.toLocaleString('en-US')} distinct keys on the bounded memory backend`)
   const report = memoryGrowth(calls)
@@ -294,6 +307,60 @@ if (!filter && (!onlyBackend || onlyBackend === 'memory')) {
   }
 }
 
-if (!quick && !filter && !formatReadme(readme)) {
+// The scale check: a hit and an invalidation with few and many entries stored, on every backend.
+let benchReadmeChanged = false
+let rootReadmeChanged = runs('peers') || runs('growth')
+if (runs('scale') && !filter) {
+  const sizes = quick ? [1_000, 100_000] : [1_000, 1_000_000]
+  console.log(
+    `\nScale: hits on random keys and invalidations with ${sizes.map((n) => n.toLocaleString('en-US')).join(' and ')} entries stored`,
+  )
+  const stores: ScaleStore[] = []
+  const wanted = (backend: string) => !onlyBackend || onlyBackend === backend
+  if (wanted('memory')) stores.push(memoryScaleStore(sizes.at(-1)!))
+  if (wanted('sqlite')) stores.push(sqliteScaleStore())
+  let scaleRedis: Awaited<ReturnType<typeof benchRedis>> | undefined
+  if (wanted('redis')) {
+    try {
+      scaleRedis = await benchRedis()
+      stores.push(redisScaleStore(scaleRedis.url, process.env.REDIS_URL === undefined))
+    } catch (error) {
+      console.error(`  Redis: skipped — ${error instanceof Error ? error.message : String(error)}`)
+      process.exitCode = 1
+    }
+  }
+  const started = performance.now()
+  let report: ScaleReport
+  try {
+    report = await runScale(stores, sizes, options, (line) => console.log(line))
+  } finally {
+    await scaleRedis?.stop()
+  }
+  const stamp = `${new Date().toISOString().slice(0, 10)} — ${machineDescription()}`
+  const table = scaleTable(report)
+  console.log(
+    `\n${table}\n\n${scaleDetails(report)}\n\nscale run: ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  )
+  mkdirSync(results, { recursive: true })
+  writeFileSync(join(results, 'scale.md'), scaleMarkdown(report, stamp, quick))
+  writeFileSync(join(results, 'scale.svg'), scaleSvg(report, stamp))
+  console.log('wrote apps/bench/results/scale.md and scale.svg')
+  if (!quick && !onlyBackend) {
+    const content = `${stamp}.\n\n${table}\n\n${scaleDetails(report)}`
+    if (updateReadme(benchReadme, 'scale', content)) {
+      benchReadmeChanged = true
+      console.log('updated the scale tables in apps/bench/README.md')
+    }
+    if (updateReadme(readme, 'scale', content)) {
+      rootReadmeChanged = true
+      console.log('updated the scale tables in the root README')
+    }
+  }
+}
+
+if (!quick && !filter && rootReadmeChanged && !formatReadme(readme)) {
   console.log('could not run Biome on the root README: run `pnpm format` before committing it')
+}
+if (benchReadmeChanged && !formatReadme(benchReadme, dirname(readme))) {
+  console.log('could not run Biome on apps/bench/README.md: run `pnpm format` before committing it')
 }

@@ -70,3 +70,32 @@ async function medianOfRounds(
   const nsPerOp = samples[Math.floor(samples.length / 2)]!
   return { nsPerOp, opsPerSecond: 1e9 / nsPerOp }
 }
+
+/**
+ * `rounds` batches of exactly `batch` calls (one in flight) after one warm-up batch, median time per call.
+ * For operations whose side effects pile up with their number (each invalidation may start background
+ * work), where sizing batches to a duration would measure the pile-up. `firstNs` is the very first
+ * call alone (one sample: only an order of magnitude).
+ */
+export async function measureFixed(
+  operation: () => unknown,
+  isAsync: boolean,
+  { rounds, batch }: { rounds: number; batch: number },
+): Promise<Measurement & { readonly firstNs: number }> {
+  const started = process.hrtime.bigint()
+  const first = operation()
+  if (isAsync) await first
+  const firstNs = Number(process.hrtime.bigint() - started)
+  const timed = async () => {
+    const started = process.hrtime.bigint()
+    if (isAsync) for (let i = 0; i < batch; i++) await operation()
+    else for (let i = 0; i < batch; i++) operation()
+    return Number(process.hrtime.bigint() - started) / batch
+  }
+  await timed()
+  const samples: number[] = []
+  for (let r = 0; r < rounds; r++) samples.push(await timed())
+  samples.sort((a, b) => a - b)
+  const nsPerOp = samples[Math.floor(samples.length / 2)]!
+  return { nsPerOp, opsPerSecond: 1e9 / nsPerOp, firstNs }
+}

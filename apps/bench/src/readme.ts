@@ -20,13 +20,14 @@ export function updateReadme(path: string, name: string, content: string): boole
 }
 
 /**
- * Formats the README with the repository's formatter (Biome aligns the tables), so a run leaves it as
- * `pnpm lint` wants it. Returns false (and the caller says to run `pnpm format`) when that fails.
+ * Formats a README with the repository's formatter (Biome aligns the tables), so a run leaves it as
+ * `pnpm lint` wants it. `root` is the repository (where Biome is installed), by default the README's
+ * folder. Returns false (and the caller says to run `pnpm format`) when that fails.
  */
-export function formatReadme(path: string): boolean {
-  const biome = join(dirname(path), 'node_modules', '.bin', 'biome')
+export function formatReadme(path: string, root = dirname(path)): boolean {
+  const biome = join(root, 'node_modules', '.bin', 'biome')
   try {
-    execFileSync(biome, ['format', '--write', path], { stdio: 'ignore' })
+    execFileSync(biome, ['format', '--write', path], { stdio: 'ignore', cwd: root })
     return true
   } catch {
     return false
