@@ -1,6 +1,6 @@
+// #region can-list-keys
 import { KeyvMemoryAdapter, type KeyvStorageAdapter } from 'keyv'
 
-// #region can-list-keys
 /**
  * Whether Keyv can list the keys of this store. Keyv always has an `iterator()`, but over a store that
  * cannot iterate it silently yields nothing, and a listing that finds nothing would make `clear()` and

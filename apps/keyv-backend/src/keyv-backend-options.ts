@@ -1,6 +1,6 @@
+// #region options
 import type Keyv from 'keyv'
 
-// #region options
 /** Options of {@link KeyvBackend}. */
 export interface KeyvBackendOptions {
   /**

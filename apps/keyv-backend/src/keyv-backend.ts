@@ -225,8 +225,8 @@ export class KeyvBackend
     await this.store.delete(key)
     return existed
   }
-  // #endregion helpers
 }
+// #endregion helpers
 
 // #region counter-text
 /** The decimal text of a counter, as every rapide backend stores one; undefined if it is not one. */

@@ -1,6 +1,6 @@
+// #region stored-value
 import type { KeyvValue } from 'keyv'
 
-// #region stored-value
 /**
  * What this backend writes to Keyv for one key: Keyv's own envelope, with the bytes as base64 text and
  * the absolute expiry in ms since the epoch (Keyv 6's format, so Keyv's own tools read our entries).
