@@ -2,9 +2,11 @@
  * A store written like the Keyv ecosystem's network and database adapters (`@keyv/sqlite`, `@keyv/redis`
  * before v6): asynchronous, with a relative `ttl` and an `iterator(namespace)`. Keyv wraps it in its
  * bridge adapter. Every call answers after a macrotask, so operations interleave as they would over a
- * network, and `failing` makes every call reject.
+ * network (after `delayMs`, or a microtask with 0), and `failing` makes every call reject.
  */
 export class SlowAsyncStore {
+  constructor(private readonly delayMs = 1) {}
+
   readonly data = new Map<string, { value: unknown; expiresAt: number | undefined }>()
   failing = false
   calls = 0
@@ -42,7 +44,7 @@ export class SlowAsyncStore {
 
   private async tick(): Promise<void> {
     this.calls++
-    await new Promise((resolve) => setTimeout(resolve, 1))
+    await (this.delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, this.delayMs)) : null)
     if (this.failing) throw new Error('store unavailable')
   }
 }
