@@ -32,6 +32,21 @@ describe('space that a function or domain invalidation made dead is reclaimed', 
     reclaimTiming.generationDelayMs = delay
   })
 
+  it('on an asynchronous store that only this process uses, dead results go too (nothing would free them)', async () => {
+    const store: Store = new Map()
+    const backend = new ListingStore(store)
+    ;(backend as { capabilities: unknown }).capabilities = { ...backend.capabilities, shared: false }
+    const cache = createCache({ domainKey: 'RC-ALONE', backend })
+    const f = cache.wrap('F', async (n: number) => n)
+    for (let n = 0; n < 20; n++) await f(n)
+    const results = () => [...store.keys()].filter((key) => key.includes('r:{F:')).length
+    expect(results()).toBe(20)
+    await f.invalidateAll()
+    await eventually(() => results() === 0)
+    expect(results()).toBe(0)
+    await cache.close()
+  })
+
   it('dead results and created generations go; live results and invalidation markers stay', async () => {
     const store: Store = new Map()
     const backend = new ListingStore(store)

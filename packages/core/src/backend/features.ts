@@ -114,7 +114,8 @@ export function describeBackend(given: AnyBackend): FeatureSupport[] {
           ),
     )
   }
-  if (shared || backend.capabilities.persistent) {
+  // Under local coordination (synchronous, unshared, not persistent) nothing is dead: counters move.
+  if (!(sync && !shared && !backend.capabilities.persistent)) {
     const reclaims = typeof accelerations.reclaimPrefix === 'function'
     rows.push(
       reclaims
@@ -124,7 +125,7 @@ export function describeBackend(given: AnyBackend): FeatureSupport[] {
             ['accelerations().reclaimPrefix'],
             'the backend does it',
           )
-        : shared && listing && atomics
+        : listing && (atomics || alone)
           ? row(
               'reclaiming results an invalidation made dead',
               'emulated',

@@ -27,8 +27,8 @@ export interface DeadScope {
 }
 
 /**
- * Reclaims, in the background, the space a function or domain invalidation made dead, on a shared store
- * that can list keys and compare-and-delete:
+ * Reclaims, in the background, the space a function or domain invalidation made dead, on a store under
+ * shared coordination (shared, persistent or asynchronous) that can list keys and compare-and-delete:
  *
  * - (when `results`, for a store without `reclaimPrefix`) a result whose stamp no longer carries the
  *   live generation can never be accepted again: it is removed with `deleteIfEquals`, so a result
@@ -45,7 +45,7 @@ export interface DeadScope {
  */
 export function reclaimDeadResults(ctx: CacheContext, scopes: readonly DeadScope[], results: boolean): void {
   const { store } = ctx
-  if (!store.lists || !store.hasAtomics || !store.shared || scopes.length === 0) return
+  if (!store.lists || !store.hasAtomics || scopes.length === 0) return
   const run = async () => {
     for (const scope of scopes) {
       if (ctx.closed) return
