@@ -8,6 +8,7 @@ import {
   RapideError,
 } from '@rapide/core'
 import { describe, expect, it } from 'vitest'
+import { applicability } from './applicability.js'
 import {
   type FaultyBackend,
   READ_OPERATIONS,
@@ -292,7 +293,10 @@ export function faultTests<B extends AnyBackend>(harness: Harness<B>, probe: B):
       for (let round = 0; round < 30; round++) {
         const drops = backend.faults.inject({
           kind: 'drop',
-          operations: [...STORE_OPERATIONS, ...(probe.setNx ? (['setNx'] as const) : [])],
+          operations: [
+            ...STORE_OPERATIONS,
+            ...(applicability(probe).implements('setNx') ? (['setNx'] as const) : []),
+          ],
           probability: 0.5,
         })
         for (const n of [1, 2, 3]) expect(await f(n), `round ${round}`).toBe(`${n}v${version}`)

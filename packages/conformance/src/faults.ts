@@ -1,6 +1,17 @@
-import { type AnyBackend, checkOptions, InvalidOptionError } from '@rapide/core'
+import {
+  type Accelerations,
+  type AnyBackend,
+  type BackendEntry,
+  checkOptions,
+  InvalidOptionError,
+  type ScopedStore,
+} from '@rapide/core'
 
-/** The backend operations a fault can target (the methods of the storage contract). */
+/**
+ * The backend operations a fault can target (the methods of the storage contract). `getIn` and `setIn`
+ * are a scoped view's `get` and `set` (`accelerations().scope(namespace)`; contract version 1's flat
+ * methods of those names); `setGuarded` and `reclaimPrefix` are the accelerations of those names.
+ */
 export type BackendOperation =
   | 'get'
   | 'getIn'
@@ -185,9 +196,11 @@ export class InjectedFaultError extends Error {
 /**
  * Wraps a backend to corrupt what it returns, delay, drop or fail its operations, controllably and
  * deterministically (bentocache's chaos driver, for rapide's contract). The wrapper declares the same
- * name, capabilities, optional methods, `operationTimeoutMs` and `storeId` as the backend, and keeps its
- * synchronous answers synchronous; every other property is forwarded. Faults are switched on and off
- * while a test runs through `faults`.
+ * name, capabilities, optional methods, accelerations and `storeId` as the backend, and keeps its
+ * synchronous answers synchronous; every other property is forwarded. What `accelerations()` returns is
+ * wrapped too (its scoped views, `setGuarded`, `reclaimPrefix`), so faults reach the core's fast paths;
+ * a contract version 1 backend's flat `getIn`/`setIn`/`setGuarded`/`reclaimPrefix` likewise. Faults are
+ * switched on and off while a test runs through `faults`.
  *
  * Refused, with an {@link InvalidOptionError}: `corrupt` on an `inProcessValues` backend (it stores
  * values, not bytes), `delay` on a synchronous backend, `drop` of an operation that has no success
@@ -221,10 +234,20 @@ export function withFaults<B extends AnyBackend>(
   const injector = new FaultInjector(backend, seed)
   for (const fault of options.faults ?? []) injector.inject(fault)
   const wrappers = new Map<PropertyKey, unknown>()
+  const methods = backend as unknown as Record<string, unknown>
   for (const operation of ALL_OPERATIONS) {
-    if (typeof backend[operation] === 'function') {
-      wrappers.set(operation, (...args: unknown[]) => injector.run(operation, args))
+    const method = methods[operation]
+    if (typeof method === 'function') {
+      wrappers.set(operation, (...args: unknown[]) =>
+        injector.run(operation, args, () => method.apply(backend, args)),
+      )
     }
+  }
+  const accelerations = methods.accelerations
+  if (backend.specificationVersion !== 1 && typeof accelerations === 'function') {
+    wrappers.set('accelerations', () =>
+      injector.wrapAccelerations(accelerations.call(backend) as Accelerations<boolean, unknown>),
+    )
   }
   return new Proxy(backend, {
     get(target, property) {
@@ -255,6 +278,8 @@ const RECENT_LIMIT = 64
 
 class FaultInjector implements FaultController {
   private active: ActiveFault[] = []
+  /** The backend's own bound (`operationTimeoutMs`), as its accelerations last declared it. */
+  private ownBound: number | undefined
   private readonly random: () => number
   private readonly recentWrites: string[] = []
   readonly injected: Record<FaultKind, number> = { corrupt: 0, delay: 0, drop: 0, fail: 0 }
@@ -265,6 +290,40 @@ class FaultInjector implements FaultController {
     readonly seed: number,
   ) {
     this.random = mulberry32(seed)
+    if (backend.specificationVersion === 1) this.ownBound = backend.operationTimeoutMs
+  }
+
+  /** The backend's accelerations, each operation going through the faults like the backend's methods. */
+  wrapAccelerations(given: Accelerations<boolean, unknown>): Accelerations<boolean, unknown> {
+    if (typeof given !== 'object' || given === null) return given
+    this.ownBound = given.operationTimeoutMs
+    const wrapped: Accelerations<boolean, unknown> = { ...given }
+    const { scope, setGuarded, reclaimPrefix } = given
+    if (typeof scope === 'function') {
+      wrapped.scope = (namespace: string) => {
+        const view = scope.call(given, namespace)
+        return {
+          get: (key: string) => this.run('getIn', [namespace, key], () => view.get(key)),
+          set: (key: string, value: unknown, ttlMs: number | undefined) =>
+            this.run('setIn', [namespace, key, value, ttlMs], () => view.set(key, value, ttlMs)),
+        } as ScopedStore<boolean, unknown>
+      }
+    }
+    if (typeof setGuarded === 'function') {
+      wrapped.setGuarded = ((guard: BackendEntry<unknown>, entry: BackendEntry<unknown>) =>
+        this.run('setGuarded', [guard, entry], () => setGuarded.call(given, guard, entry))) as Accelerations<
+        boolean,
+        unknown
+      >['setGuarded']
+    }
+    if (typeof reclaimPrefix === 'function') {
+      wrapped.reclaimPrefix = ((prefix: string) =>
+        this.run('reclaimPrefix', [prefix], () => reclaimPrefix.call(given, prefix))) as Accelerations<
+        boolean,
+        unknown
+      >['reclaimPrefix']
+    }
+    return wrapped
   }
 
   inject(fault: Fault): FaultHandle {
@@ -367,7 +426,8 @@ class FaultInjector implements FaultController {
     return true
   }
 
-  run(operation: BackendOperation, args: unknown[]): unknown {
+  /** Runs one operation (`call` does it on the backend) through the active faults. */
+  run(operation: BackendOperation, args: unknown[], call: () => unknown): unknown {
     const keys = keysOf(operation, args)
     const record: { faults: FaultKind[] } = { faults: [] }
     this.history.push({ operation, keys, at: performance.now(), faults: record.faults })
@@ -400,9 +460,7 @@ class FaultInjector implements FaultController {
     const { backend } = this
     const invoke = (): unknown => {
       if (fail !== undefined && !fail.applied) throw failure(fail, operation)
-      let result: unknown = drop
-        ? DROPPED_ANSWER[operation]!(args)
-        : (backend[operation] as (...a: unknown[]) => unknown).apply(backend, args)
+      let result: unknown = drop ? DROPPED_ANSWER[operation]!(args) : call()
       if (corrupt.length > 0)
         result = then(result, (value) => this.corruptResult(operation, args, value, corrupt, record))
       if (fail?.applied) {
@@ -430,7 +488,7 @@ class FaultInjector implements FaultController {
       if (responseDelay > 0) await sleep(responseDelay)
       return result
     })()
-    const bound = backend.operationTimeoutMs
+    const bound = this.ownBound
     if (typeof bound !== 'number' || !(bound > 0) || requestDelay + responseDelay <= bound) return delayed
     // The backend promises to fail within `operationTimeoutMs`: keep that promise, as it would.
     delayed.catch(() => undefined)

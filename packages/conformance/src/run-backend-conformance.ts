@@ -1,5 +1,7 @@
 import type { AnyBackend } from '@rapide/core'
 import { describe } from 'vitest'
+import { capabilityTests } from './capability-summary.js'
+import { closedTests } from './closed-tests.js'
 import { contractTests } from './contract-tests.js'
 import { correctnessTests } from './correctness-tests.js'
 import { engineTests } from './engine-tests.js'
@@ -11,10 +13,11 @@ import type { ConformanceOptions } from './options.js'
 /**
  * Registers the whole conformance suite for a backend in the current vitest file.
  *
- * The engine tests run twice, the second time under another key prefix, to catch a backend that leaks
- * keys across namespaces; then the correctness checks, and the fault checks through {@link withFaults}
- * (a corrupted, slow or failing store must never make rapide serve a wrong value). Tests for
- * capabilities the backend does not declare are reported as skipped.
+ * First the capability summary (what the backend unlocks and refuses, from `describeBackend`), then the
+ * contract and the "closed" trait; the engine tests run twice, the second time under another key prefix,
+ * to catch a backend that leaks keys across namespaces; then the correctness checks, and the fault checks
+ * through {@link withFaults} (a corrupted, slow or failing store must never make rapide serve a wrong
+ * value). Tests for capabilities the backend does not declare are reported as skipped.
  *
  * @example
  * // my-backend.test.ts
@@ -28,7 +31,9 @@ export function runBackendConformance<B extends AnyBackend>(options: Conformance
     const harness = new Harness(options)
     // One instance is built at registration to read the manifest that decides which tests apply.
     const probe = harness.backend()
+    capabilityTests(options.name, probe)
     contractTests(harness, probe)
+    closedTests(harness, probe)
     engineTests(harness, probe, { label: 'first domain', keyPrefix: '' })
     engineTests(harness, probe, { label: 'second domain, prefixed', keyPrefix: `${uniqueName('prefix')}:` })
     correctnessTests(harness, probe)

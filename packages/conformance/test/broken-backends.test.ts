@@ -9,7 +9,11 @@ const packageRoot = join(here, '..')
 
 interface JsonReport {
   testResults: {
-    assertionResults: { fullName: string; status: 'passed' | 'failed' | 'skipped' | 'pending' }[]
+    assertionResults: {
+      fullName: string
+      status: 'passed' | 'failed' | 'skipped' | 'pending'
+      failureMessages: string[]
+    }[]
   }[]
 }
 
@@ -20,6 +24,7 @@ interface JsonReport {
 describe('the conformance kit rejects broken backends', () => {
   let failed: string[] = []
   let passed: string[] = []
+  let messages = new Map<string, string>()
 
   beforeAll(async () => {
     const vitest = join(packageRoot, 'node_modules', 'vitest', 'vitest.mjs')
@@ -41,7 +46,8 @@ describe('the conformance kit rejects broken backends', () => {
     const results = report.testResults.flatMap((file) => file.assertionResults)
     failed = results.filter((r) => r.status === 'failed').map((r) => r.fullName)
     passed = results.filter((r) => r.status === 'passed').map((r) => r.fullName)
-  }, 120_000)
+    messages = new Map(results.map((r) => [r.fullName, r.failureMessages.join('\n')]))
+  }, 240_000)
 
   const failures = (backend: string) => failed.filter((name) => name.includes(`conformance: ${backend} `))
 
@@ -100,9 +106,33 @@ describe('the conformance kit rejects broken backends', () => {
       )
   })
 
+  it('a backend that still answers after close() fails the closed trait, and only it', () => {
+    const names = failures('answers-after-close')
+    expect(names).toContainEqual(expect.stringContaining('closed: get fails after close()'))
+    expect(names).toContainEqual(expect.stringContaining('closed: getMany fails after close()'))
+    expect(names).toContainEqual(
+      expect.stringContaining('closed: accelerations().scope(namespace).get fails after close()'),
+    )
+    for (const name of names) expect(name).toMatch(/closed: /)
+  })
+
+  it('a backend whose get hangs after close() fails the closed trait for get, within its bound', () => {
+    const names = failures('hangs-after-close')
+    expect(names).toEqual([expect.stringContaining('closed: get fails after close()')])
+    expect(messages.get(names[0]!)).toMatch(/hung/)
+  })
+
+  it('a backend with half of an optional group is refused by createCache, and the kit says what to add', () => {
+    const names = failures('half-listing')
+    const refusal = names.find((name) => name.includes('capabilities createCache accepts the backend'))
+    expect(refusal).toBeDefined()
+    expect(messages.get(refusal!)).toMatch(/implement all of keys, deletePrefix, or none/)
+    expect(names).toContainEqual(expect.stringContaining('contract createCache accepts it'))
+  })
+
   it('checks unrelated to a defect stay green', () => {
     expect(passed).toContainEqual(
-      expect.stringContaining('conformance: ignores-ttl engine (first domain) caches'),
+      expect.stringContaining('conformance: ignores-ttl engine (first domain) calls and keys caches'),
     )
     expect(passed).toContainEqual(expect.stringContaining('conformance: fake-shared contract set then get'))
   })

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { MemoryBackend } from '@rapide/backend-memory'
-import { InvalidOptionError } from '@rapide/core'
+import { createCache, InvalidOptionError } from '@rapide/core'
 import { describe, expect, it } from 'vitest'
 import { InjectedFaultError, withFaults } from '../src/index.js'
+import { LocalMapBackend } from './fixtures/local-map-backend.js'
 import { FullSharedMapBackend, SharedMapBackend } from './fixtures/shared-map-backend.js'
 
 const store = () => new FullSharedMapBackend(randomBytes(4).toString('hex'))
@@ -34,10 +34,11 @@ describe('withFaults', () => {
     const faulty = withFaults(inner)
     expect(faulty.name).toBe(inner.name)
     expect(faulty.capabilities).toBe(inner.capabilities)
-    expect(faulty.specificationVersion).toBe(1)
-    for (const method of ['getMany', 'setMany', 'setNx', 'setGuarded', 'incr', 'ping'] as const) {
+    expect(faulty.specificationVersion).toBe(2)
+    for (const method of ['getMany', 'setMany', 'setNx', 'incr', 'ping', 'accelerations'] as const) {
       expect(typeof faulty[method]).toBe('function')
     }
+    expect(typeof faulty.accelerations().setGuarded).toBe('function')
     // Optional methods the backend lacks stay absent: the core and the kit see the same backend.
     const minimal = withFaults(new SharedMapBackend('minimal'))
     expect((minimal as { getMany?: unknown }).getMany).toBeUndefined()
@@ -61,7 +62,7 @@ describe('withFaults', () => {
     expect(() => withFaults(new SyncBytesBackend()).faults.inject({ kind: 'delay', ms: 10 })).toThrow(
       /synchronous/,
     )
-    expect(() => withFaults(new MemoryBackend()).faults.inject({ kind: 'corrupt' })).toThrow(
+    expect(() => withFaults(new LocalMapBackend()).faults.inject({ kind: 'corrupt' })).toThrow(
       InvalidOptionError,
     )
     const faulty = withFaults(store())
@@ -103,8 +104,10 @@ describe('withFaults', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(55)
     expect(text(await faulty.get('k'))).toBe('v')
 
-    const bounded = Object.assign(store(), { operationTimeoutMs: 30 })
+    const bounded = Object.assign(store(), { accelerations: () => ({ operationTimeoutMs: 30 }) })
     const slow = withFaults(bounded, { faults: [{ kind: 'delay', ms: 100, operations: ['set'] }] })
+    // The bound is read from the accelerations, which the core asks for when it creates a cache.
+    slow.accelerations()
     await expect(slow.set('late', Buffer.from('v'), undefined)).rejects.toThrow(/timed out after 30 ms/)
     // Like a request already sent, it is still applied.
     await new Promise((resolve) => setTimeout(resolve, 120))
@@ -146,6 +149,64 @@ describe('withFaults', () => {
     }
     expect(await run(1)).toEqual(await run(1))
     expect(await run(1)).not.toEqual(await run(2))
+  })
+
+  it('reaches the accelerations: scoped views, setGuarded and reclaimPrefix go through the faults', async () => {
+    const local = withFaults(new LocalMapBackend())
+    const view = local.accelerations().scope!('ns:')
+    view.set('k', 'v', undefined)
+    expect(local.get('ns:k')).toBe('v')
+    local.faults.inject({ kind: 'fail', operations: ['getIn'] })
+    expect(() => view.get('k')).toThrow(InjectedFaultError)
+    local.faults.clear()
+    local.faults.inject({ kind: 'drop', operations: ['setIn'], keys: 'ns:lost' })
+    view.set('lost', 'v', undefined)
+    expect(local.get('ns:lost')).toBeUndefined()
+    expect(local.faults.history.map((r) => r.operation)).toEqual(['setIn', 'get', 'getIn', 'setIn', 'get'])
+
+    const shared = withFaults(store())
+    const guarded = shared.accelerations().setGuarded!
+    const entry = (key: string) => ({ key, value: Buffer.from(key), ttlMs: undefined })
+    shared.faults.inject({ kind: 'fail', operations: ['setGuarded'], times: 1 })
+    await expect(guarded(entry('g'), entry('e'))).rejects.toThrow(InjectedFaultError)
+    await guarded(entry('g'), entry('e'))
+    expect(text(await shared.get('e'))).toBe('e')
+    expect(shared.faults.history.at(-2)).toMatchObject({ operation: 'setGuarded', keys: ['g', 'e'] })
+
+    // A cache over the wrapper reads its hits through the wrapped view: a failing view is reported.
+    const cache = createCache({ domainKey: 'FAULTS', backend: local })
+    const errors: unknown[] = []
+    cache.on('error', ({ error }) => errors.push(error))
+    const f = cache.wrap('F', (n: number) => n * 2)
+    expect(f(1)).toBe(2)
+    local.faults.inject({ kind: 'fail', operations: ['getIn'] })
+    expect(f(1)).toBe(2)
+    expect(errors.length).toBeGreaterThan(0)
+  })
+
+  it('wraps a contract version 1 backend’s flat speed-only members', async () => {
+    class FlatV1 extends SyncBytesBackend {
+      readonly operationTimeoutMs = 30
+      getIn(namespace: string, key: string): Uint8Array | undefined {
+        return this.get(namespace + key)
+      }
+      setIn(namespace: string, key: string, value: Uint8Array): void {
+        this.set(namespace + key, value)
+      }
+      reclaimPrefix(_prefix: string): void {}
+    }
+    const faulty = withFaults(new FlatV1())
+    expect(faulty.specificationVersion).toBe(1)
+    expect(faulty.operationTimeoutMs).toBe(30)
+    faulty.setIn('ns:', 'k', Buffer.from('v'))
+    faulty.faults.inject({ kind: 'corrupt', how: 'truncate', at: 0, operations: ['getIn'] })
+    expect(faulty.getIn('ns:', 'k')).toEqual(new Uint8Array(0))
+    faulty.faults.inject({ kind: 'fail', operations: ['reclaimPrefix'] })
+    expect(() => faulty.reclaimPrefix('ns:')).toThrow(InjectedFaultError)
+    expect(faulty.faults.history.map((r) => r.operation)).toEqual(['setIn', 'getIn', 'reclaimPrefix'])
+    // The core still accepts it, through its bridge.
+    const cache = createCache({ domainKey: 'V1', backend: faulty })
+    expect(cache.wrap('F', (n: number) => n + 1)(1)).toBe(2)
   })
 
   it('records every operation with the faults that hit it', async () => {
