@@ -1,10 +1,16 @@
 import {
-  type Backend,
+  type Accelerations,
+  type AtomicMethods,
   type BackendEntry,
+  type BatchMethods,
+  ClosedError,
   CounterOverflowError,
   checkOptions,
   InvalidOptionError,
+  type ListingMethods,
   NotACounterError,
+  type ScopedStore,
+  type SyncBackend,
   ValueTooLargeError,
 } from '@rapide/core'
 import { LRUCache } from 'lru-cache'
@@ -25,37 +31,48 @@ export interface MemoryBackendOptions {
 
 const OPTIONS: readonly (keyof MemoryBackendOptions)[] = ['maxEntries', 'maxBytes']
 
+/** One namespace's index: argument key → the full key string the LRU holds. */
+type NamespaceIndex = Map<string, string>
+
 /**
- * Boxes every value (lru-cache cannot hold `undefined`). Entries stored with `setIn` remember their
- * namespace and argument key so the index can forget them when the LRU drops them. `size` is the
- * estimate made when the value was stored (under `maxBytes` only), reused when the entry is re-set.
+ * Boxes every value (lru-cache cannot hold `undefined`). Entries stored through a scoped view remember
+ * their namespace's index and argument key so the index can forget them when the LRU drops them. `size`
+ * is the estimate made when the value was stored (under `maxBytes` only), reused when the entry is re-set.
  */
-type Slot = { value: unknown; namespace?: string; key?: string; size?: number }
+type Slot = { value: unknown; index?: NamespaceIndex; key?: string; size?: number }
 
 /**
  * An in-process backend: synchronous, so a wrapped synchronous function stays synchronous; values are
  * kept as they are (no serialization), so a hit returns the very object that was stored; bounded by entry
  * count and optionally by bytes, least recently used first; entries expire lazily when read.
  *
- * Not shared between processes or worker threads, and not persistent.
+ * Not shared between processes or worker threads, and not persistent. After `close()` every operation
+ * throws `ClosedError`.
  *
  * @example
  * const cache = createCache({ domainKey: 'APP', backend: new MemoryBackend({ maxEntries: 50_000 }) })
  */
-export class MemoryBackend implements Backend<unknown> {
-  readonly specificationVersion = 1 as const
+export class MemoryBackend
+  implements
+    SyncBackend<unknown>,
+    BatchMethods<true, unknown>,
+    AtomicMethods<true, unknown>,
+    ListingMethods<true>
+{
+  readonly specificationVersion = 2
   readonly name = 'memory'
   readonly capabilities = { sync: true, persistent: false, shared: false, inProcessValues: true } as const
 
   private readonly lru: LRUCache<string, Slot>
   /**
-   * namespace → argument key → the full key string the LRU holds. Looking a hit up here hashes only the
-   * short argument key (the namespace string is the same object on every call, its hash cached), and the
-   * full key found is the very string object the LRU stores, so its hash is cached too.
+   * namespace → its index (argument key → the full key string the LRU holds). A scoped view holds its
+   * namespace's index itself, so a hit hashes only the short argument key, and the full key found is the
+   * very string object the LRU stores, its hash cached too.
    */
-  private readonly index = new Map<string, Map<string, string>>()
-  /** Indexed namespaces that also hold keys written with plain `set` (see `getIn`). */
+  private readonly index = new Map<string, NamespaceIndex>()
+  /** Indexed namespaces that also hold keys written with plain `set` (see `scope`). */
   private readonly plainlyWritten = new Set<string>()
+  private closed = false
 
   /** The byte bound, when there is one. */
   private readonly maxBytes: number | undefined
@@ -98,10 +115,12 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   get(key: string): unknown {
+    this.checkOpen()
     return this.lru.get(key)?.value
   }
 
   set(key: string, value: unknown, ttlMs: number | undefined): void {
+    this.checkOpen()
     const slot = this.sized(key, { value })
     this.notePlainWrite(key)
     this.lru.set(key, slot, ttlMs === undefined ? undefined : { ttl: ttlMs })
@@ -132,26 +151,44 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   delete(key: string): boolean {
+    this.checkOpen()
     return this.lru.delete(key)
   }
 
-  getIn(namespace: string, key: string): unknown {
-    const fullKey = this.index.get(namespace)?.get(key)
-    if (fullKey !== undefined) return this.lru.get(fullKey)?.value
-    // Only a namespace a plain write reached can hold an unindexed key; elsewhere a miss is a miss,
-    // without hashing the full key.
-    return this.plainlyWritten.has(namespace) ? this.lru.get(namespace + key)?.value : undefined
+  /**
+   * The speed-only extras the core asks for once per cache: a scoped view per wrapped function, whose
+   * hit is one lookup in the namespace's index and one in the LRU.
+   */
+  accelerations(): Accelerations<true, unknown> {
+    return { scope: (namespace) => this.scope(namespace) }
   }
 
-  setIn(namespace: string, key: string, value: unknown, ttlMs: number | undefined): void {
-    const fullKey = namespace + key
-    const slot = this.sized(fullKey, { value, namespace, key })
-    this.lru.set(fullKey, slot, ttlMs === undefined ? undefined : { ttl: ttlMs })
-    let keys = this.index.get(namespace)
-    if (keys === undefined) {
-      keys = new Map()
-      this.index.set(namespace, keys)
-      // Keys written plainly before the namespace was first used with setIn are not indexed.
+  /**
+   * The view of one namespace. It holds the namespace's index (made on first use) and the LRU, so a hit
+   * looks nothing else up. A miss in the index is a miss, unless a plain write reached the namespace; after
+   * `close()` the indexes are empty, so every read takes that path and throws.
+   */
+  private scope(namespace: string): ScopedStore<true, unknown> {
+    this.checkOpen()
+    const index = this.indexOf(namespace)
+    const lru = this.lru
+    return {
+      get: (key) => {
+        const fullKey = index.get(key)
+        if (fullKey !== undefined) return lru.get(fullKey)?.value
+        return this.unindexedGet(namespace, key)
+      },
+      set: (key, value, ttlMs) => this.setIndexed(namespace, index, key, value, ttlMs),
+    }
+  }
+
+  /** The index of `namespace`, created on first use (shared by every view of it). */
+  private indexOf(namespace: string): NamespaceIndex {
+    let index = this.index.get(namespace)
+    if (index === undefined) {
+      index = new Map()
+      this.index.set(namespace, index)
+      // Keys written plainly before the namespace was first viewed are not indexed.
       for (const existing of this.lru.keys()) {
         if (existing.startsWith(namespace)) {
           this.plainlyWritten.add(namespace)
@@ -159,10 +196,30 @@ export class MemoryBackend implements Backend<unknown> {
         }
       }
     }
-    keys.set(key, fullKey)
+    return index
   }
 
-  /** Remembers which indexed namespaces a plain write reached (so `getIn` must also try the full key). */
+  /** A read the index could not answer: only a namespace a plain write reached can hold the key. */
+  private unindexedGet(namespace: string, key: string): unknown {
+    this.checkOpen()
+    return this.plainlyWritten.has(namespace) ? this.lru.get(namespace + key)?.value : undefined
+  }
+
+  private setIndexed(
+    namespace: string,
+    index: NamespaceIndex,
+    key: string,
+    value: unknown,
+    ttlMs: number | undefined,
+  ): void {
+    this.checkOpen()
+    const fullKey = namespace + key
+    const slot = this.sized(fullKey, { value, index, key })
+    this.lru.set(fullKey, slot, ttlMs === undefined ? undefined : { ttl: ttlMs })
+    index.set(key, fullKey)
+  }
+
+  /** Remembers which indexed namespaces a plain write reached (so their views must also try the full key). */
   private notePlainWrite(key: string): void {
     if (this.index.size === 0) return
     for (const namespace of this.index.keys()) {
@@ -171,16 +228,17 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   private unindex(slot: Slot, fullKey: string): void {
-    if (slot.namespace === undefined) return
-    const keys = this.index.get(slot.namespace)
-    if (keys?.get(slot.key!) === fullKey) keys.delete(slot.key!)
+    const { index, key } = slot
+    if (index !== undefined && index.get(key!) === fullKey) index.delete(key!)
   }
 
   getMany(keys: readonly string[]): unknown[] {
+    this.checkOpen()
     return keys.map((key) => this.lru.get(key)?.value)
   }
 
   setMany(entries: readonly BackendEntry<unknown>[]): void {
+    this.checkOpen()
     if (this.maxBytes === undefined) {
       for (const entry of entries) this.set(entry.key, entry.value, entry.ttlMs)
       return
@@ -194,24 +252,28 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   deleteMany(keys: readonly string[]): number {
+    this.checkOpen()
     let count = 0
     for (const key of keys) if (this.lru.delete(key)) count++
     return count
   }
 
   setNx(key: string, value: unknown, ttlMs: number | undefined): boolean {
+    this.checkOpen()
     if (this.lru.has(key)) return false
     this.set(key, value, ttlMs)
     return true
   }
 
   deleteIfEquals(key: string, value: unknown): boolean {
+    this.checkOpen()
     const slot = this.lru.get(key)
     if (slot === undefined || slot.value !== value) return false
     return this.lru.delete(key)
   }
 
   incr(key: string, delta: number, ttlMs: number | undefined): number {
+    this.checkOpen()
     const slot = this.lru.get(key)
     if (slot === undefined) {
       if (!Number.isSafeInteger(delta)) throw new CounterOverflowError(key)
@@ -228,6 +290,7 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   expire(key: string, ttlMs: number | undefined): boolean {
+    this.checkOpen()
     const slot = this.lru.get(key)
     if (slot === undefined) return false
     this.lru.set(key, slot, { ttl: ttlMs ?? 0 })
@@ -235,6 +298,7 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   keys(prefix: string): string[] {
+    this.checkOpen()
     const out: string[] = []
     for (const key of this.lru.keys()) {
       // keys() also yields expired entries that were not read yet; has() checks expiry.
@@ -250,10 +314,25 @@ export class MemoryBackend implements Backend<unknown> {
   }
 
   ping(): boolean {
+    this.checkOpen()
     return true
   }
 
+  /**
+   * Empties the store and closes it: every operation then throws `ClosedError`, views made before
+   * included. Calling it twice is harmless.
+   */
   close(): void {
+    if (this.closed) return
+    this.closed = true
     this.lru.clear()
+    // Views hold their namespace's index: emptied, not dropped, so their reads reach the closed check.
+    for (const index of this.index.values()) index.clear()
+    this.index.clear()
+    this.plainlyWritten.clear()
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('MemoryBackend')
   }
 }

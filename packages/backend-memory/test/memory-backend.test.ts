@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   CounterOverflowError,
   createCache,
   InvalidOptionError,
@@ -51,6 +52,44 @@ describe('MemoryBackend', () => {
     expect(backend.incr('n', 1, undefined)).toBe(2)
     await new Promise((r) => setTimeout(r, 60))
     expect(backend.get('n')).toBeUndefined()
+  })
+
+  it('a scoped view indexes its namespace: evicted and replaced entries leave the index', () => {
+    const backend = new MemoryBackend({ maxEntries: 2 })
+    const view = backend.accelerations().scope!('ns:')
+    view.set('a', 1, undefined)
+    view.set('b', 2, undefined)
+    view.set('c', 3, undefined)
+    expect(view.get('a')).toBeUndefined()
+    expect(view.get('c')).toBe(3)
+    // A plain write over an indexed key replaces it, and the view reads the plain value.
+    backend.set('ns:c', 'plain', undefined)
+    expect(view.get('c')).toBe('plain')
+    // Views of one namespace share its index.
+    expect(backend.accelerations().scope!('ns:').get('c')).toBe('plain')
+  })
+
+  it('after close() every operation throws ClosedError, views made before included; close twice is harmless', () => {
+    const backend = new MemoryBackend()
+    const view = backend.accelerations().scope!('ns:')
+    view.set('a', 1, undefined)
+    backend.set('k', 1, undefined)
+    backend.close()
+    backend.close()
+    expect(() => view.get('a')).toThrow(ClosedError)
+    expect(() => view.set('b', 1, undefined)).toThrow(ClosedError)
+    expect(() => backend.get('k')).toThrow(ClosedError)
+    expect(() => backend.keys('')).toThrow(ClosedError)
+    expect(() => backend.deletePrefix('')).toThrow(ClosedError)
+    expect(() => backend.accelerations().scope!('other:')).toThrow(ClosedError)
+    expect(backend.size).toBe(0)
+  })
+
+  it('implements contract version 2 with no version 1 member left', () => {
+    const backend = new MemoryBackend()
+    expect(backend.specificationVersion).toBe(2)
+    for (const member of ['getIn', 'setIn', 'setGuarded', 'reclaimPrefix'])
+      expect(member in backend).toBe(false)
   })
 
   it('refuses invalid bounds', () => {
@@ -175,8 +214,9 @@ describe('MemoryBackend maxBytes', () => {
     expect(backend.get('k')).toBeUndefined()
     expect(() => backend.setNx('n', 'x'.repeat(20_000), undefined)).toThrow(ValueTooLargeError)
     expect(backend.get('n')).toBeUndefined()
-    expect(() => backend.setIn('ns:', 'a', 'x'.repeat(20_000), undefined)).toThrow(ValueTooLargeError)
-    expect(backend.getIn('ns:', 'a')).toBeUndefined()
+    const view = backend.accelerations().scope!('ns:')
+    expect(() => view.set('a', 'x'.repeat(20_000), undefined)).toThrow(ValueTooLargeError)
+    expect(view.get('a')).toBeUndefined()
   })
 
   it('a setMany with one value over the bound writes none of the batch', () => {
