@@ -40,6 +40,8 @@ export class CacheContext {
   /** The backend answers with promises: every public call then returns one, and never throws. */
   readonly async: boolean
   closed = false
+  /** Background reclamations under way, by scope: a new invalidation of the scope asks for one more run. */
+  readonly reclaiming = new Map<string, { again: boolean }>()
   private readonly closeListeners: (() => void)[] = []
 
   constructor(

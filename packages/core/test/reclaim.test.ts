@@ -47,6 +47,33 @@ describe('space that a function or domain invalidation made dead is reclaimed', 
     await cache.close()
   })
 
+  it('a burst of invalidations of one function runs one reclamation at a time, not one listing each', async () => {
+    const store: Store = new Map()
+    const backend = new ListingStore(store)
+    let listings = 0
+    let inFlight = 0
+    let most = 0
+    const list = backend.keys.bind(backend)
+    ;(backend as { keys: unknown }).keys = async (prefix: string) => {
+      listings++
+      most = Math.max(most, ++inFlight)
+      await sleep(20)
+      inFlight--
+      return list(prefix)
+    }
+    const cache = createCache({ domainKey: 'RC-BURST', backend })
+    const f = cache.wrap('F', async (n: number) => n)
+    for (let n = 0; n < 10; n++) await f(n)
+    for (let i = 0; i < 10; i++) await f.invalidateAll()
+    const results = () => [...store.keys()].filter((key) => key.includes('r:{F:')).length
+    await eventually(() => results() === 0 && inFlight === 0)
+    expect(results()).toBe(0)
+    expect(most).toBe(1)
+    // The first run, and one more for the invalidations that came while it ran (results and generations).
+    expect(listings).toBeLessThanOrEqual(4)
+    await cache.close()
+  })
+
   it('dead results and created generations go; live results and invalidation markers stay', async () => {
     const store: Store = new Map()
     const backend = new ListingStore(store)

@@ -46,14 +46,32 @@ export interface DeadScope {
 export function reclaimDeadResults(ctx: CacheContext, scopes: readonly DeadScope[], results: boolean): void {
   const { store } = ctx
   if (!store.lists || !store.hasAtomics || scopes.length === 0) return
-  const run = async () => {
-    for (const scope of scopes) {
-      if (ctx.closed) return
-      await reclaimScope(ctx, scope, results)
+  const { reclaiming } = ctx
+  for (const scope of scopes) {
+    // One reclamation per scope at a time: a burst of invalidations of one function must not stack
+    // listings on the connection (each would delay the calls and invalidations behind it). A reclamation
+    // already under way runs once more after it ends, which covers what the later invalidations made dead
+    // (it reads the live generation again for every batch).
+    const id = `${scope.results}\u0000${results}`
+    const running = reclaiming.get(id)
+    if (running !== undefined) {
+      running.again = true
+      continue
     }
+    const state = { again: false }
+    reclaiming.set(id, state)
+    const run = async () => {
+      try {
+        do {
+          state.again = false
+          await reclaimScope(ctx, scope, results)
+        } while (state.again && !ctx.closed)
+      } finally {
+        reclaiming.delete(id)
+      }
+    }
+    ctx.track(run().catch((error: unknown) => ctx.report('reclaim', error)))
   }
-  // Scopes run one after another, the generations of each after a pause: one chain per invalidation.
-  ctx.track(run().catch((error: unknown) => ctx.report('reclaim', error)))
 }
 
 async function reclaimScope(ctx: CacheContext, scope: DeadScope, results: boolean): Promise<void> {
