@@ -10,7 +10,6 @@ import { type Harness, sameStored, sample, sleep, uniqueName } from './harness.j
 export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: B): void {
   const caps = probe.capabilities
   const kit = applicability(probe)
-  const has = kit.implements
   const { scope, setGuarded, reclaimPrefix } = kit.accelerations
   const key = () => uniqueName('conformance:key')
 
@@ -178,7 +177,7 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       },
     )
 
-    it.skipIf(!has('getMany'))('getMany returns one slot per key, in order', async () => {
+    it.skipIf(!kit.implements('getMany'))('getMany returns one slot per key, in order', async () => {
       const backend = harness.backend()
       const [a, b, c] = [key(), key(), key()]
       const va = sample(backend, 'a')
@@ -193,7 +192,7 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       expect(sameStored(backend, got[3], va)).toBe(true)
     })
 
-    it.skipIf(!has('setMany'))('setMany writes every entry with its own ttl', async () => {
+    it.skipIf(!kit.implements('setMany'))('setMany writes every entry with its own ttl', async () => {
       const backend = harness.backend()
       const unit = harness.ttlUnitMs
       const [a, b] = [key(), key()]
@@ -208,7 +207,7 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       expect(await backend.get(b)).toBeUndefined()
     })
 
-    it.skipIf(!has('deleteMany'))('deleteMany counts the keys that existed', async () => {
+    it.skipIf(!kit.implements('deleteMany'))('deleteMany counts the keys that existed', async () => {
       const backend = harness.backend()
       const [a, b, c] = [key(), key(), key()]
       await backend.set(a, sample(backend, 'a'), undefined)
@@ -217,7 +216,7 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       expect(await backend.get(a)).toBeUndefined()
     })
 
-    it.skipIf(!has('setNx'))(
+    it.skipIf(!kit.implements('setNx'))(
       'setNx stores only when absent, and an expired key counts as absent',
       async () => {
         const backend = harness.backend()
@@ -265,34 +264,40 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       },
     )
 
-    it.skipIf(!has('deleteIfEquals'))('deleteIfEquals deletes only on an exact match', async () => {
-      const backend = harness.backend()
-      const k = key()
-      const token = caps.inProcessValues ? 'token-a' : sample(backend, 'token-a')
-      await backend.set(k, token, undefined)
-      const other = caps.inProcessValues ? 'token-b' : sample(backend, 'token-b')
-      expect(await full(backend).deleteIfEquals(k, other)).toBe(false)
-      expect(await backend.get(k)).toBeDefined()
-      const same = caps.inProcessValues ? 'token-a' : sample(backend, 'token-a')
-      expect(await full(backend).deleteIfEquals(k, same)).toBe(true)
-      expect(await backend.get(k)).toBeUndefined()
-    })
+    it.skipIf(!kit.implements('deleteIfEquals'))(
+      'deleteIfEquals deletes only on an exact match',
+      async () => {
+        const backend = harness.backend()
+        const k = key()
+        const token = caps.inProcessValues ? 'token-a' : sample(backend, 'token-a')
+        await backend.set(k, token, undefined)
+        const other = caps.inProcessValues ? 'token-b' : sample(backend, 'token-b')
+        expect(await full(backend).deleteIfEquals(k, other)).toBe(false)
+        expect(await backend.get(k)).toBeDefined()
+        const same = caps.inProcessValues ? 'token-a' : sample(backend, 'token-a')
+        expect(await full(backend).deleteIfEquals(k, same)).toBe(true)
+        expect(await backend.get(k)).toBeUndefined()
+      },
+    )
 
-    it.skipIf(!has('incr'))('incr counts from 0, keeps the first ttl, rejects non-counters', async () => {
-      const backend = harness.backend()
-      const unit = harness.ttlUnitMs
-      const k = key()
-      expect(await full(backend).incr(k, 1, 30 * unit)).toBe(1)
-      expect(await full(backend).incr(k, 5, undefined)).toBe(6)
-      expect(await full(backend).incr(k, -10, undefined)).toBe(-4)
-      await sleep(60 * unit)
-      expect(await backend.get(k)).toBeUndefined()
-      const text = key()
-      await backend.set(text, sample(backend, 'not a number'), undefined)
-      await expect(async () => full(backend).incr(text, 1, undefined)).rejects.toThrow()
-    })
+    it.skipIf(!kit.implements('incr'))(
+      'incr counts from 0, keeps the first ttl, rejects non-counters',
+      async () => {
+        const backend = harness.backend()
+        const unit = harness.ttlUnitMs
+        const k = key()
+        expect(await full(backend).incr(k, 1, 30 * unit)).toBe(1)
+        expect(await full(backend).incr(k, 5, undefined)).toBe(6)
+        expect(await full(backend).incr(k, -10, undefined)).toBe(-4)
+        await sleep(60 * unit)
+        expect(await backend.get(k)).toBeUndefined()
+        const text = key()
+        await backend.set(text, sample(backend, 'not a number'), undefined)
+        await expect(async () => full(backend).incr(text, 1, undefined)).rejects.toThrow()
+      },
+    )
 
-    it.skipIf(!has('expire'))('expire changes the ttl of an existing key only', async () => {
+    it.skipIf(!kit.implements('expire'))('expire changes the ttl of an existing key only', async () => {
       const backend = harness.backend()
       const unit = harness.ttlUnitMs
       const k = key()
@@ -303,7 +308,7 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       expect(await backend.get(k)).toBeUndefined()
     })
 
-    it.skipIf(!has('keys'))('keys lists live keys under a prefix, and only those', async () => {
+    it.skipIf(!kit.implements('keys'))('keys lists live keys under a prefix, and only those', async () => {
       const backend = harness.backend()
       const prefix = `${key()}:`
       const unit = harness.ttlUnitMs
@@ -319,19 +324,22 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       expect(keys.sort()).toEqual([`${prefix}a`, `${prefix}b*`])
     })
 
-    it.skipIf(!has('deletePrefix'))('deletePrefix removes exactly the keys under the prefix', async () => {
-      const backend = harness.backend()
-      const prefix = `${key()}:`
-      await backend.set(`${prefix}a`, sample(backend, 'a'), undefined)
-      await backend.set(`${prefix}%_*`, sample(backend, 'b'), undefined)
-      const outside = `${prefix.slice(0, -1)}_x`
-      await backend.set(outside, sample(backend, 'c'), undefined)
-      expect(await full(backend).deletePrefix(prefix)).toBe(2)
-      expect(await backend.get(`${prefix}a`)).toBeUndefined()
-      expect(await backend.get(outside)).toBeDefined()
-    })
+    it.skipIf(!kit.implements('deletePrefix'))(
+      'deletePrefix removes exactly the keys under the prefix',
+      async () => {
+        const backend = harness.backend()
+        const prefix = `${key()}:`
+        await backend.set(`${prefix}a`, sample(backend, 'a'), undefined)
+        await backend.set(`${prefix}%_*`, sample(backend, 'b'), undefined)
+        const outside = `${prefix.slice(0, -1)}_x`
+        await backend.set(outside, sample(backend, 'c'), undefined)
+        expect(await full(backend).deletePrefix(prefix)).toBe(2)
+        expect(await backend.get(`${prefix}a`)).toBeUndefined()
+        expect(await backend.get(outside)).toBeDefined()
+      },
+    )
 
-    it.skipIf(!has('ping'))('ping answers true', async () => {
+    it.skipIf(!kit.implements('ping'))('ping answers true', async () => {
       expect(await full(harness.backend()).ping()).toBe(true)
     })
 
@@ -345,7 +353,7 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
       expect(sameStored(two, await two.get(k), value)).toBe(true)
     })
 
-    it.skipIf(!has('close'))('close can be called twice', async () => {
+    it.skipIf(!kit.implements('close'))('close can be called twice', async () => {
       const backend = harness.backend()
       await full(backend).close()
       await full(backend).close()
