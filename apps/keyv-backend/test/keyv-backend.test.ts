@@ -16,9 +16,13 @@ const text = (value: Uint8Array | undefined) =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('KeyvBackend', () => {
-  it('unlocks every feature of the cache: nothing is refused', () => {
+  it('unlocks every feature of the cache: nothing is refused, only the speed-only accelerations are emulated', () => {
     const rows = describeBackend(new KeyvBackend())
-    expect(rows.filter((row) => row.status !== 'native')).toEqual([])
+    expect(rows.filter((row) => row.status === 'refused')).toEqual([])
+    expect(rows.filter((row) => row.status === 'emulated').flatMap((row) => row.needs)).toEqual([
+      'accelerations().reclaimPrefix',
+      'accelerations().setGuarded',
+    ])
   })
 
   it('works over a Keyv without serialization and over an asynchronous store Keyv bridges', async () => {
