@@ -1,10 +1,9 @@
 import {
   type Accelerations,
   type AnyBackend,
+  accelerationsOf,
   BACKEND_GROUPS,
   type BackendGroup,
-  type BackendV1,
-  type ScopedStore,
 } from '@rapide/core'
 
 /** A method of one of the optional groups (`BACKEND_GROUPS`), or one of the optional single methods. */
@@ -66,39 +65,4 @@ export function applicability(backend: AnyBackend): Applicability {
   return found
 }
 
-/**
- * The speed-only extras of a backend, whatever its contract version: version 2's `accelerations()`, or
- * version 1's flat `getIn`/`setIn`, `setGuarded`, `reclaimPrefix` and `operationTimeoutMs` seen the same
- * way. Each call of a version 2 backend's `accelerations()` is a fresh call, as each cache makes one.
- */
-export function accelerationsOf(backend: AnyBackend): Accelerations<boolean, unknown> {
-  if (backend.specificationVersion !== 1) {
-    const given = (backend as { accelerations?: () => Accelerations<boolean, unknown> }).accelerations
-    return typeof given === 'function' ? (given.call(backend) ?? {}) : {}
-  }
-  const v1 = backend as BackendV1<unknown>
-  const out: Accelerations<boolean, unknown> = {}
-  const { getIn, setIn, setGuarded, reclaimPrefix, operationTimeoutMs } = v1
-  if (typeof getIn === 'function' && typeof setIn === 'function') {
-    out.scope = (namespace: string) =>
-      ({
-        get: (key: string) => getIn.call(v1, namespace, key),
-        set: (key: string, value: unknown, ttlMs: number | undefined) =>
-          setIn.call(v1, namespace, key, value, ttlMs),
-      }) as ScopedStore<boolean, unknown>
-  }
-  if (typeof setGuarded === 'function') {
-    out.setGuarded = ((guard, entry) => setGuarded.call(v1, guard, entry)) as Accelerations<
-      boolean,
-      unknown
-    >['setGuarded']
-  }
-  if (typeof reclaimPrefix === 'function') {
-    out.reclaimPrefix = ((prefix: string) => reclaimPrefix.call(v1, prefix)) as Accelerations<
-      boolean,
-      unknown
-    >['reclaimPrefix']
-  }
-  if (typeof operationTimeoutMs === 'number') out.operationTimeoutMs = operationTimeoutMs
-  return out
-}
+export { accelerationsOf }

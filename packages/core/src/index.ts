@@ -17,7 +17,7 @@ export type {
   SyncBackend,
 } from './backend/contract.js'
 export { BACKEND_GROUPS, SPECIFICATION_VERSION } from './backend/contract.js'
-export type { BackendV1 } from './backend/contract-v1.js'
+export { accelerationsOf, type BackendV1 } from './backend/contract-v1.js'
 export { describeBackend, type FeatureStatus, type FeatureSupport } from './backend/features.js'
 export { Cache, InvalidationBatch, type MethodReturn } from './cache.js'
 export type { ErrorPolicy } from './context.js'

@@ -1,5 +1,5 @@
 import type { MaybePromise } from '../maybe-promise.js'
-import type { Accelerations, BackendCapabilities, BackendEntry, ScopedStore } from './contract.js'
+import type { Accelerations, AnyBackend, BackendCapabilities, BackendEntry, ScopedStore } from './contract.js'
 
 /**
  * Contract version 1: one flat interface, every method optional on its own, speed-only members
@@ -84,4 +84,18 @@ export function accelerationsOfV1(backend: BackendV1<unknown>): Accelerations<bo
   }
   if (typeof operationTimeoutMs === 'number') accelerations.operationTimeoutMs = operationTimeoutMs
   return accelerations
+}
+
+/**
+ * The accelerations a backend of any contract version offers (what `createCache` reads once): version 2's
+ * `accelerations()`, or version 1's flat speed members. For tools that test or wrap backends.
+ *
+ * @example
+ * const { setGuarded } = accelerationsOf(backend)
+ */
+export function accelerationsOf(backend: AnyBackend): Accelerations<boolean, unknown> {
+  if (backend.specificationVersion === 1) return accelerationsOfV1(backend)
+  const given = (backend as { accelerations?: unknown }).accelerations
+  if (typeof given !== 'function') return {}
+  return (given.call(backend) as Accelerations<boolean, unknown> | undefined) ?? {}
 }
