@@ -128,8 +128,14 @@ export class Store {
    * The raw view of a namespace, for the hit path of a synchronous unshared store: no wrapper at all
    * (a closure per read costs a measurable share of a memory hit), so its caller catches throws itself.
    */
-  rawScope(namespace: string): BoundScope | undefined {
-    return this.accelerations.scope?.(namespace)
+  rawScope(namespace: string): BoundScope {
+    const own = this.accelerations.scope?.(namespace)
+    if (own !== undefined) return own
+    const { backend } = this
+    return {
+      get: (key) => backend.get(namespace + key),
+      set: (key, value, ttlMs) => backend.set(namespace + key, value, ttlMs),
+    }
   }
 
   /** A namespace's view: the backend's own when it has one, else keys prefixed with `namespace`. */

@@ -13,8 +13,8 @@ import { FunctionEngine } from './function-engine.js'
  * one read and an invalidation moves a counter; a computation overtaken by an invalidation does not store.
  */
 export class LocalFunction extends FunctionEngine {
-  /** The backend's own view of this function's results: a hit hashes only the argument key. */
-  private readonly view: BoundScope | undefined
+  /** This function's results, seen through the backend's own view where it has one (a hit then hashes only the argument key). */
+  private readonly view: BoundScope
 
   constructor(
     ctx: CacheContext,
@@ -49,8 +49,7 @@ export class LocalFunction extends FunctionEngine {
     let stored: unknown
     try {
       // Raw reads, no adapter wrapper: this is the memory hit path, and a throw is caught right here.
-      stored =
-        view !== undefined ? view.get(argumentKey) : ctx.store.backend.get(this.entryPrefix + argumentKey)
+      stored = view.get(argumentKey)
     } catch (error) {
       return this.readFailed(ctx.failure('get', error, this.entryPrefix + argumentKey), self, args)
     }
@@ -102,7 +101,6 @@ export class LocalFunction extends FunctionEngine {
   protected write(key: string, stored: unknown): MaybePromise<void> {
     const { store } = this.ctx
     const { view } = this
-    if (view === undefined) return store.set(key, stored, this.ttlMs)
     return store.io('set', () => view.set(key.slice(this.entryPrefix.length), stored, this.ttlMs), key)
   }
 
