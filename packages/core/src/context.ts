@@ -54,9 +54,9 @@ export class CacheContext {
     readonly timeoutMs: number,
     readonly defaultTtlMs: number | undefined,
   ) {
-    const { backend, accelerations } = checked
+    const { backend, accelerations, version } = checked
     const { capabilities } = backend
-    this.store = new Store(backend, accelerations, timeoutMs, (operation, error, key) =>
+    this.store = new Store(backend, accelerations, version, timeoutMs, (operation, error, key) =>
       this.failure(operation, error, key),
     )
     this.state = backendState(backend)

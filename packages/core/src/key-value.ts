@@ -115,7 +115,9 @@ export class KeyValueApi<B extends AnyBackend> {
   }
 
   /**
-   * Stores several values; atomically where the backend supports it.
+   * Stores several values atomically: a reader sees all of them or none. Refused with `NotSupportedError`
+   * on a backend without `setMany` unless it is synchronous and used by this process alone (see
+   * `describeBackend`).
    * @example await cache.setMany({ a: 1, b: 2 }, { ttl: 100 })
    */
   setMany(entries: Record<string, unknown> | Iterable<readonly [string, unknown]>, options?: SetOptions) {

@@ -223,3 +223,92 @@ describe('contract v1 backends keep working', () => {
     expect(runs).toBe(2)
   })
 })
+
+describe('review regressions of the adapter', () => {
+  it('a synchronous backend may close asynchronously: close() waits for it', async () => {
+    let closed = false
+    class Flushing extends MapBackend {
+      async close(): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        closed = true
+      }
+    }
+    const cache = createCache({ domainKey: 'D', backend: Flushing })
+    cache.set('k', 1)
+    await cache.close()
+    expect(closed).toBe(true)
+  })
+
+  it('invalidating a function that is not wrapped here never asks the backend for a scoped view', () => {
+    const scoped: string[] = []
+    class Scoped extends MapBackend {
+      accelerations() {
+        return {
+          scope: (namespace: string) => {
+            scoped.push(namespace)
+            return {
+              get: (key: string) => this.get(namespace + key),
+              set: (key: string, value: Uint8Array) => this.set(namespace + key, value),
+            }
+          },
+        }
+      }
+    }
+    const cache = createCache({ domainKey: 'D', backend: new Scoped() })
+    cache.invalidateResult('ELSEWHERE', 1)
+    cache.invalidateFunc('ELSEWHERE')
+    expect(scoped).toEqual([])
+    const f = cache.wrap('F', (n: number) => n)
+    expect(f(1)).toBe(1)
+    expect(scoped).toHaveLength(1)
+  })
+
+  it('a version 1 synchronous backend may still list keys asynchronously; a version 2 one is told what is wrong', async () => {
+    const entries = new Map<string, unknown>()
+    const v1: BackendV1<unknown> = {
+      specificationVersion: 1,
+      name: 'v1-async-keys',
+      capabilities: { sync: true, persistent: false, shared: false, inProcessValues: true },
+      get: (key) => entries.get(key),
+      set: (key, value) => void entries.set(key, value),
+      delete: (key) => entries.delete(key),
+      async *keys(prefix) {
+        for (const key of entries.keys()) if (key.startsWith(prefix)) yield key
+      },
+    }
+    const cache = createCache({ domainKey: 'D', backend: v1 })
+    cache.set('a', 1)
+    expect(await cache.clear()).toBe(1)
+    const v2 = Object.assign(new MapBackend(), {
+      async *keys() {
+        yield 'x'
+      },
+      deletePrefix: () => 0,
+    })
+    const strict = createCache({ domainKey: 'D', backend: v2 as never })
+    expect(() => strict.deletePattern('*')).toThrow(/keys\(\) returned an async iterable/)
+  })
+
+  it('a version 1 shared backend with setNx alone creates generations with it (no overwriting race)', async () => {
+    const data = new Map<string, Uint8Array>()
+    let setNxCalls = 0
+    const v1: BackendV1 = {
+      specificationVersion: 1,
+      name: 'v1-setnx',
+      capabilities: { sync: false, persistent: false, shared: true, inProcessValues: false },
+      get: async (key) => data.get(key),
+      set: async (key, value) => void data.set(key, value),
+      delete: async (key) => data.delete(key),
+      setNx: async (key, value) => {
+        setNxCalls++
+        if (data.has(key)) return false
+        data.set(key, value)
+        return true
+      },
+    }
+    const cache = createCache({ domainKey: 'D', backend: v1 })
+    const f = cache.wrap('F', async (n: number) => n)
+    expect(await f(1)).toBe(1)
+    expect(setNxCalls).toBeGreaterThan(0)
+  })
+})

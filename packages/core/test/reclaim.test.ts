@@ -74,6 +74,31 @@ describe('space that a function or domain invalidation made dead is reclaimed', 
     await cache.close()
   })
 
+  it('a failed pass does not drop the passes invalidations asked for meanwhile', async () => {
+    const store: Store = new Map()
+    const backend = new ListingStore(store)
+    let listings = 0
+    const list = backend.keys.bind(backend)
+    ;(backend as { keys: unknown }).keys = async (prefix: string) => {
+      if (listings++ === 0) {
+        await sleep(50)
+        throw new Error('listing failed')
+      }
+      return list(prefix)
+    }
+    const cache = createCache({ domainKey: 'RC-FAIL', backend })
+    cache.on('error', () => undefined)
+    const f = cache.wrap('F', async (n: number) => n)
+    await f(1)
+    await f.invalidateAll()
+    await f(1)
+    await f.invalidateAll() // coalesced into the failing pass
+    const results = () => [...store.keys()].filter((key) => key.includes('r:{F:')).length
+    await eventually(() => results() === 0)
+    expect(results()).toBe(0)
+    await cache.close()
+  })
+
   it('dead results and created generations go; live results and invalidation markers stay', async () => {
     const store: Store = new Map()
     const backend = new ListingStore(store)

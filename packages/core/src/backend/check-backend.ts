@@ -7,6 +7,8 @@ import { accelerationsOfV1, type BackendV1, type NormalBackend } from './contrac
 export interface CheckedBackend {
   readonly backend: NormalBackend
   readonly accelerations: Accelerations<boolean, unknown>
+  /** The contract version it was written for. */
+  readonly version: 1 | 2
 }
 
 /**
@@ -58,12 +60,12 @@ export function checkBackend(given: AnyBackend): CheckedBackend {
         `Backend "${name}" must implement both getIn() and setIn(), or neither`,
       )
     }
-    return { backend, accelerations: accelerationsOfV1(v1) }
+    return { backend, accelerations: accelerationsOfV1(v1), version: 1 }
   }
   checkGroups(backend, name)
   const accelerations = readAccelerations(backend, name)
   if (caps.sync) checkAnswersDirectly(backend, name)
-  return { backend, accelerations }
+  return { backend, accelerations, version: 2 }
 }
 
 /** An optional group is all or nothing: half a group is almost always a forgotten method. */

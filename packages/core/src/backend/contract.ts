@@ -147,7 +147,8 @@ export interface ScopedStore<Sync extends boolean, Stored> {
 /**
  * Speed-only extras. **A backend author can ignore this group**: the core does the same work without it,
  * correctly, at some cost in round trips. Our own backends use it; the conformance kit tests whatever a
- * backend returns here.
+ * backend returns here. The core calls `setGuarded` and `reclaimPrefix` detached: return arrow functions
+ * (or bound methods), not `this.method`.
  */
 export interface Accelerations<Sync extends boolean, Stored> {
   /** A scoped view per namespace (see {@link ScopedStore}); both views and the backend see the same data. */

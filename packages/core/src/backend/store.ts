@@ -52,8 +52,15 @@ export class Store {
   readonly lists: boolean
   /** Set-if-absent and compare-and-delete are available, natively or emulated. */
   readonly hasAtomics: boolean
-  /** Set-if-absent and compare-and-delete are the backend's own (atomic across processes). */
-  readonly nativeAtomics: boolean
+  /** Set-if-absent is available, natively or emulated (a version 1 backend may have it alone). */
+  readonly hasSetNx: boolean
+  /** Compare-and-delete is available, natively or emulated (a version 1 backend may have it alone). */
+  readonly hasDeleteIfEquals: boolean
+  /**
+   * The backend is held to its `sync` flag: a promise from a synchronous version 2 backend is refused.
+   * Version 1 allowed promises from any method, so a version 1 backend keeps that tolerance.
+   */
+  private readonly strictSync: boolean
   private readonly accelerations: Accelerations<boolean, unknown>
   /** The backend fails its own operations within the cache's time bound: no timer of ours is needed. */
   private readonly selfBounded: boolean
@@ -63,6 +70,8 @@ export class Store {
     /** The backend as given (state and registries are keyed by it). */
     readonly backend: NormalBackend,
     accelerations: Accelerations<boolean, unknown>,
+    /** The contract version the backend was written for. */
+    version: 1 | 2,
     private readonly timeoutMs: number,
     private readonly failure: FailureHandler,
   ) {
@@ -78,11 +87,13 @@ export class Store {
     this.writesGuarded = typeof accelerations.setGuarded === 'function'
     this.reclaimsPrefixes = typeof accelerations.reclaimPrefix === 'function'
     this.lists = typeof backend.keys === 'function'
-    this.nativeAtomics = typeof backend.setNx === 'function' && typeof backend.deleteIfEquals === 'function'
-    this.hasAtomics = this.nativeAtomics || this.canEmulateAtomics
     this.atomics = this.canEmulateAtomics
       ? { ...emulatedAtomics(backend, this.live), ...pickAtomics(backend) }
       : pickAtomics(backend)
+    this.hasSetNx = typeof this.atomics.setNx === 'function'
+    this.hasDeleteIfEquals = typeof this.atomics.deleteIfEquals === 'function'
+    this.hasAtomics = this.hasSetNx && this.hasDeleteIfEquals
+    this.strictSync = version === 2
     const own = accelerations.operationTimeoutMs
     this.selfBounded = typeof own === 'number' && own > 0 && own <= timeoutMs
   }
@@ -102,7 +113,7 @@ export class Store {
       return Promise.reject(typed)
     }
     if (!(result instanceof Promise)) return result
-    if (this.sync) {
+    if (this.sync && this.strictSync) {
       result.catch(() => undefined)
       throw this.failure(operation, lyingSyncFlag(this.name, operation), key)
     }
@@ -223,7 +234,14 @@ export class Store {
     if (!backend.keys) return this.refuse(`Backend "${this.name}" cannot list keys (no keys() method)`)
     const listed = this.io('keys', () => {
       const result = backend.keys!(prefix)
-      if (Symbol.asyncIterator in result) return collect(result as AsyncIterable<string>)
+      if (Symbol.asyncIterator in result) {
+        if (this.sync && this.strictSync) {
+          throw new IncompatibleBackendError(
+            `Backend "${this.name}" declares capabilities.sync = true but its keys() returned an async iterable; return an Iterable (or declare sync: false)`,
+          )
+        }
+        return collect(result as AsyncIterable<string>)
+      }
       return result as MaybePromise<Iterable<string>>
     })
     return chain(listed, (keys) => [...keys])
@@ -296,11 +314,23 @@ export class Store {
     return chain(this.get(probeKey), () => true)
   }
 
-  /** Releases the backend (when the cache built it). */
+  /**
+   * Releases the backend (when the cache built it). `close` may answer with a promise on any backend
+   * (flushing a file is asynchronous work even for a synchronous store): it is awaited, within the bound.
+   */
   close(): MaybePromise<void> {
     const { backend } = this
     if (!backend.close) return
-    return this.io('close', () => backend.close!())
+    let closed: MaybePromise<void>
+    try {
+      closed = backend.close()
+    } catch (error) {
+      return Promise.reject(this.failure('close', error))
+    }
+    if (!(closed instanceof Promise)) return
+    return withTimeout(closed, this.timeoutMs, 'close').catch((error: unknown) => {
+      throw this.failure('close', error)
+    })
   }
 
   private refuseAtomic(operation: string): never | Promise<never> {

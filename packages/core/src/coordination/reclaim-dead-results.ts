@@ -45,7 +45,7 @@ export interface DeadScope {
  */
 export function reclaimDeadResults(ctx: CacheContext, scopes: readonly DeadScope[], results: boolean): void {
   const { store } = ctx
-  if (!store.lists || !store.hasAtomics || scopes.length === 0) return
+  if (!store.lists || !store.hasDeleteIfEquals || scopes.length === 0) return
   const { reclaiming } = ctx
   for (const scope of scopes) {
     // One reclamation per scope at a time: a burst of invalidations of one function must not stack
@@ -64,7 +64,12 @@ export function reclaimDeadResults(ctx: CacheContext, scopes: readonly DeadScope
       try {
         do {
           state.again = false
-          await reclaimScope(ctx, scope, results)
+          try {
+            await reclaimScope(ctx, scope, results)
+          } catch (error) {
+            // A failed pass must not drop the passes asked for meanwhile: reported, and the loop goes on.
+            ctx.report('reclaim', error)
+          }
         } while (state.again && !ctx.closed)
       } finally {
         reclaiming.delete(id)
@@ -144,7 +149,8 @@ async function restoreInUse(
   removed: readonly boolean[],
 ): Promise<void> {
   const indexes = keys.map((_, i) => i).filter((i) => removed[i])
-  if (indexes.length === 0) return
+  // Without set-if-absent a generation cannot be put back without racing an invalidation's marker.
+  if (indexes.length === 0 || !ctx.store.hasSetNx) return
   const values = await ctx.store.getMany([scope.generationKey, ...indexes.map((i) => resultKeys[i]!)])
   const live = ctx.decodeToken(values[0])
   const restores: Promise<unknown>[] = []

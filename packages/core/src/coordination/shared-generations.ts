@@ -159,7 +159,7 @@ export class SharedGenerations {
     const { store } = this.ctx
     const token = randomToken()
     const encoded = this.ctx.encodeToken(token)
-    if (!store.hasAtomics) return chain(store.set(key, encoded, ttlMs), () => token)
+    if (!store.hasSetNx) return chain(store.set(key, encoded, ttlMs), () => token)
     return chain(store.setNx(key, encoded, ttlMs), (stored) => {
       if (stored) return token
       // Someone else created (or invalidated) it first: use theirs.

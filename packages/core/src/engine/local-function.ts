@@ -14,7 +14,7 @@ import { FunctionEngine } from './function-engine.js'
  */
 export class LocalFunction extends FunctionEngine {
   /** This function's results, seen through the backend's own view where it has one (a hit then hashes only the argument key). */
-  private readonly view: BoundScope
+  private scopedView: BoundScope | undefined
 
   constructor(
     ctx: CacheContext,
@@ -23,7 +23,15 @@ export class LocalFunction extends FunctionEngine {
     options: WrapOptions<readonly unknown[]>,
   ) {
     super(ctx, functionKey, fn, options)
-    this.view = ctx.store.rawScope(this.entryPrefix)
+  }
+
+  /**
+   * Made on first use, not when the engine is: an invalidation of a function that is not wrapped here
+   * builds an engine too, and must not make the backend index a namespace it will never read.
+   */
+  private get view(): BoundScope {
+    if (this.scopedView === undefined) this.scopedView = this.ctx.store.rawScope(this.entryPrefix)
+    return this.scopedView
   }
 
   entryKey(self: unknown, args: readonly unknown[]): string {
@@ -45,7 +53,8 @@ export class LocalFunction extends FunctionEngine {
 
   /** The hit path of the memory backend: one lookup, no promise, no allocation beyond the key. */
   private callLocal(self: unknown, args: readonly unknown[], argumentKey: string): unknown {
-    const { ctx, view } = this
+    const { ctx } = this
+    const view = this.view
     let stored: unknown
     try {
       // Raw reads, no adapter wrapper: this is the memory hit path, and a throw is caught right here.
