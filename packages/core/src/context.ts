@@ -1,19 +1,11 @@
 import type { CheckedBackend } from './backend/check-backend.js'
 import { Store } from './backend/store.js'
 import { type BackendState, backendState, type GenerationCounter } from './coordination/backend-state.js'
-import { BackendError, ClosedError, RapideError, SerializationError } from './errors.js'
+import { BackendError, ClosedError, RapideError } from './errors.js'
 import type { CacheEvents, EventHub } from './events.js'
 import type { KeyLayout } from './keys/key-layout.js'
-import { LiveValue } from './live-entry.js'
-import {
-  decodeCounter,
-  decodeEnvelope,
-  decodeStamp,
-  decodeText,
-  encodeEnvelope,
-  encodeText,
-} from './serialization/envelope.js'
 import type { Serializer } from './serialization/serializer.js'
+import { StoredValues } from './serialization/stored-values.js'
 
 export type ErrorPolicy = 'silent' | 'raise'
 
@@ -44,6 +36,9 @@ export class CacheContext {
   readonly reclaiming = new Map<string, { again: boolean }>()
   private readonly closeListeners: (() => void)[] = []
 
+  /** How values, results and tokens are stored on this backend. */
+  readonly values: StoredValues
+
   constructor(
     checked: CheckedBackend,
     readonly domainKey: string,
@@ -58,6 +53,9 @@ export class CacheContext {
     const { capabilities } = backend
     this.store = new Store(backend, accelerations, version, timeoutMs, (operation, error, key) =>
       this.failure(operation, error, key),
+    )
+    this.values = new StoredValues(serializer, capabilities.inProcessValues, (operation, error, key) =>
+      this.report(operation, error, key),
     )
     this.state = backendState(backend)
     this.coordination =
@@ -120,15 +118,6 @@ export class CacheContext {
     call.then(this.callEnded, this.callEnded)
   }
 
-  /** The stamp a stored result carries (its payload left undecoded), or `undefined` when it is unreadable. */
-  stampOf(stored: unknown): string | undefined {
-    try {
-      return decodeStamp(this.serializer, stored)
-    } catch {
-      return undefined
-    }
-  }
-
   /**
    * Resolves once no call of this cache and no computation under `prefix` is under way, including those
    * that start while waiting.
@@ -165,45 +154,5 @@ export class CacheContext {
 
   report(operation: string, error: unknown, key?: string): void {
     if (this.events.has('error')) this.events.emit('error', { operation, error, key } as CacheEvents['error'])
-  }
-
-  // ---- stored values --------------------------------------------------------------------------
-
-  /** Encodes a key-value API value. */
-  encodeValue(value: unknown): unknown {
-    if (this.inProcessValues) return new LiveValue(value)
-    return encodeEnvelope(this.serializer, value, '', false)
-  }
-
-  /** Decodes a key-value API value (a counter reads as its number); undecodable is a reported miss. */
-  decodeValue(stored: unknown, key: string): unknown {
-    if (stored === undefined) return undefined
-    if (stored instanceof LiveValue) return stored.value
-    const counter = decodeCounter(stored)
-    if (counter !== undefined) return counter
-    try {
-      return decodeEnvelope(this.serializer, stored).value
-    } catch (error) {
-      this.report('decode', error, key)
-      return undefined
-    }
-  }
-
-  encodeResult(value: unknown, stamp: string, async: boolean): Uint8Array {
-    try {
-      return encodeEnvelope(this.serializer, value, stamp, async)
-    } catch (error) {
-      throw RapideError.isInstance(error)
-        ? error
-        : new SerializationError(`The ${this.serializer.name} serializer cannot encode the result`, error)
-    }
-  }
-
-  encodeToken(token: string): unknown {
-    return this.inProcessValues ? token : encodeText(token)
-  }
-
-  decodeToken(stored: unknown): string | undefined {
-    return stored === undefined ? undefined : decodeText(stored)
   }
 }

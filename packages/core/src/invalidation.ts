@@ -87,7 +87,7 @@ function generationWrite(
   marker = false,
 ): BackendEntry<unknown> {
   const token = randomToken()
-  return { key, value: ctx.encodeToken(marker ? markerToken(token) : token), ttlMs, bookkeeping: true }
+  return { key, value: ctx.values.encodeToken(marker ? markerToken(token) : token), ttlMs, bookkeeping: true }
 }
 
 /**

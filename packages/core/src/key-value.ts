@@ -73,7 +73,7 @@ export class KeyValueApi<B extends AnyBackend> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
       const full = this.key(key, options)
-      return typed(chain(ctx.store.get(full), (s) => ctx.decodeValue(s, full) as T))
+      return typed(chain(ctx.store.get(full), (s) => ctx.values.decodeValue(s, full) as T))
     })
   }
 
@@ -86,7 +86,7 @@ export class KeyValueApi<B extends AnyBackend> {
       const { ctx } = this
       const full = this.key(key, options, SET_OPTIONS)
       const ttlMs = this.ttlMs(options)
-      const stored = ctx.encodeValue(value)
+      const stored = ctx.values.encodeValue(value)
       return typed(ctx.store.set(full, stored, ttlMs))
     })
   }
@@ -99,7 +99,7 @@ export class KeyValueApi<B extends AnyBackend> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
       const full = this.key(key, options, SET_OPTIONS)
-      return typed(ctx.store.setNx(full, ctx.encodeValue(value), this.ttlMs(options)))
+      return typed(ctx.store.setNx(full, ctx.values.encodeValue(value), this.ttlMs(options)))
     })
   }
 
@@ -109,7 +109,9 @@ export class KeyValueApi<B extends AnyBackend> {
       const { ctx } = this
       const full = keys.map((key) => this.key(key, options))
       return typed(
-        chain(ctx.store.getMany(full), (values) => values.map((s, i) => ctx.decodeValue(s, full[i]!) as T)),
+        chain(ctx.store.getMany(full), (values) =>
+          values.map((s, i) => ctx.values.decodeValue(s, full[i]!) as T),
+        ),
       )
     })
   }
@@ -127,7 +129,7 @@ export class KeyValueApi<B extends AnyBackend> {
       const pairs = Symbol.iterator in entries ? [...entries] : Object.entries(entries)
       const writes = pairs.map(([key, value]) => ({
         key: this.key(key, options, SET_OPTIONS),
-        value: ctx.encodeValue(value),
+        value: ctx.values.encodeValue(value),
         ttlMs,
       }))
       return typed<B, void>(ctx.store.setMany(writes))
@@ -235,7 +237,7 @@ export class KeyValueApi<B extends AnyBackend> {
       checkOptions(options, ['ttl'], 'lock')
       const ttlMs = parseTtl(options?.ttl, 'lock(ttl)')
       const token = randomToken()
-      const stored = ctx.encodeToken(token)
+      const stored = ctx.values.encodeToken(token)
       const acquired = ctx.store.setNx(key, stored, ttlMs)
       return typed(chain(acquired, (ok) => (ok ? token : undefined)))
     })
@@ -257,7 +259,7 @@ export class KeyValueApi<B extends AnyBackend> {
       const { ctx } = this
       ctx.assertOpen()
       const key = ctx.layout.lock(name)
-      return typed(ctx.store.deleteIfEquals(key, ctx.encodeToken(token)))
+      return typed(ctx.store.deleteIfEquals(key, ctx.values.encodeToken(token)))
     })
   }
 }

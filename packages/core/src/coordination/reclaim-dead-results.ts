@@ -100,7 +100,7 @@ async function reclaimScope(ctx: CacheContext, scope: DeadScope, results: boolea
 /** Removes the results of `keys` whose stamp no longer carries the live token. */
 async function reclaimResults(ctx: CacheContext, keys: readonly string[], scope: DeadScope): Promise<void> {
   const values = await ctx.store.getMany([scope.generationKey, ...keys])
-  const live = ctx.decodeToken(values[0])
+  const live = ctx.values.decodeToken(values[0])
   const results = values.slice(1)
   await removeIfUnchanged(
     ctx,
@@ -121,10 +121,10 @@ async function reclaimGenerations(
 ): Promise<void> {
   const resultKeys = keys.map((key) => scope.results + key.slice(scope.resultGenerations.length))
   const values = await ctx.store.getMany([scope.generationKey, ...keys, ...resultKeys])
-  const live = ctx.decodeToken(values[0])
+  const live = ctx.values.decodeToken(values[0])
   const generations = values.slice(1, 1 + keys.length)
   const dead = keys.map((_, i) => {
-    const token = ctx.decodeToken(generations[i])
+    const token = ctx.values.decodeToken(generations[i])
     if (token === undefined || (isMarkerToken(token) && !isSweepableMarker(token))) return false
     const result = resultState(ctx, values[1 + keys.length + i], scope, live)
     // A result this cache cannot read keeps its generation: it may be another serializer's, live.
@@ -152,11 +152,11 @@ async function restoreInUse(
   // Without set-if-absent a generation cannot be put back without racing an invalidation's marker.
   if (indexes.length === 0 || !ctx.store.hasSetNx) return
   const values = await ctx.store.getMany([scope.generationKey, ...indexes.map((i) => resultKeys[i]!)])
-  const live = ctx.decodeToken(values[0])
+  const live = ctx.values.decodeToken(values[0])
   const restores: Promise<unknown>[] = []
   indexes.forEach((i, at) => {
     const result = resultState(ctx, values[1 + at], scope, live)
-    if (result.state !== 'live' || result.token !== ctx.decodeToken(generations[i])) return
+    if (result.state !== 'live' || result.token !== ctx.values.decodeToken(generations[i])) return
     const key = keys[i]!
     restores.push(Promise.resolve(ctx.store.setNx(key, generations[i], undefined)))
   })
@@ -191,7 +191,7 @@ function resultState(
   liveToken: string | undefined,
 ): { state: 'absent' | 'unreadable' | 'dead' | 'live'; token?: string } {
   if (stored === undefined) return { state: 'absent' }
-  const stamp = ctx.stampOf(stored)
+  const stamp = ctx.values.stampOf(stored)
   if (stamp === undefined || liveToken === undefined) return { state: 'unreadable' }
   const parts = stamp.split('.')
   return { state: parts[scope.stampPart] === liveToken ? 'live' : 'dead', token: parts[2] }

@@ -51,9 +51,9 @@ export class SharedGenerations {
   ensureGenerations(keys: readonly string[], values: readonly unknown[], at: number): MaybePromise<string> {
     const { ctx } = this
     // The hit path: every generation exists.
-    const result = ctx.decodeToken(values[at])
-    const fn = ctx.decodeToken(values[at + 1])
-    const domain = ctx.decodeToken(values[at + 2])
+    const result = ctx.values.decodeToken(values[at])
+    const fn = ctx.values.decodeToken(values[at + 1])
+    const domain = ctx.values.decodeToken(values[at + 2])
     if (fn !== undefined && domain !== undefined) {
       this.seenFunction = fn
       this.seenDomain = domain
@@ -158,12 +158,12 @@ export class SharedGenerations {
   private writeGeneration(key: string, ttlMs: number | undefined): MaybePromise<string> {
     const { store } = this.ctx
     const token = randomToken()
-    const encoded = this.ctx.encodeToken(token)
+    const encoded = this.ctx.values.encodeToken(token)
     if (!store.hasSetNx) return chain(store.set(key, encoded, ttlMs), () => token)
     return chain(store.setNx(key, encoded, ttlMs), (stored) => {
       if (stored) return token
       // Someone else created (or invalidated) it first: use theirs.
-      return chain(store.get(key), (value) => this.ctx.decodeToken(value) ?? token)
+      return chain(store.get(key), (value) => this.ctx.values.decodeToken(value) ?? token)
     })
   }
 
@@ -172,6 +172,6 @@ export class SharedGenerations {
     const { ctx } = this
     const [result, fn, domain] = [values[at], values[at + 1], values[at + 2]]
     if (result === undefined || fn === undefined || domain === undefined) return undefined
-    return `${ctx.decodeToken(domain)}.${ctx.decodeToken(fn)}.${ctx.decodeToken(result)}`
+    return `${ctx.values.decodeToken(domain)}.${ctx.values.decodeToken(fn)}.${ctx.values.decodeToken(result)}`
   }
 }

@@ -38,7 +38,7 @@ export async function lockThenCompute(
   const deadline = Date.now() + lock.waitMs
   let pause = FIRST_POLL_MS
   for (;;) {
-    const owner = ctx.encodeToken(randomToken())
+    const owner = ctx.values.encodeToken(randomToken())
     let acquired: boolean
     try {
       acquired = await store.setNx(lockKey, owner, lock.ttlMs)

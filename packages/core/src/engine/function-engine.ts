@@ -324,7 +324,7 @@ export abstract class FunctionEngine {
     try {
       stored = ctx.inProcessValues
         ? new LiveEntry(value, async, flight.domainGeneration, flight.functionGeneration)
-        : ctx.encodeResult(value, flight.stamp, async)
+        : ctx.values.encodeResult(value, flight.stamp, async)
     } catch (error) {
       finish()
       ctx.report('encode', error, key)

@@ -148,7 +148,7 @@ export class SharedFunction extends FunctionEngine {
     if (stored === undefined || result === undefined || fn === undefined || domain === undefined)
       return undefined
     const decoded = this.decode(stored, key)
-    const stamp = `${ctx.decodeToken(domain)}.${ctx.decodeToken(fn)}.${ctx.decodeToken(result)}`
+    const stamp = `${ctx.values.decodeToken(domain)}.${ctx.values.decodeToken(fn)}.${ctx.values.decodeToken(result)}`
     return decoded !== undefined && decoded.stamp === stamp ? decoded : undefined
   }
 
@@ -201,7 +201,7 @@ export class SharedFunction extends FunctionEngine {
     return ctx.store.setGuarded(
       {
         key: guard.key,
-        value: ctx.encodeToken(guard.token),
+        value: ctx.values.encodeToken(guard.token),
         // A result generation lives a little longer than its entry (as when created first).
         ttlMs: this.ttlMs === undefined ? undefined : this.ttlMs * 2,
         bookkeeping: true,
