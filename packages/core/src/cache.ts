@@ -6,8 +6,9 @@ import { SharedFunction } from './engine/shared-function.js'
 import { DuplicateFunctionKeyError, InvalidOptionError } from './errors.js'
 import type { CacheEventName, CacheListener, EventHub } from './events.js'
 import { applyInvalidations, type InvalidationTarget } from './invalidation.js'
+import { InvalidationBatch } from './invalidation-batch.js'
 import { KeyValueApi } from './key-value.js'
-import { chain, type MaybePromise } from './maybe-promise.js'
+import type { MaybePromise } from './maybe-promise.js'
 import { collecting, replay, sequenceKind } from './sequences.js'
 import type { CachedFunction, CachedMethod } from './types.js'
 import type { WrapOptions } from './wrap-options.js'
@@ -271,42 +272,3 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
 export type MethodReturn<B extends AnyBackend, R> = B['capabilities']['sync'] extends true
   ? R
   : R & PromiseLike<unknown>
-
-/** Collects invalidations for one atomic commit. Made by `cache.batch()`. */
-export class InvalidationBatch<B extends AnyBackend> {
-  private readonly targets: InvalidationTarget[] = []
-
-  /** @internal */
-  constructor(
-    private readonly ctx: CacheContext,
-    private readonly commitTargets: (targets: readonly InvalidationTarget[]) => MaybePromise<void>,
-    private readonly resolve: {
-      result(functionKey: string, args: readonly unknown[]): InvalidationTarget
-      function(functionKey: string): InvalidationTarget
-    },
-  ) {}
-
-  /** Adds one result; an unkeyable argument throws here, at once, since nothing is committed yet. */
-  invalidateResult(functionKey: string, ...args: readonly unknown[]): this {
-    this.targets.push(this.resolve.result(functionKey, args))
-    return this
-  }
-
-  invalidateFunc(functionKey: string): this {
-    this.targets.push(this.resolve.function(functionKey))
-    return this
-  }
-
-  invalidateDomain(): this {
-    this.targets.push({ level: 'domain' })
-    return this
-  }
-
-  /** Applies every collected invalidation at once. */
-  commit(): OnBackend<B, void> {
-    return this.ctx.guard(
-      this.ctx.async,
-      () => chain(this.commitTargets(this.targets), () => undefined) as OnBackend<B, void>,
-    )
-  }
-}

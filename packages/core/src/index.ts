@@ -19,7 +19,7 @@ export type {
 export { BACKEND_GROUPS, SPECIFICATION_VERSION } from './backend/contract.js'
 export { accelerationsOf, type BackendV1 } from './backend/contract-v1.js'
 export { describeBackend, type FeatureStatus, type FeatureSupport } from './backend/features.js'
-export { Cache, InvalidationBatch, type MethodReturn } from './cache.js'
+export { Cache, type MethodReturn } from './cache.js'
 export type { ErrorPolicy } from './context.js'
 export type { ComputationLockOption } from './coordination/computation-lock.js'
 export { reclaimTiming } from './coordination/reclaim-dead-results.js'
@@ -48,6 +48,7 @@ export {
   ValueTooLargeError,
 } from './errors.js'
 export type { CacheEventName, CacheEvents, CacheListener } from './events.js'
+export { InvalidationBatch } from './invalidation-batch.js'
 export { isolateCallback } from './isolate-callback.js'
 export type { KeyOptions, LockOptions, SetOptions } from './key-value.js'
 export { type CacheKeyable, cacheKey } from './keys/cache-key.js'
