@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { diskPeerSubjects } from './disk-subjects.js'
 import { measure, measureInFlight } from './measure.js'
 import { growthMarkdown, growthSvg, memoryGrowth } from './memory-growth.js'
 import { formatReadme, updateReadme } from './readme.js'
@@ -22,7 +23,7 @@ import { memorySubjects, type Subject } from './subjects.js'
 import { HOT_KEYS } from './workload.js'
 
 /**
- * `pnpm bench [--quick] [--section peers|growth|scale] [--backend memory|sqlite|redis] [--filter <text>]`:
+ * `pnpm bench [--quick] [--section peers|growth|scale] [--backend memory|sqlite|redis|disk] [--filter <text>]`:
  * measures every subject's hit and miss in this one process and prints tables with the MISSION.md target
  * ratios; writes results/<backend>.md and results/<backend>-hit.svg for each backend measured without a
  * filter. Then the memory-growth check, then the scale check (hits and invalidations with 1 000 and
@@ -187,6 +188,12 @@ const groups: Group[] = [
       },
     ],
   },
+  {
+    backend: 'disk',
+    title: 'Disk backend',
+    subjects: diskPeerSubjects,
+    targets: [],
+  },
 ]
 
 async function run(subject: Subject, inFlight: number | undefined): Promise<Row> {
@@ -208,6 +215,7 @@ async function run(subject: Subject, inFlight: number | undefined): Promise<Row>
 const results = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
 const readme = join(results, '..', '..', '..', 'README.md')
 const benchReadme = join(results, '..', 'README.md')
+let benchReadmeChanged = false
 console.log(`rapide benchmarks — ${machineDescription()}`)
 console.log(
   `${quick ? 'quick run' : 'full run'}: ${options.rounds} rounds of ~${options.roundMs} ms per case`,
@@ -281,6 +289,11 @@ for (const group of groups) {
   if (!quick && updateReadme(readme, group.backend, `${table}\n\n${ratios}`)) {
     console.log(`updated the ${group.backend} tables in the root README`)
   }
+  // A group the root README does not show yet (disk) has its tables in apps/bench/README.md.
+  if (!quick && updateReadme(benchReadme, group.backend, `${stamp}.\n\n${table}\n\n${ratios}`)) {
+    benchReadmeChanged = true
+    console.log(`updated the ${group.backend} tables in apps/bench/README.md`)
+  }
 }
 
 // The memory-growth check: many distinct keys on the bounded memory backend must not grow the heap.
@@ -308,7 +321,6 @@ if (runs('growth') && !filter && (!onlyBackend || onlyBackend === 'memory')) {
 }
 
 // The scale check: a hit and an invalidation with few and many entries stored, on every backend.
-let benchReadmeChanged = false
 let rootReadmeChanged = runs('peers') || runs('growth')
 if (runs('scale') && !filter) {
   const sizes = quick ? [1_000, 100_000] : [1_000, 1_000_000]
@@ -342,11 +354,19 @@ if (runs('scale') && !filter) {
     `\n${table}\n\n${scaleDetails(report)}\n\nscale run: ${((performance.now() - started) / 1000).toFixed(0)} s`,
   )
   mkdirSync(results, { recursive: true })
-  writeFileSync(join(results, 'scale.md'), scaleMarkdown(report, stamp, quick))
-  writeFileSync(join(results, 'scale.svg'), scaleSvg(report, stamp))
-  console.log('wrote apps/bench/results/scale.md and scale.svg')
+  // A run of one backend keeps its own files, so it does not replace the run of every backend.
+  const file = onlyBackend === undefined ? 'scale' : `scale-${onlyBackend}`
+  writeFileSync(join(results, `${file}.md`), scaleMarkdown(report, stamp, quick))
+  writeFileSync(join(results, `${file}.svg`), scaleSvg(report, stamp))
+  console.log(`wrote apps/bench/results/${file}.md and ${file}.svg`)
+  const content = `${stamp}.\n\n${table}\n\n${scaleDetails(report)}`
+  // A run of one backend has its own table in apps/bench/README.md where it has markers (disk's scale
+  // run takes minutes of its own); the shared table is a full run's.
+  if (!quick && onlyBackend && updateReadme(benchReadme, `scale-${onlyBackend}`, content)) {
+    benchReadmeChanged = true
+    console.log(`updated the ${onlyBackend} scale tables in apps/bench/README.md`)
+  }
   if (!quick && !onlyBackend) {
-    const content = `${stamp}.\n\n${table}\n\n${scaleDetails(report)}`
     if (updateReadme(benchReadme, 'scale', content)) {
       benchReadmeChanged = true
       console.log('updated the scale tables in apps/bench/README.md')

@@ -4,8 +4,11 @@ const fmt = (ns: number | undefined) =>
   ns === undefined ? '–' : ns < 1000 ? `${ns.toFixed(0)} ns` : `${(ns / 1000).toFixed(2)} µs`
 const count = (n: number) => n.toLocaleString('en-US')
 
-/** `large / small` time of a case: the growth of its cost with the number of entries (1 = flat). */
-export function scaleRatio(ns: readonly number[]): number | undefined {
+/**
+ * `large / small` time of a case: the growth of its cost with the number of entries (1 = flat), from its
+ * smallest and largest measured sizes; undefined unless it was measured at both of the report's extremes.
+ */
+export function scaleRatio(ns: readonly (number | undefined)[]): number | undefined {
   const small = ns[0]
   const large = ns.at(-1)
   return small === undefined || large === undefined || ns.length < 2 ? undefined : large / small

@@ -70,8 +70,10 @@ export interface ScalePhase {
 
 /** A backend under test: a phase per number of entries, then `close`. */
 export interface ScaleStore {
-  readonly backend: 'memory' | 'sqlite' | 'redis'
+  readonly backend: 'memory' | 'sqlite' | 'redis' | 'disk'
   readonly title: string
+  /** The numbers of entries this backend is measured with, ascending, when not the run's own. */
+  readonly sizes?: readonly number[]
   /** How the store is filled, for the report. */
   readonly fillMethod: string
   /** A fresh cache, empty; `name` is unique per phase (its domain, its file). */

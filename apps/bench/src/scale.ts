@@ -11,11 +11,15 @@ export interface ScaleCase {
    */
   readonly note?: 'reference' | 'one call'
 
-  /** Time per operation for each number of entries stored, in the order of `sizes`. */
-  readonly ns: readonly number[]
+  /**
+   * Time per operation for each number of entries stored, in the order of the report's `sizes`;
+   * `undefined` where this backend was not measured at that size (see {@link ScaleStore.sizes}).
+   */
+  readonly ns: readonly (number | undefined)[]
 }
 
 export interface ScaleReport {
+  /** Every size measured, ascending: the run's sizes and any backend's own (see {@link ScaleStore.sizes}). */
   readonly sizes: readonly number[]
   readonly cases: readonly ScaleCase[]
   /** How long each fill took, in ms, per backend and size. */
@@ -34,7 +38,12 @@ const RANDOM_IDS = 1 << 20
  * reclamation that lists the dead prefix, so thousands of them would measure that pile-up rather than
  * the invalidation.
  */
-const INVALIDATIONS: Record<ScaleStore['backend'], number> = { memory: 20_000, sqlite: 200, redis: 3 }
+const INVALIDATIONS: Record<ScaleStore['backend'], number> = {
+  memory: 20_000,
+  sqlite: 200,
+  redis: 3,
+  disk: 200,
+}
 
 /**
  * The scale check of MISSION.md: on every backend a hit costs the same (within 1.5×) with 1 000 or
@@ -53,39 +62,54 @@ export async function runScale(
   options: MeasureOptions,
   log: (line: string) => void,
 ): Promise<ScaleReport> {
-  const cases = new Map<string, ScaleCase & { ns: number[] }>()
-  const record = (backend: string, operation: string, ns: number, note?: ScaleCase['note']) => {
+  const allSizes = [...new Set([...sizes, ...stores.flatMap((store) => store.sizes ?? [])])].sort(
+    (a, b) => a - b,
+  )
+  const cases = new Map<string, ScaleCase & { ns: (number | undefined)[] }>()
+  const record = (
+    backend: string,
+    operation: string,
+    entries: number,
+    ns: number,
+    note?: ScaleCase['note'],
+  ) => {
     const key = `${backend}\u0000${operation}`
     let found = cases.get(key)
     if (found === undefined) {
-      found = { backend, operation, ns: [], ...(note === undefined ? {} : { note }) }
+      found = {
+        backend,
+        operation,
+        ns: allSizes.map(() => undefined),
+        ...(note === undefined ? {} : { note }),
+      }
       cases.set(key, found)
     }
-    found.ns.push(ns)
+    found.ns[allSizes.indexOf(entries)] = ns
   }
   const fills: ScaleReport['fills'][number][] = []
   for (const store of stores) {
     // A discarded warm-up phase first, at the small size with short rounds: the measuring code's call
     // sites then have seen this backend's every variant before either size is measured, so the small
     // size does not get the benefit of a call site that has seen one function only.
+    const storeSizes = store.sizes ?? sizes
     await runPhase(
       store,
       'warmup',
-      sizes[0]!,
+      storeSizes[0]!,
       { rounds: 1, roundMs: 20 },
       () => {},
       () => {},
     )
-    for (const entries of sizes) {
+    for (const entries of storeSizes) {
       await runPhase(store, String(entries), entries, options, log, (result) => {
         if (result.kind === 'fill')
           fills.push({ backend: store.title, entries, ms: result.ms, method: store.fillMethod })
-        else record(store.title, result.operation, result.ns, result.note)
+        else record(store.title, result.operation, entries, result.ns, result.note)
       })
     }
     await store.close()
   }
-  return { sizes, cases: [...cases.values()], fills }
+  return { sizes: allSizes, cases: [...cases.values()], fills }
 }
 
 /** `RANDOM_IDS` ids drawn uniformly from `0 … entries-1`, from a seeded generator so runs are comparable. */
