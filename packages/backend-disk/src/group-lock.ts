@@ -1,0 +1,126 @@
+import fs from 'node:fs'
+import { hostname } from 'node:os'
+import { BackendTimeoutError } from '@rapide/core'
+import { codeOf, isMissing } from './fs-errors.js'
+import { pause } from './pause.js'
+import { processAlive } from './process-alive.js'
+
+/** The first pause when a lock is taken (ms); it doubles up to {@link LONGEST_PAUSE}. */
+const FIRST_PAUSE = 0.05
+const LONGEST_PAUSE = 4
+/** While waiting, how often the holder is checked (is it still running?), in ms. */
+const HOLDER_CHECK_EVERY = 25
+
+const host = hostname()
+
+/**
+ * Per-group lock files: `<group file>.lock`, created with `O_EXCL` (`openSync(path, 'wx')`), so exactly
+ * one process (or thread) rewrites a group at a time; readers take no lock (a group file is replaced by
+ * a rename, never written in place). The file holds `pid host nonce`.
+ *
+ * A lock is broken (so a crashed holder cannot block forever) when it is older than `staleMs`, or when
+ * its holder was a process of this host that is no longer running. Breaking renames the lock aside first
+ * and deletes it only if it is still the lock judged stale; otherwise it is put back.
+ */
+export class GroupLocks {
+  constructor(
+    /** A lock older than this is broken. */
+    private readonly staleMs: number,
+    /** How long a write waits for a lock before failing with `BackendTimeoutError`. */
+    private readonly waitMs: number,
+  ) {}
+
+  /** Takes the lock at `path`, waiting (blocking, bounded); throws the file system's error when it cannot create it. */
+  acquire(path: string, operation: string): void {
+    let pauseMs = FIRST_PAUSE
+    let deadline = 0
+    let nextHolderCheck = 0
+    for (;;) {
+      try {
+        const fd = fs.openSync(path, 'wx')
+        try {
+          fs.writeSync(fd, `${process.pid} ${host} ${Math.random().toString(36).slice(2)}`)
+        } catch (error) {
+          fs.closeSync(fd)
+          this.release(path)
+          throw error
+        }
+        fs.closeSync(fd)
+        return
+      } catch (error) {
+        if (codeOf(error) !== 'EEXIST') throw error
+      }
+      const now = Date.now()
+      if (deadline === 0) {
+        deadline = now + this.waitMs
+        nextHolderCheck = now + HOLDER_CHECK_EVERY
+      }
+      const checkHolder = now >= nextHolderCheck
+      if (checkHolder) nextHolderCheck = now + HOLDER_CHECK_EVERY
+      if (this.breakIfStale(path, checkHolder)) continue
+      if (now >= deadline) {
+        throw new BackendTimeoutError(`${operation} (waiting for the lock ${path})`, this.waitMs)
+      }
+      pause(pauseMs)
+      pauseMs = Math.min(pauseMs * 2, LONGEST_PAUSE)
+    }
+  }
+
+  /** Releases a lock taken by {@link acquire}. */
+  release(path: string): void {
+    try {
+      fs.unlinkSync(path)
+    } catch (error) {
+      if (!isMissing(error)) throw error
+    }
+  }
+
+  /**
+   * Breaks the lock at `path` if it is stale (older than `staleMs`, or, with `checkHolder`, held by a
+   * process of this host that has ended). Answers whether the lock is gone (broken, or released meanwhile).
+   */
+  breakIfStale(path: string, checkHolder: boolean): boolean {
+    let stat: fs.Stats | undefined
+    let content: string
+    try {
+      stat = fs.statSync(path, { throwIfNoEntry: false })
+      if (stat === undefined) return true
+      const old = Date.now() - stat.mtimeMs > this.staleMs
+      if (!old && !checkHolder) return false
+      content = fs.readFileSync(path, 'latin1')
+      if (!old && !holderEnded(content)) return false
+    } catch (error) {
+      if (isMissing(error)) return true
+      throw error
+    }
+    const aside = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.broken`
+    try {
+      fs.renameSync(path, aside)
+    } catch (error) {
+      if (isMissing(error)) return true
+      throw error
+    }
+    // Between the check and the rename another process may have broken it and taken it anew: then this
+    // is its lock, which goes back (unless a third took the place meanwhile: at worst two writers, whose
+    // renames are each atomic, so a reader still never sees a mixed file).
+    let same = false
+    try {
+      same = fs.readFileSync(aside, 'latin1') === content
+      if (!same) fs.linkSync(aside, path)
+    } catch {
+      // Put back or not, the aside copy goes.
+    }
+    try {
+      fs.unlinkSync(aside)
+    } catch {
+      // prune() removes leftovers.
+    }
+    return true
+  }
+}
+
+/** Whether a lock's content names a process of this host that is no longer running. */
+export function holderEnded(content: string): boolean {
+  const [pid, holderHost] = content.split(' ')
+  return holderHost === host && pid !== undefined && !processAlive(Number(pid))
+}

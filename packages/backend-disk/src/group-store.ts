@@ -1,0 +1,195 @@
+import fs from 'node:fs'
+import { makeSubdirectories, prepareDirectory } from './cache-directory.js'
+import { codeOf, fileSystemError, isMissing } from './fs-errors.js'
+import type { GroupLocks } from './group-lock.js'
+import type { GroupPaths } from './group-paths.js'
+import type { CorruptFileReport } from './options.js'
+import { pause } from './pause.js'
+import { decodeGroup, encodeGroup, GroupFileDamage, type GroupRecords, verifyGroup } from './record-format.js'
+
+/** A group file as read: its bytes, verified, with where its records start. */
+export interface GroupFile {
+  readonly bytes: Uint8Array
+  readonly start: number
+  readonly count: number
+}
+
+/** How many times a rename refused with `EPERM` / `EBUSY` is retried (Windows: a reader holds the target open). */
+const RENAME_ATTEMPTS = 6
+
+/**
+ * Reads and rewrites group files. A read is one `readFileSync`, no lock: files are only ever replaced
+ * whole by a rename, so a reader sees the old file or the new one. A rewrite takes the group's lock,
+ * reads the file, changes the records, writes a unique temp file and renames it over the group file (or
+ * removes the file when the group is empty). A damaged file is reported, removed (under the lock, if it
+ * is still the damaged one) and read as empty.
+ */
+export class GroupStore {
+  constructor(
+    private readonly directory: string,
+    private readonly paths: GroupPaths,
+    private readonly locks: GroupLocks,
+    private readonly reportCorrupt: (report: CorruptFileReport) => void,
+  ) {}
+
+  /** The group's file, verified; `undefined` when absent or damaged (then reported and removed). */
+  read(group: string, operation: string): GroupFile | undefined {
+    const file = this.paths.fileOf(group)
+    let bytes: Uint8Array
+    try {
+      bytes = fs.readFileSync(file)
+    } catch (error) {
+      if (isMissing(error)) return undefined
+      throw fileSystemError(operation, this.directory, error)
+    }
+    try {
+      const { start, count } = verifyGroup(bytes, group)
+      return { bytes, start, count }
+    } catch (error) {
+      if (!(error instanceof GroupFileDamage)) throw error
+      this.removeDamaged(group, file, operation)
+      return undefined
+    }
+  }
+
+  /**
+   * Changes a group under its lock: `change` gets its records (empty when the file is absent or damaged)
+   * and the time, changes them in place, and answers its result with whether it changed anything.
+   */
+  mutate<T>(group: string, operation: string, change: (records: GroupRecords, now: number) => Changed<T>): T {
+    const file = this.paths.fileOf(group)
+    return this.locked(file, operation, () => {
+      const records = this.readForWrite(group, file, operation)
+      const { result, changed } = change(records, Date.now())
+      if (changed) this.replace(group, file, records, operation)
+      return result
+    })
+  }
+
+  /** Runs `work` holding the lock of `file`; recreates the cache's directories once if they were deleted. */
+  locked<T>(file: string, operation: string, work: () => T): T {
+    const lock = this.paths.lockOf(file)
+    try {
+      this.locks.acquire(lock, operation)
+    } catch (error) {
+      if (!isMissing(error)) throw this.typed(operation, error)
+      // The cache directory was deleted under us (rm -rf node_modules/.cache): recreate it, once.
+      prepareDirectory(this.directory)
+      try {
+        this.locks.acquire(lock, operation)
+      } catch (again) {
+        throw this.typed(operation, again)
+      }
+    }
+    try {
+      return work()
+    } finally {
+      try {
+        this.locks.release(lock)
+      } catch {
+        // A lock we cannot remove is broken by the next writer after lockTimeout, or by prune().
+      }
+    }
+  }
+
+  /** The records of a group for a rewrite; a damaged file is reported and counts as empty. */
+  private readForWrite(group: string, file: string, operation: string): GroupRecords {
+    let bytes: Uint8Array
+    try {
+      bytes = fs.readFileSync(file)
+    } catch (error) {
+      if (isMissing(error)) return new Map()
+      throw fileSystemError(operation, this.directory, error)
+    }
+    try {
+      return decodeGroup(bytes, group)
+    } catch (error) {
+      if (!(error instanceof GroupFileDamage)) throw error
+      this.reportCorrupt({ file, reason: error.message })
+      return new Map()
+    }
+  }
+
+  /** Writes the records as the group's new file (a temp file renamed over it), or removes the file when empty. */
+  replace(group: string, file: string, records: GroupRecords, operation: string): void {
+    if (records.size === 0) {
+      try {
+        fs.unlinkSync(file)
+      } catch (error) {
+        if (!isMissing(error)) throw fileSystemError(operation, this.directory, error)
+      }
+      return
+    }
+    const bytes = encodeGroup(group, records)
+    const temp = this.paths.tempOf(file)
+    try {
+      fs.writeFileSync(temp, bytes)
+      renameRetrying(temp, file)
+    } catch (error) {
+      try {
+        fs.unlinkSync(temp)
+      } catch {
+        // Not created, or already gone; a leftover is removed by prune() after a minute.
+      }
+      if (isMissing(error)) makeSubdirectories(this.directory)
+      throw fileSystemError(operation, this.directory, error)
+    }
+  }
+
+  /**
+   * Removes a damaged file, under the group's lock and only if the file is still damaged (a writer may
+   * have replaced it meanwhile with a good one, which must stay). Reported once, by whoever removes it.
+   */
+  private removeDamaged(group: string, file: string, operation: string): void {
+    try {
+      this.locked(file, operation, () => {
+        let bytes: Uint8Array
+        try {
+          bytes = fs.readFileSync(file)
+        } catch (error) {
+          if (isMissing(error)) return
+          throw error
+        }
+        try {
+          verifyGroup(bytes, group)
+        } catch (error) {
+          if (!(error instanceof GroupFileDamage)) throw error
+          fs.unlinkSync(file)
+          this.reportCorrupt({ file, reason: error.message })
+        }
+      })
+    } catch {
+      // The read is a miss either way; the next write or prune() removes the file.
+    }
+  }
+
+  private typed(operation: string, error: unknown): Error {
+    if (codeOf(error) === undefined) return error as Error
+    return fileSystemError(operation, this.directory, error)
+  }
+}
+
+/** What a change of a group answers. */
+export interface Changed<T> {
+  readonly result: T
+  readonly changed: boolean
+}
+
+/**
+ * `renameSync`, retried a few times (1, 2, 4… ms) when refused with `EPERM`, `EACCES` or `EBUSY`: on
+ * Windows a rename over a file another process has open fails for a moment. Elsewhere the retries end
+ * with the same error, which is then a real permission problem.
+ */
+function renameRetrying(from: string, to: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      fs.renameSync(from, to)
+      return
+    } catch (error) {
+      const code = codeOf(error)
+      const transient = code === 'EPERM' || code === 'EACCES' || code === 'EBUSY'
+      if (!transient || attempt >= RENAME_ATTEMPTS) throw error
+      pause(2 ** (attempt - 1))
+    }
+  }
+}
