@@ -9,10 +9,11 @@ import { type Applicability, applicability } from './applicability.js'
  * (which decides what it tests) agrees with the core's; `refused:` rows are reported as skipped, with
  * what to implement in their name.
  *
- * A backend the core does not accept (half an optional group, a version 1 member on a version 2 backend)
- * gets one failing test carrying the core's message.
+ * A backend the core does not accept (half an optional group, a version 1 member on a version 2 backend,
+ * a lying `sync` flag) gets one failing test carrying the core's message; the result is then `false`, and
+ * the rest of the suite is not registered (every test would fail with the same message).
  */
-export function capabilityTests<B extends AnyBackend>(name: string, probe: B): void {
+export function capabilityTests<B extends AnyBackend>(name: string, probe: B): boolean {
   let rows: FeatureSupport[]
   try {
     rows = describeBackend(probe)
@@ -22,7 +23,7 @@ export function capabilityTests<B extends AnyBackend>(name: string, probe: B): v
         throw error
       })
     })
-    return
+    return false
   }
   const kit = applicability(probe)
 
@@ -43,6 +44,7 @@ export function capabilityTests<B extends AnyBackend>(name: string, probe: B): v
       })
     }
   })
+  return true
 }
 
 /** The methods a feature row may ask for: the groups', the optional ones, and the accelerations. */

@@ -164,7 +164,10 @@ describe('the adapter: one policy for what a backend lacks', () => {
   it('describeBackend says what each feature needs, from the same policy', () => {
     const shared = describeBackend(new AsyncMapBackend())
     const row = (rows: typeof shared, feature: string) => rows.find((r) => r.feature === feature)
-    expect(row(shared, 'cache.setMany')).toMatchObject({ status: 'refused', needs: ['setMany'] })
+    expect(row(shared, 'cache.setMany')).toMatchObject({
+      status: 'refused',
+      needs: ['getMany', 'setMany', 'deleteMany'],
+    })
     expect(row(shared, 'cache.incr')).toMatchObject({ status: 'refused' })
     expect(row(shared, 'cache.deletePattern / clear')).toMatchObject({
       status: 'refused',

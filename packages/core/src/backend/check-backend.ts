@@ -110,7 +110,7 @@ function readAccelerations(backend: NormalBackend, name: string): Accelerations<
 function checkAnswersDirectly(backend: NormalBackend, name: string): void {
   let answer: unknown
   try {
-    answer = backend.get('\u0000rapide:sync-probe')
+    answer = backend.get('rapide:sync-probe')
   } catch {
     return // A failing store is the operations' business, reported when they run.
   }

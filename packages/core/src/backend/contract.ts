@@ -17,8 +17,11 @@ export type Answer<T, Sync extends boolean> = Sync extends true ? T : Promise<T>
 export interface BackendCapabilities<Sync extends boolean = boolean> {
   /**
    * Every operation answers directly, never with a promise: wrapped synchronous functions then stay
-   * synchronous. The type of every method follows this flag, so a backend that declares `sync: true`
-   * and returns promises does not compile (and is refused at run time with `IncompatibleBackendError`).
+   * synchronous. The type of every method follows this flag: a class that `implements SyncBackend` and
+   * answers `get`, `delete` or any other value-returning method with a promise does not compile. A method
+   * that answers nothing (`set`, `close`) cannot be checked by the types (a promise fits `void`), so every
+   * answer is also checked at run time: a promise from a `sync: true` backend is refused with
+   * `IncompatibleBackendError` (`get` is probed once when a cache is created).
    */
   readonly sync: Sync
   /** Data survives the process (and a new instance over the same store sees it). */
@@ -191,9 +194,15 @@ interface OptionalParts<Sync extends boolean, Stored>
  *   readonly specificationVersion = 2
  *   readonly name = 'map'
  *   readonly capabilities = { sync: true, persistent: false, shared: false, inProcessValues: false } as const
- *   private readonly map = new Map<string, Uint8Array>()
- *   get(key: string) { return this.map.get(key) }
- *   set(key: string, value: Uint8Array) { this.map.set(key, value) }
+ *   private readonly map = new Map<string, { value: Uint8Array; expiresAt: number }>()
+ *   get(key: string) {
+ *     const entry = this.map.get(key)
+ *     if (entry === undefined || entry.expiresAt <= Date.now()) return undefined
+ *     return entry.value
+ *   }
+ *   set(key: string, value: Uint8Array, ttlMs: number | undefined) {
+ *     this.map.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs })
+ *   }
  *   delete(key: string) { return this.map.delete(key) }
  * }
  */

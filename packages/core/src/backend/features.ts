@@ -1,5 +1,5 @@
 import { checkBackend } from './check-backend.js'
-import type { AnyBackend } from './contract.js'
+import { type AnyBackend, BACKEND_GROUPS } from './contract.js'
 
 /** How a backend serves one feature of the cache. */
 export type FeatureStatus =
@@ -36,6 +36,9 @@ export function describeBackend(given: AnyBackend): FeatureSupport[] {
     typeof (backend as unknown as Record<string, unknown>)[method] === 'function'
   const alone = sync && !shared
   const where = shared ? 'a shared store' : 'an asynchronous store'
+  // A feature is unlocked by whole groups (half a group is refused by createCache): `needs` names them.
+  const BATCHES = BACKEND_GROUPS.batches
+  const ATOMICS = BACKEND_GROUPS.atomics
   const batches = has('setMany')
   const atomics = has('setNx')
   const listing = has('keys')
@@ -43,50 +46,40 @@ export function describeBackend(given: AnyBackend): FeatureSupport[] {
     row('wrap (cached calls)', 'native', [], 'get/set/delete are enough'),
     row('invalidateResult / invalidateFunc / invalidateDomain', 'native', [], 'get/set/delete are enough'),
     batches
-      ? row('cache.batch() (atomic invalidation batches)', 'native', ['setMany'], 'setMany is atomic')
+      ? row('cache.batch() (atomic invalidation batches)', 'native', BATCHES, 'setMany is atomic')
       : alone
         ? row(
             'cache.batch() (atomic invalidation batches)',
             'emulated',
-            ['setMany'],
+            BATCHES,
             'a loop: nothing interleaves',
           )
         : row(
             'cache.batch() (atomic invalidation batches)',
             'refused',
-            ['setMany'],
+            BATCHES,
             `a loop is not atomic on ${where}`,
           ),
     row('cache.get / set / delete', 'native', [], 'get/set/delete'),
     row(
       'cache.getMany / deleteMany',
       batches ? 'native' : 'emulated',
-      ['getMany', 'deleteMany'],
+      BATCHES,
       batches ? 'one round trip' : 'a loop of get/delete',
     ),
     batches
-      ? row('cache.setMany', 'native', ['setMany'], 'atomic')
+      ? row('cache.setMany', 'native', BATCHES, 'atomic')
       : alone
-        ? row('cache.setMany', 'emulated', ['setMany'], 'a loop: nothing interleaves')
-        : row('cache.setMany', 'refused', ['setMany'], `a loop is not atomic on ${where}`),
+        ? row('cache.setMany', 'emulated', BATCHES, 'a loop: nothing interleaves')
+        : row('cache.setMany', 'refused', BATCHES, `a loop is not atomic on ${where}`),
   ]
   for (const feature of ['cache.setNx', 'cache.incr', 'cache.expire', 'cache.lock / unlock']) {
     rows.push(
       atomics
-        ? row(feature, 'native', ['setNx', 'deleteIfEquals', 'incr', 'expire'], 'the atomics group')
+        ? row(feature, 'native', ATOMICS, 'the atomics group')
         : alone
-          ? row(
-              feature,
-              'emulated',
-              ['setNx', 'deleteIfEquals', 'incr', 'expire'],
-              'read-then-write: nothing interleaves',
-            )
-          : row(
-              feature,
-              'refused',
-              ['setNx', 'deleteIfEquals', 'incr', 'expire'],
-              `read-then-write is not atomic on ${where}`,
-            ),
+          ? row(feature, 'emulated', ATOMICS, 'read-then-write: nothing interleaves')
+          : row(feature, 'refused', ATOMICS, `read-then-write is not atomic on ${where}`),
     )
   }
   rows.push(
@@ -100,18 +93,8 @@ export function describeBackend(given: AnyBackend): FeatureSupport[] {
   if (shared && !sync) {
     rows.push(
       atomics
-        ? row(
-            'wrap({ lock }) (cross-process single-flight)',
-            'native',
-            ['setNx', 'deleteIfEquals'],
-            'the atomics group',
-          )
-        : row(
-            'wrap({ lock }) (cross-process single-flight)',
-            'refused',
-            ['setNx', 'deleteIfEquals'],
-            'needs atomics',
-          ),
+        ? row('wrap({ lock }) (cross-process single-flight)', 'native', ATOMICS, 'the atomics group')
+        : row('wrap({ lock }) (cross-process single-flight)', 'refused', ATOMICS, 'needs atomics'),
     )
   }
   // Under local coordination (synchronous, unshared, not persistent) nothing is dead: counters move.
@@ -135,8 +118,8 @@ export function describeBackend(given: AnyBackend): FeatureSupport[] {
           : row(
               'reclaiming results an invalidation made dead',
               'refused',
-              ['keys', 'setNx', 'deleteIfEquals'],
-              'dead results go by TTL or eviction only',
+              ['accelerations().reclaimPrefix'],
+              'dead results go by TTL or eviction only (the listing and atomics groups would let the core reclaim them)',
             ),
     )
     rows.push(
