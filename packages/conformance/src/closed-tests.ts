@@ -40,7 +40,10 @@ export function closedTests<B extends AnyBackend>(harness: Harness<B>, probe: B)
         await target.backend.set(target.key, target.value, undefined)
         await target.view?.set('k', target.value, undefined)
         await target.backend.close()
-        expect(await outcomeOf(() => call(target))).toBe('failed')
+        expect(
+          await outcomeOf(() => call(target)),
+          `${operation} after close() must throw or reject (ClosedError is clearest), not answer nor hang`,
+        ).toBe('failed')
       })
     }
   })

@@ -103,9 +103,11 @@ export function contractTests<B extends AnyBackend>(harness: Harness<B>, probe: 
     it.skipIf(!caps.sync)('a synchronous backend answers without promises', () => {
       const backend = harness.backend()
       const k = key()
-      expect(backend.set(k, sample(backend, 'v'), undefined)).not.toBeInstanceOf(Promise)
-      expect(backend.get(k)).not.toBeInstanceOf(Promise)
-      expect(backend.delete(k)).not.toBeInstanceOf(Promise)
+      const sync = (method: string) =>
+        `${method}() returned a promise on a sync: true backend: answer directly`
+      expect(backend.set(k, sample(backend, 'v'), undefined), sync('set')).not.toBeInstanceOf(Promise)
+      expect(backend.get(k), sync('get')).not.toBeInstanceOf(Promise)
+      expect(backend.delete(k), sync('delete')).not.toBeInstanceOf(Promise)
     })
 
     it.skipIf(caps.sync)('an asynchronous backend answers with promises', () => {

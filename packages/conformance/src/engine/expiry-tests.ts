@@ -24,10 +24,13 @@ export function expiryTests<B extends AnyBackend>(
       })
       await f(1)
       await f(1)
-      expect(calls).toBe(1)
+      expect(calls, 'the second call should be a hit: does get() return what set() stored?').toBe(1)
       await sleep(80 * unit)
       await f(1)
-      expect(calls).toBe(2)
+      expect(
+        calls,
+        'the result did not expire: does set() honour ttlMs, and get() ignore expired keys?',
+      ).toBe(2)
     })
 
     it('a per-function ttl overrides the default', async () => {
