@@ -2,7 +2,6 @@ import fs from 'node:fs'
 import { join } from 'node:path'
 import { BackendUnavailableError } from '@rapide/core'
 import { codeOf, fileSystemError } from './fs-errors.js'
-import { FAN_OUT } from './group-paths.js'
 import { FORMAT_VERSION } from './record-format.js'
 
 /** The file that marks a directory as a rapide disk cache. */
@@ -15,7 +14,7 @@ interface Marker {
 
 /**
  * Makes `directory` a cache directory, or checks it is one: created when missing, with its marker file
- * and its 256 subdirectories. A non-empty directory without the marker is refused (it is someone else's:
+ * (the 256 subdirectories are created on the first write into each). A non-empty directory without the marker is refused (it is someone else's:
  * the backend never deletes a user's files), and so is a marker of another format version.
  */
 export function prepareDirectory(directory: string): void {
@@ -53,13 +52,16 @@ export function prepareDirectory(directory: string): void {
     text = fs.readFileSync(markerPath, 'utf8')
   }
   checkMarker(directory, text)
-  makeSubdirectories(directory)
 }
 
-/** Creates the 256 subdirectories (again, if the cache was deleted under a running process). */
-export function makeSubdirectories(directory: string): void {
+/**
+ * Creates the subdirectory a group file goes in, on its first write (and again if the cache was deleted
+ * under a running process: then the directory and its marker are made anew first).
+ */
+export function makeSubdirectory(directory: string, subdirectory: string): void {
+  if (!fs.existsSync(join(directory, MARKER_FILE))) prepareDirectory(directory)
   try {
-    for (const name of FAN_OUT) fs.mkdirSync(join(directory, name), { recursive: true })
+    fs.mkdirSync(subdirectory, { recursive: true })
   } catch (error) {
     throw unavailable(directory, error)
   }

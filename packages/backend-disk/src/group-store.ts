@@ -1,5 +1,7 @@
 import fs from 'node:fs'
-import { makeSubdirectories, prepareDirectory } from './cache-directory.js'
+import { dirname } from 'node:path'
+import { RapideError } from '@rapide/core'
+import { makeSubdirectory } from './cache-directory.js'
 import { codeOf, fileSystemError, isMissing } from './fs-errors.js'
 import type { GroupLocks } from './group-lock.js'
 import type { GroupPaths } from './group-paths.js'
@@ -73,8 +75,8 @@ export class GroupStore {
       this.locks.acquire(lock, operation)
     } catch (error) {
       if (!isMissing(error)) throw this.typed(operation, error)
-      // The cache directory was deleted under us (rm -rf node_modules/.cache): recreate it, once.
-      prepareDirectory(this.directory)
+      // The group's subdirectory does not exist yet (or the cache was deleted under us): create it, once.
+      makeSubdirectory(this.directory, dirname(file))
       try {
         this.locks.acquire(lock, operation)
       } catch (again) {
@@ -131,7 +133,6 @@ export class GroupStore {
       } catch {
         // Not created, or already gone; a leftover is removed by prune() after a minute.
       }
-      if (isMissing(error)) makeSubdirectories(this.directory)
       throw fileSystemError(operation, this.directory, error)
     }
   }
@@ -164,7 +165,7 @@ export class GroupStore {
   }
 
   private typed(operation: string, error: unknown): Error {
-    if (codeOf(error) === undefined) return error as Error
+    if (RapideError.isInstance(error) || codeOf(error) === undefined) return error as Error
     return fileSystemError(operation, this.directory, error)
   }
 }
