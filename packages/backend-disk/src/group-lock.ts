@@ -11,6 +11,9 @@ const LONGEST_PAUSE = 4
 /** While waiting, how often the holder is checked (is it still running?), in ms. */
 const HOLDER_CHECK_EVERY = 25
 
+/** A lock still empty this long after its creation was left by a holder killed before writing its name. */
+const EMPTY_LOCK_MS = 1000
+
 const host = hostname()
 
 /**
@@ -85,10 +88,12 @@ export class GroupLocks {
     try {
       stat = fs.statSync(path, { throwIfNoEntry: false })
       if (stat === undefined) return true
-      const old = Date.now() - stat.mtimeMs > this.staleMs
+      const age = Date.now() - stat.mtimeMs
+      const old = age > this.staleMs
       if (!old && !checkHolder) return false
       content = fs.readFileSync(path, 'latin1')
-      if (!old && !holderEnded(content)) return false
+      // Empty a second after it was created: its holder was killed between creating and writing it.
+      if (!old && !holderEnded(content) && !(content === '' && age > EMPTY_LOCK_MS)) return false
     } catch (error) {
       if (isMissing(error)) return true
       throw error
