@@ -51,6 +51,11 @@ export class ReadCache {
     this.entries.set(key, { value, expiresAt })
   }
 
+  /** This connection wrote `key`. */
+  drop(key: string): void {
+    this.entries.delete(key)
+  }
+
   /** This connection wrote: nothing kept can be trusted. */
   clear(): void {
     this.entries.clear()

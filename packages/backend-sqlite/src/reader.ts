@@ -1,6 +1,7 @@
+import { guardKeyOf, guardRowPrefix, locate, Slot } from './key-slots.js'
 import { prefixEnd } from './prefix-range.js'
 import { ReadCache } from './read-cache.js'
-import type { Statements } from './statements.js'
+import type { SlotStatements, Statements } from './statements.js'
 
 /** Placeholders per statement of a batch read: well under SQLite's variable limit. */
 const BATCH = 256
@@ -25,9 +26,9 @@ export class Reader {
   }
 
   get(key: string): Uint8Array | undefined {
-    return this.cache === undefined
-      ? (this.statements.get.get(key, Date.now()) as Buffer | undefined)
-      : this.getMany([key])[0]
+    if (this.cache !== undefined) return this.getMany([key])[0]
+    const { row, slot } = locate(key)
+    return (this.statements.slots[slot].get.get(row, Date.now()) as Buffer | null | undefined) ?? undefined
   }
 
   /** One slot per key, in order; absent and expired keys as `undefined`. */
@@ -53,49 +54,75 @@ export class Reader {
     return out
   }
 
-  /** The live keys that start with `prefix`: an index range, not a scan (see `prefixEnd`). */
+  /** The live keys that start with `prefix`: index ranges, not a scan (see `prefixEnd`, `guardRowPrefix`). */
   keys(prefix: string): string[] {
-    const end = prefixEnd(prefix)
     const now = Date.now()
-    const { keysOpen, keysRange } = this.statements
-    return (end === undefined ? keysOpen.all(prefix, now) : keysRange.all(prefix, end, now)) as string[]
+    const main = rangeOf(this.statements.slots[Slot.Main], prefix, now)
+    const guardPrefix = guardRowPrefix(prefix)
+    if (guardPrefix === undefined) return main
+    for (const row of rangeOf(this.statements.slots[Slot.Guard], guardPrefix, now)) main.push(guardKeyOf(row))
+    return main
   }
 
-  /** This connection wrote: nothing kept from earlier reads can be trusted. */
-  forget(): void {
-    this.cache?.clear()
+  /**
+   * This connection wrote `keys` (every key, when not given): what was kept of them can no longer be
+   * trusted. The others can: its own commit is the only change the data version does not announce.
+   */
+  forget(keys?: readonly string[]): void {
+    const { cache } = this
+    if (cache === undefined) return
+    if (keys === undefined) cache.clear()
+    else for (const key of keys) cache.drop(key)
   }
 
   /** Reads keys from the file (absent and expired ones as `undefined`), keeping each in `cache` if given. */
   private fetch(keys: readonly string[], now: number, cache: ReadCache | undefined): (Buffer | undefined)[] {
     const out = new Array<Buffer | undefined>(keys.length)
-    if (keys.length <= JOINED_READ_MAX) {
-      // The hit path (an entry and its three generations): one row, two columns (value, expiry) per key.
-      const parameters: unknown[] = []
-      for (const key of keys) parameters.push(key, now)
-      const row = this.statements.joinedRead(keys.length).get(parameters) as (Buffer | number | null)[]
-      for (let i = 0; i < keys.length; i++) {
-        const value = (row[2 * i] as Buffer | null) ?? undefined
-        out[i] = value
-        cache?.remember(keys[i]!, value, value === undefined ? null : (row[2 * i + 1] as number | null))
-      }
-      return out
+    // A result and its generation are two slots of one row: each row is read once.
+    const rows: string[] = []
+    const rowOf = new Array<number>(keys.length)
+    const slotOf = new Array<Slot>(keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      const { row, slot } = locate(keys[i]!)
+      let at = rows.indexOf(row)
+      if (at === -1 || rows.length > JOINED_READ_MAX) at = rows.push(row) - 1
+      rowOf[i] = at
+      slotOf[i] = slot
     }
-    for (let start = 0; start < keys.length; start += BATCH) {
-      const slice = keys.slice(start, start + BATCH)
-      const rows = this.statements.inListRead(slice.length).all(...slice, now) as [
-        string,
-        Buffer,
-        number | null,
-      ][]
-      const found = new Map<string, [Buffer, number | null]>()
-      for (const [key, value, expiry] of rows) found.set(key, [value, expiry])
-      for (let i = 0; i < slice.length; i++) {
-        const hit = found.get(slice[i]!)
-        out[start + i] = hit?.[0]
-        cache?.remember(slice[i]!, hit?.[0], hit === undefined ? null : hit[1])
+    const columns: (Buffer | number | null)[] = []
+    if (rows.length <= JOINED_READ_MAX) {
+      // The hit path (an entry with its generation, and two other generations): one row, four columns
+      // (value, expiry of each slot) per row read.
+      const joined = this.statements.joinedRead(rows.length).get(rows) as (Buffer | number | null)[]
+      for (const column of joined) columns.push(column)
+    } else {
+      const found = new Map<string, (Buffer | number | null)[]>()
+      for (let start = 0; start < rows.length; start += BATCH) {
+        const slice = rows.slice(start, start + BATCH)
+        for (const [key, ...slots] of this.statements.inListRead(slice.length).all(...slice) as [
+          string,
+          ...(Buffer | number | null)[],
+        ][])
+          found.set(key, slots)
       }
+      for (const row of rows) columns.push(...(found.get(row) ?? [null, null, null, null]))
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const at = 4 * rowOf[i]! + 2 * slotOf[i]!
+      let value = (columns[at] as Buffer | null) ?? undefined
+      const expiresAt = (columns[at + 1] as number | null) ?? null
+      if (value !== undefined && expiresAt !== null && expiresAt <= now) value = undefined
+      out[i] = value
+      cache?.remember(keys[i]!, value, value === undefined ? null : expiresAt)
     }
     return out
   }
+}
+
+/** The live keys (row names) of one slot under `prefix`. */
+function rangeOf(statements: SlotStatements, prefix: string, now: number): string[] {
+  const end = prefixEnd(prefix)
+  return (
+    end === undefined ? statements.keysOpen.all(prefix, now) : statements.keysRange.all(prefix, end, now)
+  ) as string[]
 }

@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3'
  * The on-disk layout this version writes. Bump it with every change to the tables below, and teach
  * {@link prepareSchema} what to do with the older layouts (a cache may always be rebuilt empty).
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /**
  * What a row is to eviction, from how it was written. Eviction takes only {@link RowKind.Value} rows, and
@@ -27,7 +27,12 @@ export type RowKind = (typeof RowKind)[keyof typeof RowKind]
 
 /** The table names of one cache in a database file. */
 export interface TableNames {
-  /** Entries: key, value, expiry, write time, kind (see {@link RowKind}). */
+  /**
+   * Entries: a row per key, with two slots (see `key-slots.ts`): the main one (`value`, `expires_at`,
+   * `written_at`, `kind`) and the guard one (`gvalue`, ...: a result's generation, in its result's row).
+   * A slot holds a key while its value is not NULL. No secondary index: each one would be written by
+   * every miss (the expiry sweep walks the primary key instead).
+   */
   readonly entries: string
   /** Prefixes made dead by invalidations, with the time they died (see `reclaimPrefix`). */
   readonly reclaims: string
@@ -70,12 +75,9 @@ export function prepareSchema(db: Database, names: TableNames): void {
       CREATE TABLE IF NOT EXISTS "${names.meta}" (name TEXT PRIMARY KEY, value ANY) STRICT, WITHOUT ROWID;
       CREATE TABLE "${names.entries}" (
         key TEXT PRIMARY KEY,
-        value BLOB NOT NULL,
-        expires_at INTEGER,
-        written_at INTEGER NOT NULL,
-        kind INTEGER NOT NULL DEFAULT 0
+        value BLOB, expires_at INTEGER, written_at INTEGER, kind INTEGER,
+        gvalue BLOB, gexpires_at INTEGER, gwritten_at INTEGER, gkind INTEGER
       ) STRICT, WITHOUT ROWID;
-      CREATE INDEX "${names.entries}_expiry" ON "${names.entries}" (expires_at) WHERE expires_at IS NOT NULL;
       CREATE TABLE "${names.reclaims}" (prefix TEXT PRIMARY KEY, dead_before INTEGER NOT NULL) STRICT, WITHOUT ROWID;
     `)
     db.prepare(`INSERT OR REPLACE INTO "${names.meta}" (name, value) VALUES ('schema', ?)`).run(

@@ -107,11 +107,11 @@ export class SqliteBackend
   }
 
   set(key: string, value: Uint8Array, ttlMs: number | undefined): void {
-    this.mutate(() => this.writer.set(key, value, ttlMs))
+    this.mutate(() => this.writer.set(key, value, ttlMs), [key])
   }
 
   delete(key: string): boolean {
-    return this.mutate(() => this.writer.delete(key))
+    return this.mutate(() => this.writer.delete(key), [key])
   }
 
   ping(): boolean {
@@ -132,29 +132,32 @@ export class SqliteBackend
   }
 
   setMany(entries: readonly BackendEntry<Uint8Array>[]): void {
-    this.mutate(() => this.writer.setMany(entries))
+    this.mutate(
+      () => this.writer.setMany(entries),
+      entries.map((entry) => entry.key),
+    )
   }
 
   deleteMany(keys: readonly string[]): number {
-    return this.mutate(() => this.writer.deleteMany(keys))
+    return this.mutate(() => this.writer.deleteMany(keys), keys)
   }
 
   // ---- the contract: atomics -------------------------------------------------------------------
 
   setNx(key: string, value: Uint8Array, ttlMs: number | undefined): boolean {
-    return this.mutate(() => this.writer.setNx(key, value, ttlMs))
+    return this.mutate(() => this.writer.setNx(key, value, ttlMs), [key])
   }
 
   deleteIfEquals(key: string, value: Uint8Array): boolean {
-    return this.mutate(() => this.writer.deleteIfEquals(key, value))
+    return this.mutate(() => this.writer.deleteIfEquals(key, value), [key])
   }
 
   incr(key: string, delta: number, ttlMs: number | undefined): number {
-    return this.mutate(() => this.writer.incr(key, delta, ttlMs))
+    return this.mutate(() => this.writer.incr(key, delta, ttlMs), [key])
   }
 
   expire(key: string, ttlMs: number | undefined): boolean {
-    return this.mutate(() => this.writer.expire(key, ttlMs))
+    return this.mutate(() => this.writer.expire(key, ttlMs), [key])
   }
 
   // ---- the contract: listing -------------------------------------------------------------------
@@ -181,7 +184,8 @@ export class SqliteBackend
    */
   accelerations(): SqliteAccelerations {
     return {
-      setGuarded: (guard, entry) => this.mutate(() => this.writer.setGuarded(guard, entry)),
+      setGuarded: (guard, entry) =>
+        this.mutate(() => this.writer.setGuarded(guard, entry), [guard.key, entry.key]),
       reclaimPrefix: (prefix) => this.reclaim(prefix),
     }
   }
@@ -216,21 +220,22 @@ export class SqliteBackend
   }
 
   /**
-   * A write: runs with `write` set (it checks the file first), then drops the read cache. This
-   * connection's own commits do not move the data version, so the cache must hear of them here, whatever
-   * the write and however it ended.
+   * A write: runs with `write` set (it checks the file first), then drops what the read cache kept of
+   * `keys` (of everything, when not given). This connection's own commits do not move the data version,
+   * so the cache must hear of them here, whatever the write and however it ended; what it kept of other
+   * keys stays exact (another connection's commit would move the version).
    */
-  private mutate<T>(work: () => T): T {
+  private mutate<T>(work: () => T, keys?: readonly string[]): T {
     try {
       return this.connection.run(work, true)
     } finally {
-      this.reader.forget()
+      this.reader.forget(keys)
     }
   }
 
   /** Records the dead prefix, then sweeps soon after (in short background steps, off the caller's time). */
   private reclaim(prefix: string): void {
-    this.mutate(() => this.writer.markDead(prefix))
+    this.mutate(() => this.writer.markDead(prefix), [])
     this.sweepSoon()
   }
 

@@ -1,5 +1,6 @@
 import { type BackendEntry, CounterOverflowError, NotACounterError } from '@rapide/core'
 import type { Database, Transaction } from 'better-sqlite3'
+import { guardRowPrefix, locate, Slot } from './key-slots.js'
 import { prefixEnd } from './prefix-range.js'
 import { RowKind } from './schema.js'
 import type { Statements } from './statements.js'
@@ -13,7 +14,7 @@ type Entry = BackendEntry<Uint8Array>
  * `SQLITE_BUSY` when another process wrote in between, where this one waits (within the busy timeout).
  */
 export class Writer {
-  /** The transaction of {@link setGuarded}, built once per connection. */
+  /** The transaction of {@link setGuarded} for a guard that is not its entry's own slot, built once per connection. */
   private readonly guardedWrite: Transaction<(guard: Entry, entry: Entry) => void>
 
   constructor(
@@ -23,15 +24,16 @@ export class Writer {
     private readonly wrote: (bytes: number) => void,
   ) {
     this.guardedWrite = db.transaction((guard: Entry, entry: Entry) => {
-      const { setNx, touchIfEquals } = this.statements
+      const at = locate(guard.key)
+      const { setNx, touchIfEquals } = this.statements.slots[at.slot]
       const now = Date.now()
       const created =
-        setNx.run(guard.key, blob(guard.value), expiresAt(now, guard.ttlMs), now, RowKind.Value, now)
-          .changes === 1
+        setNx.run(at.row, blob(guard.value), expiresAt(now, guard.ttlMs), now, RowKind.Value, now).changes ===
+        1
       if (created) this.wrote(guard.value.byteLength)
       // A guard found holding the same value is written again as far as reclaiming goes: the entry
       // stored now depends on it, so a `reclaimPrefix` made before now must not take it.
-      else if (touchIfEquals.run(now, guard.key, blob(guard.value), now).changes === 0) return
+      else if (touchIfEquals.run(now, at.row, blob(guard.value), now).changes === 0) return
       this.write(entry.key, entry.value, entry.ttlMs, now, RowKind.Value)
     })
   }
@@ -68,9 +70,16 @@ export class Writer {
   /** One statement (an insert that replaces only an expired row), so atomic across processes. */
   setNx(key: string, value: Uint8Array, ttlMs: number | undefined): boolean {
     const now = Date.now()
+    const { row, slot } = locate(key)
     const stored =
-      this.statements.setNx.run(key, blob(value), expiresAt(now, ttlMs), now, RowKind.Bookkeeping, now)
-        .changes === 1
+      this.statements.slots[slot].setNx.run(
+        row,
+        blob(value),
+        expiresAt(now, ttlMs),
+        now,
+        RowKind.Bookkeeping,
+        now,
+      ).changes === 1
     if (stored) this.wrote(value.byteLength)
     return stored
   }
@@ -79,21 +88,41 @@ export class Writer {
    * Creates `guard` if absent and stores `entry`, in one transaction (one commit per miss instead of two).
    * The entry is skipped when the guard already holds another value: no reader would accept it. A guard
    * already holding the value counts as written now for `reclaimPrefix` (the new entry depends on it).
-   * Both rows are values to eviction: the guard is the entry's own generation, and goes with it.
+   * Both are values to eviction: the guard is the entry's own generation, and goes with it. A result and
+   * its own generation are one row (see `key-slots.ts`), written by one statement.
    */
   setGuarded(guard: Entry, entry: Entry): void {
-    this.guardedWrite.immediate(guard, entry)
+    const at = locate(guard.key)
+    if (at.slot !== Slot.Guard || at.row !== entry.key) {
+      this.guardedWrite.immediate(guard, entry)
+      return
+    }
+    // The usual case, a result and its generation: one row, one statement (atomic by itself).
+    const now = Date.now()
+    const stored = this.statements.setGuardedRow.run({
+      key: entry.key,
+      value: blob(entry.value),
+      expires: expiresAt(now, entry.ttlMs),
+      now,
+      guard: blob(guard.value),
+      guardExpires: expiresAt(now, guard.ttlMs),
+    })
+    if (stored.changes === 1) this.wrote(entry.value.byteLength + guard.value.byteLength)
   }
 
   deleteIfEquals(key: string, value: Uint8Array): boolean {
-    return this.statements.deleteIfEquals.run(key, blob(value), Date.now()).changes === 1
+    const { row, slot } = locate(key)
+    const removed = this.statements.slots[slot].deleteIfEquals.run(row, blob(value), Date.now()).changes === 1
+    if (removed) this.statements.removeIfEmpty.run(row)
+    return removed
   }
 
   incr(key: string, delta: number, ttlMs: number | undefined): number {
+    const at = locate(key)
     return this.transaction(() => {
-      const { readCounter, set } = this.statements
+      const { readCounter, set } = this.statements.slots[at.slot]
       const now = Date.now()
-      const row = readCounter.get(key, now) as { value: Buffer; expires_at: number | null } | undefined
+      const row = readCounter.get(at.row, now) as { value: Buffer; expires_at: number | null } | undefined
       let current = 0
       let expiry = expiresAt(now, ttlMs)
       if (row !== undefined) {
@@ -107,27 +136,35 @@ export class Writer {
       // inside the transaction, so the counter is left as it was.
       const next = current + delta
       if (!Number.isSafeInteger(current) || !Number.isSafeInteger(next)) throw new CounterOverflowError(key)
-      set.run(key, Buffer.from(String(next), 'latin1'), expiry, now, RowKind.Bookkeeping)
+      set.run(at.row, Buffer.from(String(next), 'latin1'), expiry, now, RowKind.Bookkeeping)
       return next
     })
   }
 
   expire(key: string, ttlMs: number | undefined): boolean {
     const now = Date.now()
-    return this.statements.expire.run(expiresAt(now, ttlMs), key, now).changes === 1
+    const { row, slot } = locate(key)
+    return this.statements.slots[slot].expire.run(expiresAt(now, ttlMs), row, now).changes === 1
   }
 
-  /** Removes the rows under `prefix` in an index range; answers how many of them were live. */
+  /** Removes the keys under `prefix` in index ranges (both slots); answers how many of them were live. */
   deletePrefix(prefix: string): number {
-    const end = prefixEnd(prefix)
+    const guardPrefix = guardRowPrefix(prefix)
     return this.transaction(() => {
-      const { countOpen, countRange, deleteOpen, deleteRange } = this.statements
       const now = Date.now()
-      const live = (
-        end === undefined ? countOpen.get(prefix, now) : countRange.get(prefix, end, now)
-      ) as number
-      if (end === undefined) deleteOpen.run(prefix)
-      else deleteRange.run(prefix, end)
+      let live = 0
+      for (const [slot, rows] of [
+        [Slot.Main, prefix],
+        [Slot.Guard, guardPrefix],
+      ] as const) {
+        if (rows === undefined) continue
+        const { countOpen, countRange, clearOpen, clearRange } = this.statements.slots[slot]
+        const end = prefixEnd(rows)
+        live += (end === undefined ? countOpen.get(rows, now) : countRange.get(rows, end, now)) as number
+        if (end === undefined) clearOpen.run(rows)
+        else clearRange.run(rows, end)
+        removeEmptyRows(this.statements, rows)
+      }
       return live
     })
   }
@@ -141,19 +178,30 @@ export class Writer {
   }
 
   private write(key: string, value: Uint8Array, ttlMs: number | undefined, now: number, kind: RowKind): void {
-    this.statements.set.run(key, blob(value), expiresAt(now, ttlMs), now, kind)
+    const { row, slot } = locate(key)
+    this.statements.slots[slot].set.run(row, blob(value), expiresAt(now, ttlMs), now, kind)
     this.wrote(value.byteLength)
   }
 
   private remove(key: string, now: number): boolean {
-    const row = this.statements.delete.get(key) as { expires_at: number | null } | undefined
-    return row !== undefined && (row.expires_at === null || row.expires_at > now)
+    const { row, slot } = locate(key)
+    const cleared = this.statements.slots[slot].clear.get(row) as { expires_at: number | null } | undefined
+    if (cleared === undefined) return false
+    this.statements.removeIfEmpty.run(row)
+    return cleared.expires_at === null || cleared.expires_at > now
   }
 
   /** Runs `work` in a `BEGIN IMMEDIATE` transaction (see the class comment). */
   private transaction<T>(work: () => T): T {
     return this.db.transaction(work).immediate()
   }
+}
+
+/** Deletes the rows under `prefix` that hold no key any more. */
+export function removeEmptyRows(statements: Statements, prefix: string): void {
+  const end = prefixEnd(prefix)
+  if (end === undefined) statements.removeEmptyOpen.run(prefix)
+  else statements.removeEmptyRange.run(prefix, end)
 }
 
 /** better-sqlite3 binds only a Buffer as a BLOB: a view over the same memory, not a copy. */

@@ -15,6 +15,7 @@ import { type Backend, type BackendEntry, createCache, RapideError, reclaimTimin
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { defaultDatabasePath, SCHEMA_VERSION, SqliteBackend } from '../src/index.js'
+import { locate } from '../src/key-slots.js'
 import { requireDriver } from '../src/load-driver.js'
 import { prefixEnd } from '../src/prefix-range.js'
 
@@ -77,10 +78,18 @@ function onGuardedWrite(
   }
 }
 
-/** How many of `keys` the file still holds (expired or not). */
+/** How many of `keys` the file still holds (expired or not), each in its slot of its row (see `key-slots.ts`). */
 function present(backend: SqliteBackend, keys: readonly string[]): number {
-  const has = backend.database.prepare('SELECT count(*) FROM rapide_cache WHERE key = ?').pluck()
-  return keys.filter((key) => has.get(key) === 1).length
+  const has = [
+    backend.database.prepare('SELECT count(*) FROM rapide_cache WHERE key = ? AND value IS NOT NULL').pluck(),
+    backend.database
+      .prepare('SELECT count(*) FROM rapide_cache WHERE key = ? AND gvalue IS NOT NULL')
+      .pluck(),
+  ]
+  return keys.filter((key) => {
+    const { row, slot } = locate(key)
+    return has[slot]!.get(row) === 1
+  }).length
 }
 
 function expectUnavailable(run: () => unknown, message: RegExp): void {
