@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
+import { DiskBackend } from '@rapide/backend-disk'
+import { createCache as createRapide } from '@rapide/core'
 import { BentoCache, bentostore } from 'bentocache'
 import { fileDriver } from 'bentocache/drivers/file'
 import cacache from 'cacache'
@@ -19,6 +21,43 @@ function freshDirectory(name: string): string {
 /** Removes a subject's folder (misses leave tens of thousands of files: this takes a moment). */
 function removeDirectory(directory: string): void {
   rmSync(directory, { recursive: true, force: true })
+}
+
+/**
+ * rapide on `DiskBackend` (default options), each in its own fresh folder: wrapping the synchronous
+ * function (it stays synchronous: a hit is a file read) and an asynchronous one.
+ */
+export function rapideDiskSubjects(): Subject[] {
+  const syncDirectory = freshDirectory('rapide-sync')
+  const syncBackend = new DiskBackend({ directory: syncDirectory })
+  const syncCache = createRapide({ domainKey: 'BENCH', backend: syncBackend, defaultTtl: '1h' })
+  const asyncDirectory = freshDirectory('rapide-async')
+  const asyncBackend = new DiskBackend({ directory: asyncDirectory })
+  const asyncCache = createRapide({ domainKey: 'BENCH_ASYNC', backend: asyncBackend, defaultTtl: '1h' })
+  return [
+    {
+      name: 'rapide disk (sync fn)',
+      async: false,
+      rapide: true,
+      call: syncCache.wrap('LOAD_CUSTOMER', loadCustomer),
+      close: async () => {
+        await syncCache.close()
+        syncBackend.close()
+        removeDirectory(syncDirectory)
+      },
+    },
+    {
+      name: 'rapide disk (async fn)',
+      async: true,
+      rapide: true,
+      call: asyncCache.wrap('LOAD_CUSTOMER', async (id: number) => loadCustomer(id)),
+      close: async () => {
+        await asyncCache.close()
+        asyncBackend.close()
+        removeDirectory(asyncDirectory)
+      },
+    },
+  ]
 }
 
 /**

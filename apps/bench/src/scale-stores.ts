@@ -1,13 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
+import { DiskBackend } from '@rapide/backend-disk'
 import { MemoryBackend } from '@rapide/backend-memory'
 import { RedisBackend } from '@rapide/backend-redis'
 import { SqliteBackend } from '@rapide/backend-sqlite'
 import { createCache } from '@rapide/core'
 import Database from 'better-sqlite3'
 import { Redis } from 'ioredis'
+import { rawDiskCache } from './raw-disk-cache.js'
 import { type Customer, loadCustomer } from './workload.js'
 
 /**
@@ -274,5 +276,57 @@ export function redisScaleStore(url: string, ownServer: boolean): ScaleStore {
       }
     },
     close: async () => {},
+  }
+}
+
+/**
+ * The disk backend, a fresh folder per phase under one temporary folder (each phase's folder is removed
+ * when the phase ends, the temporary folder on close), at its own `sizes` (the issue asks for 1 000,
+ * 100 000 and 1 000 000 entries). Beside it the raw file cache of the disk group (`readFileSync` + v8) in
+ * its own folder of the phase, filled with the same ids.
+ *
+ * The fill runs the wrapped synchronous function once per id (every call a miss writing its file), and
+ * yields to the event loop every 10 000 calls so the backend's background work can run.
+ */
+export function diskScaleStore(sizes: readonly number[]): ScaleStore {
+  const directory = mkdtempSync(join(tmpdir(), 'rapide-bench-scale-disk-'))
+  return {
+    backend: 'disk',
+    title: 'disk',
+    sizes,
+    fillMethod: 'the wrapped synchronous function, one call per id',
+    phase(name) {
+      const phaseDirectory = join(directory, name)
+      const backend = new DiskBackend({ directory: join(phaseDirectory, 'rapide') })
+      const cache = createCache({ domainKey: `SCALE_${name}`, backend, defaultTtl: '1h' })
+      const load = cache.wrap(FUNCTION_KEY, loadCustomer)
+      const rawDirectory = join(phaseDirectory, 'raw')
+      mkdirSync(rawDirectory, { recursive: true })
+      const raw = rawDiskCache(rawDirectory)
+      return {
+        async: false,
+        hits: [
+          { label: 'hit (sync fn)', call: load },
+          { label: 'raw readFileSync + v8 hit', call: raw.call, reference: true },
+        ],
+        async fill(count, progress) {
+          for (let id = 0; id < count; id++) {
+            load(id)
+            // The reference's entries are written directly: its miss path would add a failed read.
+            raw.store(id)
+            if ((id + 1) % PROGRESS_EVERY === 0) progress(id + 1)
+            if ((id + 1) % 10_000 === 0) await new Promise((resolve) => setImmediate(resolve))
+          }
+        },
+        invalidateFunction: () => cache.invalidateFunc(FUNCTION_KEY),
+        invalidateDomain: () => cache.invalidateDomain(),
+        async close() {
+          await cache.close()
+          backend.close()
+          rmSync(phaseDirectory, { recursive: true, force: true })
+        },
+      }
+    },
+    close: async () => rmSync(directory, { recursive: true, force: true }),
   }
 }
