@@ -123,7 +123,8 @@ export class DiskBackend
     const file = this.store.read(keyGroup(key), 'get')
     if (file === undefined) return undefined
     const [record] = findRecords(file.bytes, file.start, file.count, [keyBytes(key)])
-    return record !== undefined && isLive(record, Date.now()) ? record.value : undefined
+    // Copied: the file's bytes are the store's read buffer, reused by the next read.
+    return record !== undefined && isLive(record, Date.now()) ? record.value.slice() : undefined
   }
 
   set(key: string, value: Uint8Array, ttlMs: number | undefined): void {
@@ -174,7 +175,7 @@ export class DiskBackend
       )
       for (let j = 0; j < indexes.length; j++) {
         const record = found[j]
-        if (record !== undefined && isLive(record, now)) out[indexes[j]!] = record.value
+        if (record !== undefined && isLive(record, now)) out[indexes[j]!] = record.value.slice()
       }
     }
     return out

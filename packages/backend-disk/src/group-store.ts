@@ -16,6 +16,9 @@ export interface GroupFile {
   readonly count: number
 }
 
+/** Group files up to this size are read into one reused buffer (most are far smaller). */
+const READ_BUFFER_BYTES = 64 * 1024
+
 /** How many times a rename refused with `EPERM` / `EBUSY` is retried (Windows: a reader holds the target open). */
 const RENAME_ATTEMPTS = 6
 
@@ -27,6 +30,8 @@ const RENAME_ATTEMPTS = 6
  * is still the damaged one) and read as empty.
  */
 export class GroupStore {
+  private readonly buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
+
   constructor(
     private readonly directory: string,
     private readonly paths: GroupPaths,
@@ -34,12 +39,15 @@ export class GroupStore {
     private readonly reportCorrupt: (report: CorruptFileReport) => void,
   ) {}
 
-  /** The group's file, verified; `undefined` when absent or damaged (then reported and removed). */
+  /**
+   * The group's file, verified; `undefined` when absent or damaged (then reported and removed). The bytes
+   * may be this instance's read buffer: valid until the next `read`, so values must be copied out first.
+   */
   read(group: string, operation: string): GroupFile | undefined {
     const file = this.paths.fileOf(group)
     let bytes: Uint8Array
     try {
-      bytes = fs.readFileSync(file)
+      bytes = this.readWhole(file)
     } catch (error) {
       if (isMissing(error)) return undefined
       throw fileSystemError(operation, this.directory, error)
@@ -51,6 +59,32 @@ export class GroupStore {
       if (!(error instanceof GroupFileDamage)) throw error
       this.removeDamaged(group, file, operation)
       return undefined
+    }
+  }
+
+  /**
+   * A whole file in three system calls (open, read, close: `readFileSync` adds an `fstat`), into a buffer
+   * kept for the next read. A group file is never written in place (it is replaced by a rename), so the
+   * open descriptor sees one complete file, however long the read takes.
+   */
+  private readWhole(file: string): Uint8Array {
+    const fd = fs.openSync(file, 'r')
+    try {
+      const buffer = this.buffer
+      const length = fs.readSync(fd, buffer, 0, buffer.length, 0)
+      if (length < buffer.length) return buffer.subarray(0, length)
+      // Larger than the buffer: read it whole, into its own buffer.
+      const size = fs.fstatSync(fd).size
+      const whole = Buffer.allocUnsafe(size)
+      let at = 0
+      while (at < size) {
+        const read = fs.readSync(fd, whole, at, size - at, at)
+        if (read === 0) break
+        at += read
+      }
+      return whole.subarray(0, at)
+    } finally {
+      fs.closeSync(fd)
     }
   }
 
