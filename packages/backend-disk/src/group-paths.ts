@@ -3,6 +3,8 @@ import { join } from 'node:path'
 
 /** Group file paths kept per instance, so a hot group (a domain's generations) is hashed once. */
 const REMEMBERED_PATHS = 4096
+/** Groups longer than this are hashed on each use instead of kept. */
+const REMEMBERED_GROUP_LENGTH = 256
 
 /** The 256 subdirectories group files are spread over: `00` … `ff`. */
 export const FAN_OUT = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
@@ -30,7 +32,9 @@ export class GroupPaths {
     if (path === undefined) {
       const hex = createHash('sha256').update(group, 'utf8').digest('hex')
       path = join(this.directory, hex.slice(0, 2), hex)
-      // Dropped all at once when full: cheaper than an LRU, and refilled by the next reads.
+      // Dropped all at once when full: cheaper than an LRU, and refilled by the next reads. Long groups
+      // (a 10 kB key) are not kept: the memory would be the keys'.
+      if (group.length > REMEMBERED_GROUP_LENGTH) return path
       if (this.remembered.size >= REMEMBERED_PATHS) this.remembered.clear()
       this.remembered.set(group, path)
     }
