@@ -6,7 +6,8 @@ import { CustomerStore } from './service/customer-store.js'
 
 /**
  * Starts the customer service (`pnpm demo`). Environment:
- * - `REDIS_URL`: cache on Redis; unset, on the embedded SQLite file;
+ * - `REDIS_URL`: cache on Redis; else `CACHE_DIR`: on the disk backend in that directory; else on the
+ *   embedded SQLite file;
  * - `PORT` (default 3000), `HOST` (default 127.0.0.1);
  * - `DATA_FILE`: the customers database (default `node_modules/.cache/rapide-example/customers.sqlite`);
  * - `CACHE_FILE`: the SQLite cache file, when not on Redis;
@@ -32,7 +33,11 @@ const app = buildApp(store, cache)
 const port = Number(env.PORT ?? 3000)
 const host = env.HOST ?? '127.0.0.1'
 const address = await app.listen({ port, host })
-const where = env.REDIS_URL ? `Redis (${env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')})` : 'SQLite (embedded)'
+const where = env.REDIS_URL
+  ? `Redis (${env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')})`
+  : env.CACHE_DIR
+    ? `disk (${env.CACHE_DIR})`
+    : 'SQLite (embedded)'
 console.log(`customer service listening on ${address}, cache on ${where}`)
 console.log(`  curl ${address}/customers/1            # twice: the second answer is x-cache: HIT`)
 console.log(

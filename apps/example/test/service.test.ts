@@ -100,6 +100,21 @@ if (!redis && process.env.CI) {
 if (!redis) console.warn('\n!! redis-server not found: SKIPPING the example service test on Redis\n')
 
 describe('the customer service', () => {
+  it('on the disk backend, by setting CACHE_DIR', async () => {
+    const service = await startService({
+      DATA_FILE: join(folder, 'disk-data.sqlite'),
+      CACHE_DIR: join(folder, 'disk-cache'),
+      READ_DELAY_MS: '40',
+    })
+    try {
+      expect(service.output()).toContain('cache on disk')
+      await scenario(service.url)
+      expect((await send(service.url, 'GET', '/health')).body).toEqual({ cache: 'disk', answers: true })
+    } finally {
+      await service.stop()
+    }
+  })
+
   it('on the embedded SQLite cache (no set-up)', async () => {
     const service = await startService({
       DATA_FILE: join(folder, 'sqlite-data.sqlite'),

@@ -1,11 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { DiskBackend } from '@rapide/backend-disk'
 import type { RedisBackend } from '@rapide/backend-redis'
 import type { SqliteBackend } from '@rapide/backend-sqlite'
 import type { Cache } from '@rapide/core'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { CustomerStore } from './customer-store.js'
 
-type Backend = SqliteBackend | RedisBackend
+type Backend = SqliteBackend | RedisBackend | DiskBackend
 
 /**
  * Where a read's answer came from: `HIT` the cache answered it; `MISS` this request ran the slow read

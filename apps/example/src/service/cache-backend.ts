@@ -1,12 +1,14 @@
+import { DiskBackend } from '@rapide/backend-disk'
 import { RedisBackend } from '@rapide/backend-redis'
 import { SqliteBackend } from '@rapide/backend-sqlite'
 
 /**
- * The one switch between the embedded default and Redis: `REDIS_URL` set means Redis (every instance of
- * the service shares the cache), unset means a SQLite file on this machine (`CACHE_FILE`, default
- * `node_modules/.cache/rapide/cache.sqlite`).
+ * The one switch between the backends: `REDIS_URL` set means Redis (every instance of the service shares
+ * the cache); else `CACHE_DIR` set means a directory of files on this machine (the disk backend); else a
+ * SQLite file on this machine (`CACHE_FILE`, default `node_modules/.cache/rapide/cache.sqlite`).
  */
-export function cacheBackend(env: NodeJS.ProcessEnv): SqliteBackend | RedisBackend {
+export function cacheBackend(env: NodeJS.ProcessEnv): SqliteBackend | RedisBackend | DiskBackend {
   if (env.REDIS_URL) return new RedisBackend({ url: env.REDIS_URL })
+  if (env.CACHE_DIR) return new DiskBackend({ directory: env.CACHE_DIR })
   return new SqliteBackend(env.CACHE_FILE ? { path: env.CACHE_FILE } : {})
 }
