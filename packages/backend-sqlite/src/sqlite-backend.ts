@@ -184,8 +184,11 @@ export class SqliteBackend
    */
   accelerations(): SqliteAccelerations {
     return {
+      // A miss's store checks the file on the reads' cadence, not before every write: written to a file
+      // just deleted or replaced, it is lost to other processes, which compute the value themselves, and
+      // it is read back here only until the next check, as any read of the old file would be.
       setGuarded: (guard, entry) =>
-        this.mutate(() => this.writer.setGuarded(guard, entry), [guard.key, entry.key]),
+        this.mutate(() => this.writer.setGuarded(guard, entry), [guard.key, entry.key], false),
       reclaimPrefix: (prefix) => this.reclaim(prefix),
     }
   }
@@ -220,14 +223,14 @@ export class SqliteBackend
   }
 
   /**
-   * A write: runs with `write` set (it checks the file first), then drops what the read cache kept of
+   * A write: runs with `write` set (it checks the file first, unless `checkFile` is false), then drops what the read cache kept of
    * `keys` (of everything, when not given). This connection's own commits do not move the data version,
    * so the cache must hear of them here, whatever the write and however it ended; what it kept of other
    * keys stays exact (another connection's commit would move the version).
    */
-  private mutate<T>(work: () => T, keys?: readonly string[]): T {
+  private mutate<T>(work: () => T, keys?: readonly string[], checkFile = true): T {
     try {
-      return this.connection.run(work, true)
+      return this.connection.run(work, checkFile)
     } finally {
       this.reader.forget(keys)
     }

@@ -82,7 +82,8 @@ export class Statements {
   /** By slot (see `key-slots.ts`). */
   readonly slots: readonly [SlotStatements, SlotStatements]
   /**
-   * A result and its generation (the guard slot of the same row) in one statement: creates the guard if
+   * A result and its generation (the guard slot of the same row) in one statement, bound as key, value,
+   * expiry, now, guard, guard expiry, now: creates the guard if
    * the slot is empty or expired, keeps it (and counts it as written now) if it holds the same value,
    * and writes nothing when it holds another value. `changes` is 1 when the result was stored.
    */
@@ -110,10 +111,11 @@ export class Statements {
       new SlotStatements(db, t, SLOT_COLUMNS[Slot.Main]),
       new SlotStatements(db, t, SLOT_COLUMNS[Slot.Guard]),
     ]
-    const guardFree = '(gvalue IS NULL OR gexpires_at <= :now)'
+    // `excluded.gwritten_at` is now.
+    const guardFree = '(gvalue IS NULL OR gexpires_at <= excluded.gwritten_at)'
     this.setGuardedRow = db.prepare(
       `INSERT INTO ${t} (key, value, expires_at, written_at, kind, gvalue, gexpires_at, gwritten_at, gkind)
-       VALUES (:key, :value, :expires, :now, 0, :guard, :guardExpires, :now, 0)
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?, 0)
        ON CONFLICT (key) DO UPDATE SET
          value = excluded.value, expires_at = excluded.expires_at, written_at = excluded.written_at,
          kind = CASE WHEN value IS NULL THEN 0 ELSE kind END,

@@ -99,14 +99,15 @@ export class Writer {
     }
     // The usual case, a result and its generation: one row, one statement (atomic by itself).
     const now = Date.now()
-    const stored = this.statements.setGuardedRow.run({
-      key: entry.key,
-      value: blob(entry.value),
-      expires: expiresAt(now, entry.ttlMs),
+    const stored = this.statements.setGuardedRow.run(
+      entry.key,
+      blob(entry.value),
+      expiresAt(now, entry.ttlMs),
       now,
-      guard: blob(guard.value),
-      guardExpires: expiresAt(now, guard.ttlMs),
-    })
+      blob(guard.value),
+      expiresAt(now, guard.ttlMs),
+      now,
+    )
     if (stored.changes === 1) this.wrote(entry.value.byteLength + guard.value.byteLength)
   }
 
