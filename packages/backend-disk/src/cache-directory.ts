@@ -24,34 +24,64 @@ export function prepareDirectory(directory: string): void {
     throw unavailable(directory, error)
   }
   const markerPath = join(directory, MARKER_FILE)
-  let text: string | undefined
-  try {
-    text = fs.readFileSync(markerPath, 'utf8')
-  } catch (error) {
-    if (codeOf(error) !== 'ENOENT') throw unavailable(directory, error)
-  }
-  if (text === undefined) {
+  // Several processes may open a new directory at once: the marker appears whole or not at all (written
+  // to a file of this process, then linked into place, which fails if another process linked first), and
+  // a directory holding only markers being made is still empty.
+  for (;;) {
+    const text = readMarker(directory, markerPath)
+    if (text !== undefined) {
+      checkMarker(directory, text)
+      return
+    }
     let entries: string[]
     try {
-      entries = fs.readdirSync(directory)
+      entries = fs.readdirSync(directory).filter((entry) => !isMarkerInTheMaking(entry))
     } catch (error) {
       throw unavailable(directory, error)
     }
+    if (entries.includes(MARKER_FILE)) continue // Linked by another process since the read: read it.
     if (entries.length > 0) {
       throw new BackendUnavailableError(
         `Disk backend: ${directory} is not empty and is not a rapide disk cache (no ${MARKER_FILE}). The backend never writes among other files: choose an empty or new directory (option \`directory\` or RAPIDE_DISK_DIR).`,
       )
     }
-    const marker: Marker = { format: 'rapide-disk', version: FORMAT_VERSION }
-    try {
-      fs.writeFileSync(markerPath, `${JSON.stringify(marker)}\n`, { flag: 'wx' })
-    } catch (error) {
-      // Another process created it meanwhile: fine, it is checked below.
-      if (codeOf(error) !== 'EEXIST') throw unavailable(directory, error)
-    }
-    text = fs.readFileSync(markerPath, 'utf8')
+    createMarker(directory, markerPath)
   }
-  checkMarker(directory, text)
+}
+
+/** The marker's text, or `undefined` when there is none. */
+function readMarker(directory: string, markerPath: string): string | undefined {
+  try {
+    return fs.readFileSync(markerPath, 'utf8')
+  } catch (error) {
+    if (codeOf(error) !== 'ENOENT') throw unavailable(directory, error)
+    return undefined
+  }
+}
+
+const MARKER_TEMP = `${MARKER_FILE}.making-`
+
+function isMarkerInTheMaking(entry: string): boolean {
+  return entry.startsWith(MARKER_TEMP)
+}
+
+/** Writes the marker whole under a name of this process, then links it into place (once, atomically). */
+function createMarker(directory: string, markerPath: string): void {
+  const marker: Marker = { format: 'rapide-disk', version: FORMAT_VERSION }
+  const temp = join(directory, `${MARKER_TEMP}${process.pid}-${Math.random().toString(36).slice(2)}`)
+  try {
+    fs.writeFileSync(temp, `${JSON.stringify(marker)}\n`, { flag: 'wx' })
+    fs.linkSync(temp, markerPath)
+  } catch (error) {
+    // Another process linked its marker first: fine, the caller reads it.
+    if (codeOf(error) !== 'EEXIST') throw unavailable(directory, error)
+  } finally {
+    try {
+      fs.unlinkSync(temp)
+    } catch {
+      // Never written (the write failed): nothing to remove.
+    }
+  }
 }
 
 /**

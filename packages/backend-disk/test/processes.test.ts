@@ -119,3 +119,30 @@ describe('crash safety', () => {
     await cache.close()
   }, 60_000)
 })
+
+describe('a new directory opened by several processes at once', () => {
+  it('every process opens it: the marker appears whole, and one being made does not make the directory "not empty"', async () => {
+    for (let round = 0; round < 4; round++) {
+      const directory = next()
+      const children: ChildProcess[] = []
+      const outcomes: Promise<{ ok: boolean; error?: string }>[] = []
+      const ready: Promise<void>[] = []
+      for (let i = 0; i < 6; i++) {
+        const child = fork(join(fixtures, 'open-directory.mjs'), [directory], { stdio: 'pipe' })
+        children.push(child)
+        ready.push(new Promise((resolve) => child.once('message', () => resolve())))
+        outcomes.push(
+          new Promise((resolve) => {
+            child.on('message', (m: { ok?: boolean; error?: string }) => {
+              if (m.ok !== undefined) resolve({ ok: m.ok, error: m.error })
+            })
+          }),
+        )
+      }
+      await Promise.all(ready)
+      for (const child of children) child.send('go')
+      const results = await Promise.all(outcomes)
+      expect(results.filter((r) => !r.ok)).toEqual([])
+    }
+  }, 30_000)
+})
