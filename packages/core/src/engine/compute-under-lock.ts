@@ -12,6 +12,13 @@ export interface LockHost {
   lookUp(key: string): Promise<{ value: unknown; async: boolean } | undefined>
   /** Runs the function and stores its result. */
   runAndStore(self: unknown, args: readonly unknown[], key: string, flight: Flight): Promise<unknown>
+  /**
+   * The flight to compute under now that the lock is held: the same one, or, when the result's
+   * generation was created meanwhile with another token than the one this flight's store is guarded by,
+   * a new flight on the current generations (a store on the old guard would be skipped by the backend,
+   * and the next holder would compute again).
+   */
+  restamp(key: string, flight: Flight): Promise<Flight>
   /** Ends the computation without storing (its result was found). */
   finish(key: string, flight: Flight): void
   /** Answers a call with a found result (reported as a hit). */
@@ -57,7 +64,8 @@ export async function lockThenCompute(
           host.finish(key, flight)
           return host.hit(key, stored.value, stored.async)
         }
-        return await host.runAndStore(self, args, key, flight)
+        const current = await host.restamp(key, flight).catch(() => flight)
+        return await host.runAndStore(self, args, key, current)
       } finally {
         // Only its owner releases it; if that fails, the lock expires after its ttl.
         await Promise.resolve(store.deleteIfEquals(lockKey, owner)).catch(() => undefined)

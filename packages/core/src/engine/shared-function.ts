@@ -139,6 +139,29 @@ export class SharedFunction extends FunctionEngine {
   }
 
   /** The valid stored result of `key` under the current generations, if any (the hit path, as a value). */
+  /** See `LockHost.restamp`: only a provisional guard can be overtaken by a generation created meanwhile. */
+  private async restamp(key: string, flight: Flight): Promise<Flight> {
+    const { ctx } = this
+    if (flight.guard === undefined || !flight.guard.provisional) return flight
+    const values = await ctx.store.getMany(this.generations.generationKeys(key))
+    const stamp = this.generations.stampOf(values, 0)
+    const token = ctx.values.decodeToken(values[0])
+    if (stamp === undefined || token === undefined || token === flight.guard.token) return flight
+    // Nothing was computed yet: the computation starts now, on the generations as they are.
+    const fresh = ctx.state.flights.start(
+      key,
+      stamp,
+      ctx.domainGeneration.value,
+      this.functionGeneration.value,
+      flight.poisoned,
+      performance.now() - ctx.timeoutMs,
+      { key: flight.guard.key, token, provisional: false },
+    )
+    fresh.promise = flight.promise
+    this.finishFlight(key, flight)
+    return fresh
+  }
+
   async lookUp(key: string): Promise<{ value: unknown; async: boolean } | undefined> {
     const { ctx } = this
     const [stored, result, fn, domain] = await ctx.store.getMany([
@@ -188,6 +211,7 @@ export class SharedFunction extends FunctionEngine {
     runAndStore: (self: unknown, args: readonly unknown[], key: string, flight: Flight) =>
       this.runAndStore(self, args, key, flight),
     finish: (key: string, flight: Flight) => this.finishFlight(key, flight),
+    restamp: (key: string, flight: Flight) => this.restamp(key, flight),
     hit: (key: string, value: unknown, async: boolean) => this.hit(key, '', value, async, true),
   }
 
