@@ -45,12 +45,12 @@ export function applyInvalidations(
         deletions.push(target.key)
         if (ctx.coordination === 'shared') {
           // A marker outlives every computation that may still store on a provisional generation.
-          const ttlMs = markerTtlMs(target.fn.resultTtlMs)
+          const ttlMs = markerTtlMs(target.fn.ttlMs)
           writes.push(generationWrite(ctx, target.fn.resultGenerationKey(target.key), ttlMs, true))
         }
         break
       case 'function':
-        if (ctx.coordination === 'local') target.fn.localFunctionGeneration.value++
+        if (ctx.coordination === 'local') target.fn.functionGeneration.value++
         else writes.push(generationWrite(ctx, target.fn.functionGenerationKey, undefined))
         dead.push({
           results: target.fn.entryPrefix,

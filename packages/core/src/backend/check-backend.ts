@@ -2,6 +2,7 @@ import { IncompatibleBackendError, InvalidOptionError } from '../errors.js'
 import { isPromiseLike } from '../maybe-promise.js'
 import { type Accelerations, type AnyBackend, BACKEND_GROUPS, SPECIFICATION_VERSION } from './contract.js'
 import { accelerationsOfV1, type BackendV1, type NormalBackend } from './contract-v1.js'
+import { lyingSyncFlag } from './store.js'
 
 /** A backend as the adapter reads it, whatever contract version it was written for. */
 export interface CheckedBackend {
@@ -116,8 +117,6 @@ function checkAnswersDirectly(backend: NormalBackend, name: string): void {
   }
   if (isPromiseLike(answer)) {
     Promise.resolve(answer).catch(() => undefined)
-    throw new IncompatibleBackendError(
-      `Backend "${name}" declares capabilities.sync = true but get() returned a promise; declare sync: false (AsyncBackend) or answer directly`,
-    )
+    throw lyingSyncFlag(name, 'get')
   }
 }

@@ -1,7 +1,7 @@
 import { IncompatibleBackendError, NotSupportedError, type RapideError } from '../errors.js'
 import { chain, type MaybePromise } from '../maybe-promise.js'
 import { withTimeout } from '../timeout.js'
-import type { Accelerations, BackendCapabilities, BackendEntry } from './contract.js'
+import type { Accelerations, BackendEntry } from './contract.js'
 import type { NormalBackend } from './contract-v1.js'
 import { emulatedAtomics } from './emulated-atomics.js'
 
@@ -37,13 +37,12 @@ export interface BoundScope {
  */
 export class Store {
   readonly name: string
-  readonly capabilities: BackendCapabilities
   readonly sync: boolean
   readonly shared: boolean
-  readonly live: boolean
+  private readonly live: boolean
   readonly storeId: string | undefined
   /** Read-modify-write can be emulated: a synchronous store that no other process uses. */
-  readonly canEmulateAtomics: boolean
+  private readonly canEmulateAtomics: boolean
   /** A result and its new generation are written in one step (`setGuarded`). */
   readonly writesGuarded: boolean
   /** The backend reclaims dead prefixes itself (`reclaimPrefix`). */
@@ -77,7 +76,6 @@ export class Store {
   ) {
     const { capabilities } = backend
     this.name = backend.name
-    this.capabilities = capabilities
     this.sync = capabilities.sync
     this.shared = capabilities.shared
     this.live = capabilities.inProcessValues
@@ -146,21 +144,6 @@ export class Store {
     return {
       get: (key) => backend.get(namespace + key),
       set: (key, value, ttlMs) => backend.set(namespace + key, value, ttlMs),
-    }
-  }
-
-  /** A namespace's view: the backend's own when it has one, else keys prefixed with `namespace`. */
-  scope(namespace: string): BoundScope {
-    const own = this.accelerations.scope?.(namespace)
-    if (own !== undefined) {
-      return {
-        get: (key) => this.io('get', () => own.get(key), namespace + key),
-        set: (key, value, ttlMs) => this.io('set', () => own.set(key, value, ttlMs), namespace + key),
-      }
-    }
-    return {
-      get: (key) => this.get(namespace + key),
-      set: (key, value, ttlMs) => this.set(namespace + key, value, ttlMs),
     }
   }
 
@@ -358,7 +341,8 @@ function pickAtomics(
   return picked
 }
 
-function lyingSyncFlag(name: string, operation: string): IncompatibleBackendError {
+/** The refusal of a `sync: true` backend whose `operation` answered with a promise. */
+export function lyingSyncFlag(name: string, operation: string): IncompatibleBackendError {
   return new IncompatibleBackendError(
     `Backend "${name}" declares capabilities.sync = true but its ${operation}() returned a promise; declare sync: false (AsyncBackend) or answer directly`,
   )

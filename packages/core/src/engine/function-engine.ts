@@ -32,10 +32,10 @@ export abstract class FunctionEngine {
   /** The key of this function's generation. */
   readonly functionGenerationKey: string
   /** Time to live of this function's results. */
-  readonly resultTtlMs: number | undefined
+  readonly ttlMs: number | undefined
   protected readonly deriveKey: KeyDeriver
   /** This function's generation under local coordination. */
-  readonly localFunctionGeneration: GenerationCounter
+  readonly functionGeneration: GenerationCounter
   /** `async function` is known to be asynchronous before its first call; others are learnt per entry. */
   protected knownAsync: boolean
   protected readonly version: string | undefined
@@ -55,20 +55,11 @@ export abstract class FunctionEngine {
     this.entryPrefix = ctx.layout.resultNamespace(functionKey, version)
     this.resultGenerationNamespace = ctx.layout.resultGenerationNamespace(functionKey, version)
     this.functionGenerationKey = this.namespace + functionGenerationSuffix
-    this.resultTtlMs = parseOptionalTtl(options.ttl, `wrap("${functionKey}").ttl`) ?? ctx.defaultTtlMs
+    this.ttlMs = parseOptionalTtl(options.ttl, `wrap("${functionKey}").ttl`) ?? ctx.defaultTtlMs
     this.deriveKey = createKeyDeriver(functionKey, options)
-    this.localFunctionGeneration = ctx.state.generation(this.namespace)
+    this.functionGeneration = ctx.state.generation(this.namespace)
     this.knownAsync = fn.constructor.name === 'AsyncFunction'
     this.lock = parseComputationLock(options.lock, functionKey, ctx.store)
-  }
-
-  /** Time to live of this function's results (shorter name for the engine's own use). */
-  protected get ttlMs(): number | undefined {
-    return this.resultTtlMs
-  }
-
-  protected get functionGeneration(): GenerationCounter {
-    return this.localFunctionGeneration
   }
 
   /** Whether every call returns a promise whatever the backend (an `async function`, or one seen to). */

@@ -1,10 +1,8 @@
 import type { BoundScope } from '../backend/store.js'
-import type { CacheContext } from '../context.js'
 import type { Flight, FlightGuard } from '../coordination/flights.js'
 import { boundArgumentKey } from '../keys/key-layout.js'
 import { LiveEntry } from '../live-entry.js'
 import type { MaybePromise } from '../maybe-promise.js'
-import type { AnyFunction, WrapOptions } from '../wrap-options.js'
 import { FunctionEngine } from './function-engine.js'
 
 /**
@@ -15,15 +13,6 @@ import { FunctionEngine } from './function-engine.js'
 export class LocalFunction extends FunctionEngine {
   /** This function's results, seen through the backend's own view where it has one (a hit then hashes only the argument key). */
   private scopedView: BoundScope | undefined
-
-  constructor(
-    ctx: CacheContext,
-    functionKey: string,
-    fn: AnyFunction,
-    options: WrapOptions<readonly unknown[]>,
-  ) {
-    super(ctx, functionKey, fn, options)
-  }
 
   /**
    * Made on first use, not when the engine is: an invalidation of a function that is not wrapped here
