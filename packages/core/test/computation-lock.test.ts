@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { type Backend, createCache, InvalidOptionError } from '../src/index.js'
-import { SharedStoreBackend, SyncMapBackend } from './support/backends.js'
+import { GuardedStoreBackend, SharedStoreBackend, SyncMapBackend } from './support/backends.js'
 
 type Store = Map<string, { value: Uint8Array; expiresAt: number }>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -107,3 +107,71 @@ describe('wrap({ lock }): cross-process single-flight', () => {
     expect(() => shared.wrap('F', (n: number) => n, { lock: true })).toThrow(InvalidOptionError)
   })
 })
+
+describe('wrap({ lock }): a result generation created while the holder waited for its lock', () => {
+  it('the holder computes on it, so the next holder finds the result instead of computing again', async () => {
+    const store: Store = new Map()
+    /** Holds back the next `setNx` of an instance until `release` is called. */
+    const gate = () => {
+      let release!: () => void
+      const opened = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      return { armed: false, reached: false, opened, release }
+    }
+    const gateB = gate()
+    const gateA = gate()
+    let setNxOfA = 0
+    // B writes a new argument's generation with its result (setGuarded); A, an instance without it,
+    // creates the generation first (as an older release or another backend of the same store would).
+    class GatedB extends GuardedStoreBackend {
+      override async setNx(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<boolean> {
+        if (gateB.armed) {
+          gateB.armed = false
+          gateB.reached = true
+          await gateB.opened
+        }
+        return super.setNx(key, value, ttlMs)
+      }
+    }
+    class GatedA extends SharedStoreBackend {
+      override async setNx(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<boolean> {
+        // The first is the result generation A creates; the second, its lock.
+        if (++setNxOfA === 2) {
+          gateA.reached = true
+          await gateA.opened
+        }
+        return super.setNx(key, value, ttlMs)
+      }
+    }
+    let computed = 0
+    const compute = async (n: number) => {
+      computed++
+      await sleep(30)
+      return n * 10
+    }
+    const fB = createCache({ domainKey: 'RESTAMP', backend: new GatedB(store) }).wrap('F', compute, {
+      lock: true,
+    })
+    const fA = createCache({ domainKey: 'RESTAMP', backend: new GatedA(store) }).wrap('F', compute, {
+      lock: true,
+    })
+    await fB(0) // the domain and function generations exist
+    computed = 0
+    gateB.armed = true
+    const b = fB(1) // reads: no result generation yet, picks its own token; waits before taking the lock
+    await until(() => gateB.reached)
+    const a = fA(1) // creates the result generation with another token, then waits before its lock
+    await until(() => gateA.reached)
+    gateB.release() // B takes the lock and computes
+    await sleep(5)
+    gateA.release() // A finds the lock taken, waits, then takes it
+    expect(await Promise.all([b, a])).toEqual([10, 10])
+    expect(computed).toBe(1)
+  })
+})
+
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await sleep(2)
+  expect(done()).toBe(true)
+}
