@@ -27,7 +27,12 @@ export function prepareDirectory(directory: string): void {
   // Several processes may open a new directory at once: the marker appears whole or not at all (written
   // to a file of this process, then linked into place, which fails if another process linked first), and
   // a directory holding only markers being made is still empty.
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
+    if (attempt === 10) {
+      throw new BackendUnavailableError(
+        `Disk backend: ${markerPath} can neither be read nor created (is it a broken link?). Choose another directory, or delete this one if it is a cache you no longer need.`,
+      )
+    }
     const text = readMarker(directory, markerPath)
     if (text !== undefined) {
       checkMarker(directory, text)

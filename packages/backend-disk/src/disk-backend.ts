@@ -109,6 +109,7 @@ export class DiskBackend
       (error) =>
         process.emitWarning(`rapide disk: a background prune of ${directory} failed: ${String(error)}`),
     )
+    this.store.onWrite = (bytes) => this.housekeeping.noteWrite(bytes)
     const interval = this.settings.pruneIntervalMs
     if (interval !== undefined) {
       this.timer = setInterval(() => this.housekeeping.startBackground(), interval)

@@ -17,13 +17,31 @@ const EMPTY_LOCK_MS = 1000
 const host = hostname()
 
 /**
+ * This process's PID namespace (Linux): two containers can share a host name while their process ids
+ * mean different processes, so a holder's pid is only checked when its namespace is this one's too.
+ */
+const pidNamespace = (() => {
+  try {
+    return fs.readlinkSync('/proc/self/ns/pid').replace(/\s/g, '')
+  } catch {
+    return '-'
+  }
+})()
+
+/**
  * Per-group lock files: `<group file>.lock`, created with `O_EXCL` (`openSync(path, 'wx')`), so exactly
  * one process (or thread) rewrites a group at a time; readers take no lock (a group file is replaced by
  * a rename, never written in place). The file holds `pid host nonce`.
  *
- * A lock is broken (so a crashed holder cannot block forever) when it is older than `staleMs`, or when
- * its holder was a process of this host that is no longer running. Breaking renames the lock aside first
- * and deletes it only if it is still the lock judged stale; otherwise it is put back.
+ * A lock is broken (so a crashed holder cannot block forever) when its holder was a process of this host
+ * (and PID namespace) that is no longer running, or, for a holder this process cannot check, when it is
+ * older than `staleMs`. A holder that is provably still running is never broken, however slow. Breaking
+ * renames the lock aside first and deletes it only if it is still the lock judged stale; otherwise it is
+ * put back.
+ *
+ * A holder whose lock was broken all the same (it was paused for longer than `staleMs` on another host)
+ * must not write: `owns` tells it, right before its rename, and its write is abandoned with an error
+ * rather than put over what the breaker wrote.
  */
 export class GroupLocks {
   constructor(
@@ -33,23 +51,27 @@ export class GroupLocks {
     private readonly waitMs: number,
   ) {}
 
-  /** Takes the lock at `path`, waiting (blocking, bounded); throws the file system's error when it cannot create it. */
-  acquire(path: string, operation: string): void {
+  /**
+   * Takes the lock at `path`, waiting (blocking, bounded); answers the owner token written in it. Throws
+   * the file system's error when it cannot create it.
+   */
+  acquire(path: string, operation: string): string {
     let pauseMs = FIRST_PAUSE
     let deadline = 0
     let nextHolderCheck = 0
     for (;;) {
       try {
         const fd = fs.openSync(path, 'wx')
+        const owner = `${process.pid} ${host} ${pidNamespace} ${Math.random().toString(36).slice(2)}`
         try {
-          fs.writeSync(fd, `${process.pid} ${host} ${Math.random().toString(36).slice(2)}`)
+          fs.writeSync(fd, owner)
         } catch (error) {
           fs.closeSync(fd)
-          this.release(path)
+          fs.rmSync(path, { force: true })
           throw error
         }
         fs.closeSync(fd)
-        return
+        return owner
       } catch (error) {
         if (codeOf(error) !== 'EEXIST') throw error
       }
@@ -60,17 +82,29 @@ export class GroupLocks {
       }
       const checkHolder = now >= nextHolderCheck
       if (checkHolder) nextHolderCheck = now + HOLDER_CHECK_EVERY
-      if (this.breakIfStale(path, checkHolder)) continue
+      const broken = this.breakIfStale(path, checkHolder)
       if (now >= deadline) {
         throw new BackendTimeoutError(`${operation} (waiting for the lock ${path})`, this.waitMs)
       }
+      if (broken) continue
       pause(pauseMs)
       pauseMs = Math.min(pauseMs * 2, LONGEST_PAUSE)
     }
   }
 
-  /** Releases a lock taken by {@link acquire}. */
-  release(path: string): void {
+  /** Whether the lock at `path` is still the one `owner` took (not broken and taken by another since). */
+  owns(path: string, owner: string): boolean {
+    try {
+      return fs.readFileSync(path, 'latin1') === owner
+    } catch (error) {
+      if (isMissing(error)) return false
+      throw error
+    }
+  }
+
+  /** Releases a lock taken by {@link acquire}, unless it was broken and is now another holder's. */
+  release(path: string, owner: string): void {
+    if (!this.owns(path, owner)) return
     try {
       fs.unlinkSync(path)
     } catch (error) {
@@ -92,6 +126,9 @@ export class GroupLocks {
       const old = age > this.staleMs
       if (!old && !checkHolder) return false
       content = fs.readFileSync(path, 'latin1')
+      // A holder still running here is waited for, however long it takes: breaking its lock would let
+      // two writers rewrite the group, and one would lose the other's records (an invalidation's marker).
+      if (holderRunning(content)) return false
       // Empty a second after it was created: its holder was killed between creating and writing it.
       if (!old && !holderEnded(content) && !(content === '' && age > EMPTY_LOCK_MS)) return false
     } catch (error) {
@@ -124,8 +161,18 @@ export class GroupLocks {
   }
 }
 
-/** Whether a lock's content names a process of this host that is no longer running. */
+/** Whether a lock's content names a process of this host and PID namespace that is no longer running. */
 export function holderEnded(content: string): boolean {
-  const [pid, holderHost] = content.split(' ')
-  return holderHost === host && pid !== undefined && !processAlive(Number(pid))
+  const [pid, holderHost, namespace] = content.split(' ')
+  return checkable(holderHost, namespace) && pid !== undefined && !processAlive(Number(pid))
+}
+
+/** Whether a lock's content names a process of this host and PID namespace that is still running. */
+function holderRunning(content: string): boolean {
+  const [pid, holderHost, namespace] = content.split(' ')
+  return checkable(holderHost, namespace) && pid !== undefined && processAlive(Number(pid))
+}
+
+function checkable(holderHost: string | undefined, namespace: string | undefined): boolean {
+  return holderHost === host && namespace === pidNamespace && pidNamespace !== '-'
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import { dirname } from 'node:path'
-import { RapideError } from '@rapide/core'
+import { BackendError, RapideError } from '@rapide/core'
 import { makeSubdirectory } from './cache-directory.js'
 import { codeOf, fileSystemError, isMissing } from './fs-errors.js'
 import type { GroupLocks } from './group-lock.js'
@@ -31,6 +31,9 @@ const RENAME_ATTEMPTS = 6
  */
 export class GroupStore {
   private readonly buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
+
+  /** Told the size of every group file written (the byte bound's trigger). */
+  onWrite: (bytes: number) => void = () => {}
 
   constructor(
     private readonly directory: string,
@@ -94,34 +97,38 @@ export class GroupStore {
    */
   mutate<T>(group: string, operation: string, change: (records: GroupRecords, now: number) => Changed<T>): T {
     const file = this.paths.fileOf(group)
-    return this.locked(file, operation, () => {
+    return this.locked(file, operation, (owned) => {
       const records = this.readForWrite(group, file, operation)
       const { result, changed } = change(records, Date.now())
-      if (changed) this.replace(group, file, records, operation)
+      if (changed) this.replace(group, file, records, operation, owned)
       return result
     })
   }
 
-  /** Runs `work` holding the lock of `file`; recreates the cache's directories once if they were deleted. */
-  locked<T>(file: string, operation: string, work: () => T): T {
+  /**
+   * Runs `work` holding the lock of `file`, with a check of whether the lock is still held (see
+   * `GroupLocks.owns`); recreates the cache's directories once if they were deleted.
+   */
+  locked<T>(file: string, operation: string, work: (owned: () => boolean) => T): T {
     const lock = this.paths.lockOf(file)
+    let owner: string
     try {
-      this.locks.acquire(lock, operation)
+      owner = this.locks.acquire(lock, operation)
     } catch (error) {
       if (!isMissing(error)) throw this.typed(operation, error)
       // The group's subdirectory does not exist yet (or the cache was deleted under us): create it, once.
       makeSubdirectory(this.directory, dirname(file))
       try {
-        this.locks.acquire(lock, operation)
+        owner = this.locks.acquire(lock, operation)
       } catch (again) {
         throw this.typed(operation, again)
       }
     }
     try {
-      return work()
+      return work(() => this.locks.owns(lock, owner))
     } finally {
       try {
-        this.locks.release(lock)
+        this.locks.release(lock, owner)
       } catch {
         // A lock we cannot remove is broken by the next writer after lockTimeout, or by prune().
       }
@@ -147,7 +154,8 @@ export class GroupStore {
   }
 
   /** Writes the records as the group's new file (a temp file renamed over it), or removes the file when empty. */
-  replace(group: string, file: string, records: GroupRecords, operation: string): void {
+  replace(group: string, file: string, records: GroupRecords, operation: string, owned: () => boolean): void {
+    if (!owned()) throw lockLost(operation, file)
     if (records.size === 0) {
       try {
         fs.unlinkSync(file)
@@ -160,14 +168,18 @@ export class GroupStore {
     const temp = this.paths.tempOf(file)
     try {
       fs.writeFileSync(temp, bytes)
+      // Checked again right before the rename: a lock broken while this process was paused means another
+      // writer may have rewritten the group since it was read, and this write would undo its records.
+      if (!owned()) throw lockLost(operation, file)
       renameRetrying(temp, file)
+      this.onWrite(bytes.byteLength)
     } catch (error) {
       try {
         fs.unlinkSync(temp)
       } catch {
         // Not created, or already gone; a leftover is removed by prune() after a minute.
       }
-      throw fileSystemError(operation, this.directory, error)
+      throw RapideError.isInstance(error) ? error : fileSystemError(operation, this.directory, error)
     }
   }
 
@@ -227,4 +239,14 @@ function renameRetrying(from: string, to: string): void {
       pause(2 ** (attempt - 1))
     }
   }
+}
+
+/** The lock of a group was broken while its holder was stopped: its write is abandoned, never put over another's. */
+function lockLost(operation: string, file: string): BackendError {
+  return new BackendError(
+    operation,
+    new Error(
+      `the lock of ${file} was broken while this process held it (paused longer than lockTimeout?); the write was abandoned so as not to undo another writer's`,
+    ),
+  )
 }

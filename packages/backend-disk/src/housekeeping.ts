@@ -223,15 +223,18 @@ export class Housekeeping {
     }
     if (records.size === 0) return
     let size = 0
+    let evictable = 0
     let lastWritten = 0
-    let bookkeeping = false
     for (const [key, record] of records) {
-      size += key.length + record.value.byteLength + 25
+      const bytes = key.length + record.value.byteLength + 25
+      size += bytes
       if (record.writtenAt > lastWritten) lastWritten = record.writtenAt
-      if (record.bookkeeping) bookkeeping = true
+      // A result's group holds its generation too: the group is a candidate for its values, and only
+      // they go (bookkeeping is never evicted).
+      if (!record.bookkeeping) evictable += bytes
     }
     report.bytes += size
-    if (!bookkeeping) candidates.push({ group, size, lastWritten })
+    if (evictable > 0) candidates.push({ group, size: evictable, lastWritten })
   }
 
   /** Removes values, oldest written group first, down to 90% of the bound; bookkeeping is never evicted. */

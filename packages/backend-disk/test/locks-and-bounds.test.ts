@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { createCache } from '@rapide/core'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { DiskBackend, keyGroup } from '../src/index.js'
+import { bytes, scratch, text } from './helpers.js'
+
+const { next } = scratch('locks')
+
+/** The group file of `key` in `directory` (the layout the README documents: sha256 hex, two-letter folder). */
+function groupFile(directory: string, key: string): string {
+  const hex = createHash('sha256').update(keyGroup(key), 'utf8').digest('hex')
+  return join(directory, hex.slice(0, 2), hex)
+}
+
+const pidNamespace = (() => {
+  try {
+    return fs.readlinkSync('/proc/self/ns/pid').replace(/\s/g, '')
+  } catch {
+    return undefined
+  }
+})()
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe('group locks', () => {
+  it('a writer whose lock was broken and taken by another meanwhile abandons its write instead of undoing the other', () => {
+    const directory = next()
+    const backend = new DiskBackend({ directory, pruneInterval: false })
+    backend.set('k', bytes('first'), undefined)
+    const lock = `${groupFile(directory, 'k')}.lock`
+    const write = fs.writeFileSync
+    // Right after this writer's temp file is written: another process (another host) broke the lock,
+    // took it and rewrote the group.
+    vi.spyOn(fs, 'writeFileSync').mockImplementation((...args: Parameters<typeof fs.writeFileSync>) => {
+      write(...args)
+      if (String(args[0]).endsWith('.tmp')) write(lock, '1 another-host - nonce')
+    })
+    expect(() => backend.set('k', bytes('second'), undefined)).toThrow(/lock .* was broken/)
+    vi.restoreAllMocks()
+    expect(text(backend.get('k'))).toBe('first')
+    // Its lock is not the writer's to remove: it stays for its holder.
+    expect(fs.readFileSync(lock, 'latin1')).toBe('1 another-host - nonce')
+  })
+
+  it.skipIf(pidNamespace === undefined)(
+    'a lock of a process of this host that is still running is waited for, never broken by age',
+    () => {
+      const directory = next()
+      const backend = new DiskBackend({
+        directory,
+        pruneInterval: false,
+        lockTimeout: '20ms',
+        busyTimeout: '300ms',
+      })
+      backend.set('k', bytes('first'), undefined)
+      const lock = `${groupFile(directory, 'k')}.lock`
+      // Held by this very process (running), long past lockTimeout: a slow holder, not a dead one.
+      fs.writeFileSync(lock, `${process.pid} ${hostname()} ${pidNamespace} slow-holder`)
+      const past = new Date(Date.now() - 60_000)
+      fs.utimesSync(lock, past, past)
+      expect(() => backend.set('k', bytes('second'), undefined)).toThrow(
+        expect.objectContaining({ code: 'E_BACKEND_TIMEOUT' }),
+      )
+      expect(text(backend.get('k'))).toBe('first')
+      fs.rmSync(lock)
+      backend.set('k', bytes('second'), undefined)
+      expect(text(backend.get('k'))).toBe('second')
+    },
+  )
+
+  it('a lock that cannot be examined (a broken link) fails the write within busyTimeout, never spins forever', () => {
+    const directory = next()
+    const backend = new DiskBackend({ directory, pruneInterval: false, busyTimeout: '200ms' })
+    backend.set('k', bytes('first'), undefined)
+    const lock = `${groupFile(directory, 'k')}.lock`
+    fs.symlinkSync(join(directory, 'nowhere'), lock)
+    const started = Date.now()
+    expect(() => backend.set('k', bytes('second'), undefined)).toThrow(
+      expect.objectContaining({ code: 'E_BACKEND_TIMEOUT' }),
+    )
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it('a marker that is a broken link is refused at creation, in bounded time', () => {
+    const directory = next()
+    fs.mkdirSync(directory, { recursive: true })
+    fs.symlinkSync(join(directory, 'nowhere'), join(directory, 'rapide-disk.json'))
+    expect(() => new DiskBackend({ directory, pruneInterval: false })).toThrow(/broken link/)
+  })
+})
+
+describe('maxBytes with results written through the core', () => {
+  it('evicts results (whose groups also hold their generations), keeps the generations, and stays near the bound', async () => {
+    const directory = next()
+    const backend = new DiskBackend({ directory, pruneInterval: false, maxBytes: 20_000 })
+    const cache = createCache({ domainKey: 'BOUND', backend })
+    const big = cache.wrap('BIG', (n: number) => `${n}:${'x'.repeat(1000)}`)
+    for (let n = 0; n < 200; n++) big(n)
+    const report = backend.prune()
+    expect(report.evicted).toBeGreaterThan(100)
+    expect(backend.prune().bytes).toBeLessThanOrEqual(40_000)
+    // Evicted results are misses, never wrong values; a cached one is still right.
+    expect(big(199)).toBe(`199:${'x'.repeat(1000)}`)
+    expect(big(0)).toBe(`0:${'x'.repeat(1000)}`)
+    await cache.close()
+  })
+})
