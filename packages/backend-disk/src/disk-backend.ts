@@ -22,13 +22,12 @@ import { Housekeeping, type PruneReport } from './housekeeping.js'
 import { keyGroup } from './key-group.js'
 import { type DiskBackendOptions, type DiskSettings, resolveOptions } from './options.js'
 import {
+  copyOf,
   decodeGroup,
-  findRecords,
   GroupFileDamage,
   type GroupRecords,
   groupOfFile,
   isLive,
-  keyBytes,
   type StoredRecord,
 } from './record-format.js'
 
@@ -99,7 +98,13 @@ export class DiskBackend
     this.storeId = `disk:${fs.realpathSync(directory)}`
     this.paths = new GroupPaths(directory)
     this.locks = new GroupLocks(this.settings.lockTimeoutMs, this.settings.busyTimeoutMs)
-    this.store = new GroupStore(directory, this.paths, this.locks, this.settings.onCorruptFile)
+    this.store = new GroupStore(
+      directory,
+      this.paths,
+      this.locks,
+      this.settings.onCorruptFile,
+      this.settings.openFiles,
+    )
     this.housekeeping = new Housekeeping(
       directory,
       this.paths,
@@ -121,11 +126,12 @@ export class DiskBackend
 
   get(key: string): Uint8Array | undefined {
     this.assertOpen()
-    const file = this.store.read(keyGroup(key), 'get')
+    const group = keyGroup(key)
+    const file = this.store.read(group, 'get')
     if (file === undefined) return undefined
-    const [record] = findRecords(file.bytes, file.start, file.count, [keyBytes(key)])
-    // Copied: the file's bytes are the store's read buffer, reused by the next read.
-    return record !== undefined && isLive(record, Date.now()) ? record.value.slice() : undefined
+    const [record] = this.store.find(group, file, [key], 'get')
+    // Copied: the file's bytes are the store's read buffer, reused by the next read, or a kept file's.
+    return record !== undefined && isLive(record, Date.now()) ? copyOf(record.value) : undefined
   }
 
   set(key: string, value: Uint8Array, ttlMs: number | undefined): void {
@@ -150,12 +156,13 @@ export class DiskBackend
     }
   }
 
-  /** Stops the background prunes. Harmless twice; afterwards every operation throws `ClosedError`. */
+  /** Stops the background prunes and closes the files kept open. Harmless twice; afterwards every operation throws `ClosedError`. */
   close(): void {
     if (this.closed) return
     this.closed = true
     if (this.timer !== undefined) clearInterval(this.timer)
     this.housekeeping.stop()
+    this.store.close()
   }
 
   // ---- the contract: batches -------------------------------------------------------------------
@@ -168,15 +175,15 @@ export class DiskBackend
     for (const [group, indexes] of byGroup(keys, (key) => key)) {
       const file = this.store.read(group, 'getMany')
       if (file === undefined) continue
-      const found = findRecords(
-        file.bytes,
-        file.start,
-        file.count,
-        indexes.map((i) => keyBytes(keys[i]!)),
+      const found = this.store.find(
+        group,
+        file,
+        indexes.map((i) => keys[i]!),
+        'getMany',
       )
       for (let j = 0; j < indexes.length; j++) {
         const record = found[j]
-        if (record !== undefined && isLive(record, now)) out[indexes[j]!] = record.value.slice()
+        if (record !== undefined && isLive(record, now)) out[indexes[j]!] = copyOf(record.value)
       }
     }
     return out

@@ -5,15 +5,27 @@ import { makeSubdirectory } from './cache-directory.js'
 import { codeOf, fileSystemError, isMissing } from './fs-errors.js'
 import type { GroupLocks } from './group-lock.js'
 import type { GroupPaths } from './group-paths.js'
+import { type OpenGroupFile, OpenGroupFiles } from './open-group-files.js'
 import type { CorruptFileReport } from './options.js'
 import { pause } from './pause.js'
-import { decodeGroup, encodeGroup, GroupFileDamage, type GroupRecords, verifyGroup } from './record-format.js'
+import {
+  decodeGroup,
+  encodeGroup,
+  findRecords,
+  GroupFileDamage,
+  type GroupRecords,
+  indexGroup,
+  type StoredRecord,
+  verifyGroup,
+} from './record-format.js'
 
 /** A group file as read: its bytes, verified, with where its records start. */
 export interface GroupFile {
   readonly bytes: Uint8Array
   readonly start: number
   readonly count: number
+  /** Its records by key, for a file kept in memory (see {@link OpenGroupFiles}). */
+  readonly index?: ReadonlyMap<string, StoredRecord>
 }
 
 /** Group files up to this size are read into one reused buffer (most are far smaller). */
@@ -32,6 +44,9 @@ const RENAME_ATTEMPTS = 6
 export class GroupStore {
   private readonly buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
 
+  /** Hot group files kept open; `undefined` when the read cache is off. */
+  private readonly openFiles: OpenGroupFiles | undefined
+
   /** Told the size of every group file written (the byte bound's trigger). */
   onWrite: (bytes: number) => void = () => {}
 
@@ -40,55 +55,134 @@ export class GroupStore {
     private readonly paths: GroupPaths,
     private readonly locks: GroupLocks,
     private readonly reportCorrupt: (report: CorruptFileReport) => void,
-  ) {}
+    openFiles: number,
+  ) {
+    this.openFiles = openFiles > 0 ? new OpenGroupFiles(openFiles) : undefined
+  }
 
   /**
    * The group's file, verified; `undefined` when absent or damaged (then reported and removed). The bytes
-   * may be this instance's read buffer: valid until the next `read`, so values must be copied out first.
+   * may be this instance's read buffer, valid until the next `read`, or a kept file's: values must be
+   * copied out before the next read, and never changed. A hot file is answered from the read cache (see
+   * {@link OpenGroupFiles}) after one `stat`.
    */
   read(group: string, operation: string): GroupFile | undefined {
     const file = this.paths.fileOf(group)
-    let bytes: Uint8Array
+    let keep = false
+    if (this.openFiles !== undefined) {
+      let kept: OpenGroupFile | 'absent' | undefined
+      try {
+        kept = this.openFiles.lookup(group, file)
+      } catch (error) {
+        throw fileSystemError(operation, this.directory, error)
+      }
+      if (kept === 'absent') return undefined
+      if (kept !== undefined) return kept
+      keep = this.openFiles.admits(group)
+    }
+    let fd: number
     try {
-      bytes = this.readWhole(file)
+      fd = fs.openSync(file, 'r')
     } catch (error) {
       if (isMissing(error)) return undefined
       throw fileSystemError(operation, this.directory, error)
     }
+    let open = true
     try {
-      const { start, count } = verifyGroup(bytes, group)
-      return { bytes, start, count }
+      const stats = keep ? fs.fstatSync(fd) : undefined
+      const bytes = this.readWhole(fd)
+      let verified: { start: number; count: number }
+      try {
+        verified = verifyGroup(bytes, group)
+      } catch (error) {
+        if (!(error instanceof GroupFileDamage)) throw error
+        fs.closeSync(fd)
+        open = false
+        this.removeDamaged(group, file, operation)
+        return undefined
+      }
+      if (
+        stats === undefined ||
+        stats.size !== bytes.length ||
+        bytes.length > OpenGroupFiles.MAX_FILE_BYTES
+      ) {
+        return { bytes, ...verified }
+      }
+      // Copied (the read buffer is reused; `Buffer#slice` would not copy).
+      const owned = Uint8Array.prototype.slice.call(bytes)
+      let index: ReadonlyMap<string, StoredRecord>
+      try {
+        index = indexGroup(owned, verified.start, verified.count)
+      } catch (error) {
+        if (!(error instanceof GroupFileDamage)) throw error
+        return { bytes, ...verified } // malformed inside a good checksum: find() reports and removes it
+      }
+      this.openFiles!.keep(group, {
+        fd,
+        dev: stats.dev,
+        ino: stats.ino,
+        size: stats.size,
+        mtimeMs: stats.mtimeMs,
+        ctimeMs: stats.ctimeMs,
+        bytes: owned,
+        ...verified,
+        index,
+      })
+      open = false // the read cache's now
+      return { bytes: owned, ...verified, index }
     } catch (error) {
-      if (!(error instanceof GroupFileDamage)) throw error
-      this.removeDamaged(group, file, operation)
-      return undefined
+      throw RapideError.isInstance(error) ? error : fileSystemError(operation, this.directory, error)
+    } finally {
+      if (open) fs.closeSync(fd)
     }
   }
 
   /**
-   * A whole file in three system calls (open, read, close: `readFileSync` adds an `fstat`), into a buffer
-   * kept for the next read. A group file is never written in place (it is replaced by a rename), so the
-   * open descriptor sees one complete file, however long the read takes.
+   * The records of `keys` in a file of `group` just read, one slot per key (`undefined` where absent);
+   * values are views of the file's bytes, to copy before the next read. A file whose checksum holds but
+   * whose records are malformed (made, not damaged, to look valid) is reported and removed, and read as empty.
    */
-  private readWhole(file: string): Uint8Array {
-    const fd = fs.openSync(file, 'r')
+  find(
+    group: string,
+    file: GroupFile,
+    keys: readonly string[],
+    operation: string,
+  ): (StoredRecord | undefined)[] {
+    const { index } = file
+    if (index !== undefined) return keys.map((key) => index.get(key))
     try {
-      const buffer = this.buffer
-      const length = fs.readSync(fd, buffer, 0, buffer.length, 0)
-      if (length < buffer.length) return buffer.subarray(0, length)
-      // Larger than the buffer: read it whole, into its own buffer.
-      const size = fs.fstatSync(fd).size
-      const whole = Buffer.allocUnsafe(size)
-      let at = 0
-      while (at < size) {
-        const read = fs.readSync(fd, whole, at, size - at, at)
-        if (read === 0) break
-        at += read
-      }
-      return whole.subarray(0, at)
-    } finally {
-      fs.closeSync(fd)
+      return findRecords(file.bytes, file.start, file.count, keys)
+    } catch (error) {
+      if (!(error instanceof GroupFileDamage)) throw error
+      this.removeDamaged(group, this.paths.fileOf(group), operation)
+      return new Array(keys.length).fill(undefined)
     }
+  }
+
+  /**
+   * A whole open file in one read into a buffer kept for the next read (`readFileSync` would add an
+   * `fstat` and a buffer per call). A group file is never written in place (it is replaced by a rename),
+   * so the open descriptor sees one complete file, however long the read takes.
+   */
+  private readWhole(fd: number): Uint8Array {
+    const buffer = this.buffer
+    const length = fs.readSync(fd, buffer, 0, buffer.length, 0)
+    if (length < buffer.length) return buffer.subarray(0, length)
+    // Larger than the buffer: read it whole, into its own buffer.
+    const size = fs.fstatSync(fd).size
+    const whole = Buffer.allocUnsafe(size)
+    let at = 0
+    while (at < size) {
+      const read = fs.readSync(fd, whole, at, size - at, at)
+      if (read === 0) break
+      at += read
+    }
+    return whole.subarray(0, at)
+  }
+
+  /** Closes the files kept open by the read cache. */
+  close(): void {
+    this.openFiles?.clear()
   }
 
   /**
@@ -156,6 +250,8 @@ export class GroupStore {
   /** Writes the records as the group's new file (a temp file renamed over it), or removes the file when empty. */
   replace(group: string, file: string, records: GroupRecords, operation: string, owned: () => boolean): void {
     if (!owned()) throw lockLost(operation, file)
+    // The kept old file would be noticed as replaced at the next read; closed now, its space is freed now.
+    this.openFiles?.forget(group)
     if (records.size === 0) {
       try {
         fs.unlinkSync(file)
@@ -198,7 +294,7 @@ export class GroupStore {
           throw error
         }
         try {
-          verifyGroup(bytes, group)
+          decodeGroup(bytes, group) // the checksum, and every record (a file can be made to pass the checksum)
         } catch (error) {
           if (!(error instanceof GroupFileDamage)) throw error
           fs.unlinkSync(file)

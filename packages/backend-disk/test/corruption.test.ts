@@ -1,4 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { crc32 } from 'node:zlib'
 import { createCache } from '@rapide/core'
 import { describe, expect, it } from 'vitest'
 import { type CorruptFileReport, DiskBackend } from '../src/index.js'
@@ -55,6 +56,24 @@ describe('a damaged file is a reported miss, and is removed', () => {
       expect.stringMatching(/another group/),
     ])
     expect(groupFiles(directory)).toHaveLength(0)
+    backend.close()
+  })
+
+  it('a file made to pass its checksum with a malformed record: a reported miss, removed, never a crash', () => {
+    const { backend, reports, file } = setUp()
+    for (const read of [() => backend.get('key'), () => backend.getMany(['key', 'key'])[0]]) {
+      const data = Buffer.from(readFileSync(file))
+      // The first record's value length (at 16 + group length + 21), made longer than the file.
+      const at = 16 + data.readUInt32LE(8) + 21
+      data.writeUInt32LE(data.readUInt32LE(at) + 1000, at)
+      data.writeUInt32LE(crc32(data.subarray(0, data.length - 4)), data.length - 4)
+      writeFileSync(file, data)
+      expect(read()).toBeUndefined()
+      expect(reports.at(-1)).toEqual({ file, reason: 'malformed record' })
+      expect(groupFiles(backend.directory)).toHaveLength(0)
+      backend.set('key', bytes('the right value'), undefined)
+    }
+    expect(reports).toHaveLength(2)
     backend.close()
   })
 
