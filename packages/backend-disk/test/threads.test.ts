@@ -120,7 +120,7 @@ describe('invalidation stress across threads', () => {
     const published = new Int32Array(new SharedArrayBuffer(4 * slots))
     const results = await runThreads<StressCounts>(
       'thread-invalidation.mjs',
-      [11, 22, 33, 44].map((seed) => ({ directory, seed, operations: 1200, slots, truth, published })),
+      [11, 22, 33, 44].map((seed) => ({ directory, seed, operations: 500, slots, truth, published })),
     )
     for (const outcome of results) {
       expectClean(outcome)
