@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads'
 import { createCache } from '@rapide/core'
 import { describe, expect, it } from 'vitest'
 import { DiskBackend } from '../src/index.js'
-import { scratch } from './helpers.js'
+import { groupFiles, scratch } from './helpers.js'
 
 // The disk backend is thread-safe as well as process-safe: each worker thread has its own DiskBackend
 // over one directory. The fixtures import ../dist: `pnpm --filter @rapide/backend-disk build` before
@@ -153,5 +153,32 @@ describe('counters across threads', () => {
     expect(new TextDecoder().decode(backend.get('raw-counter'))).toBe(String(total))
     expect(cache.get<number>('counter')).toBe(total)
     await cache.close()
+  }, 20_000)
+})
+
+describe('a thread terminated while writing', () => {
+  // KNOWN BUG (reported, not fixed yet): the lock left by a terminated thread names this process, which is
+  // running, so it is never broken, neither after lockTimeout nor by prune(): every write to that group,
+  // from any thread or process, fails with BackendTimeoutError until this process ends. Remove `.fails`
+  // once a lock taken by another thread of this process is breakable.
+  it.fails('its lock is broken after lockTimeout: the group can be written again, and prune() leaves no lock', async () => {
+    const directory = next()
+    new DiskBackend({ directory }).close()
+    const locks = () => groupFiles(directory).filter((file) => file.endsWith('.lock'))
+    for (let round = 0; round < 10 && locks().length === 0; round++) {
+      const worker = new Worker(new URL('./fixtures/thread-terminated-writer.mjs', import.meta.url), {
+        workerData: { directory },
+      })
+      await new Promise((resolve) => worker.once('message', resolve))
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await worker.terminate()
+    }
+    expect(locks()).toHaveLength(1)
+    const backend = new DiskBackend({ directory, pruneInterval: false, lockTimeout: '1s', busyTimeout: '3s' })
+    backend.set('large', new Uint8Array([1]), undefined)
+    expect(backend.get('large')).toEqual(new Uint8Array([1]))
+    backend.prune()
+    expect(locks()).toEqual([])
+    backend.close()
   }, 20_000)
 })
