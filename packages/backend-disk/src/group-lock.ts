@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import { hostname } from 'node:os'
+import { threadId } from 'node:worker_threads'
 import { BackendTimeoutError } from '@rapide/core'
 import { codeOf, isMissing } from './fs-errors.js'
 import { pause } from './pause.js'
@@ -31,11 +32,14 @@ const pidNamespace = (() => {
 /**
  * Per-group lock files: `<group file>.lock`, created with `O_EXCL` (`openSync(path, 'wx')`), so exactly
  * one process (or thread) rewrites a group at a time; readers take no lock (a group file is replaced by
- * a rename, never written in place). The file holds `pid host nonce`.
+ * a rename, never written in place). The file holds `pid host pid-namespace nonce thread`.
  *
  * A lock is broken (so a crashed holder cannot block forever) when its holder was a process of this host
  * (and PID namespace) that is no longer running, or, for a holder this process cannot check, when it is
- * older than `staleMs`. A holder that is provably still running is never broken, however slow. Breaking
+ * older than `staleMs`. A holder that is provably still running is never broken, however slow: the main
+ * thread of a running process. A worker thread can be terminated (`worker.terminate()`, a pool's timeout)
+ * while its process runs on, so its lock falls under the age rule; a lock of this very thread that it
+ * does not hold (a write of this thread ended without releasing it) is broken at once. Breaking
  * renames the lock aside first and deletes it only if it is still the lock judged stale; otherwise it is
  * put back.
  *
@@ -62,7 +66,7 @@ export class GroupLocks {
     for (;;) {
       try {
         const fd = fs.openSync(path, 'wx')
-        const owner = `${process.pid} ${host} ${pidNamespace} ${Math.random().toString(36).slice(2)}`
+        const owner = `${process.pid} ${host} ${pidNamespace} ${Math.random().toString(36).slice(2)} ${threadId}`
         try {
           fs.writeSync(fd, owner)
         } catch (error) {
@@ -161,16 +165,29 @@ export class GroupLocks {
   }
 }
 
-/** Whether a lock's content names a process of this host and PID namespace that is no longer running. */
+/**
+ * Whether a lock's content names a holder provably gone: a process of this host and PID namespace that is
+ * no longer running, or this very thread (which holds no lock while it waits for one).
+ */
 export function holderEnded(content: string): boolean {
-  const [pid, holderHost, namespace] = content.split(' ')
-  return checkable(holderHost, namespace) && pid !== undefined && !processAlive(Number(pid))
+  const [pid, holderHost, namespace, , thread] = content.split(' ')
+  if (!checkable(holderHost, namespace) || pid === undefined) return false
+  if (thread !== undefined && Number(pid) === process.pid) return thread === String(threadId)
+  return !processAlive(Number(pid))
 }
 
-/** Whether a lock's content names a process of this host and PID namespace that is still running. */
+/**
+ * Whether a lock's content names a holder provably still running: the main thread of a running process of
+ * this host and PID namespace (a lock written before the thread was recorded: a running process).
+ * A worker thread's cannot be told from a terminated one's.
+ */
 function holderRunning(content: string): boolean {
-  const [pid, holderHost, namespace] = content.split(' ')
-  return checkable(holderHost, namespace) && pid !== undefined && processAlive(Number(pid))
+  const [pid, holderHost, namespace, , thread] = content.split(' ')
+  if (!checkable(holderHost, namespace) || pid === undefined) return false
+  if (thread === undefined) return processAlive(Number(pid)) // written before threads were recorded
+  if (thread !== '0') return false
+  if (Number(pid) === process.pid) return threadId !== 0 // the main thread of this process, seen from a worker
+  return processAlive(Number(pid))
 }
 
 function checkable(holderHost: string | undefined, namespace: string | undefined): boolean {

@@ -22,6 +22,9 @@ export interface OpenGroupFile {
   reads: number
 }
 
+/** `statSync` answers `undefined` for a missing file instead of throwing (an exception costs microseconds). */
+const NO_THROW = { throwIfNoEntry: false } as const
+
 /** At most this many groups not kept have their reads counted (the count is cleared when it would grow past). */
 const COUNTED = 4096
 /** Every this many reads, all counts are halved, so the counts follow what is hot now. */
@@ -65,7 +68,7 @@ export class OpenGroupFiles {
     if (++this.reads >= AGING_READS) this.age()
     const kept = this.files.get(group)
     if (kept === undefined) return undefined
-    const now = fs.statSync(path, { throwIfNoEntry: false })
+    const now = fs.statSync(path, NO_THROW)
     if (
       now !== undefined &&
       now.ino === kept.ino &&

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { threadId } from 'node:worker_threads'
 import { createCache } from '@rapide/core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DiskBackend, keyGroup } from '../src/index.js'
@@ -70,6 +72,45 @@ describe('group locks', () => {
       fs.rmSync(lock)
       backend.set('k', bytes('second'), undefined)
       expect(text(backend.get('k'))).toBe('second')
+    },
+  )
+
+  it.skipIf(pidNamespace === undefined)(
+    "a worker thread's lock of a running process is broken by age (a terminated thread leaves one); a main thread's never",
+    () => {
+      const directory = next()
+      const backend = new DiskBackend({
+        directory,
+        pruneInterval: false,
+        lockTimeout: '20ms',
+        busyTimeout: '300ms',
+      })
+      backend.set('k', bytes('first'), undefined)
+      const lock = `${groupFile(directory, 'k')}.lock`
+      const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' })
+      try {
+        const old = (content: string) => {
+          fs.writeFileSync(lock, content)
+          const past = new Date(Date.now() - 60_000)
+          fs.utimesSync(lock, past, past)
+        }
+        // Thread 3 of a running process: it may have been terminated mid-write, so age decides.
+        old(`${sleeper.pid} ${hostname()} ${pidNamespace} nonce 3`)
+        backend.set('k', bytes('second'), undefined)
+        expect(text(backend.get('k'))).toBe('second')
+        // The main thread (0) of a running process: running, never broken.
+        old(`${sleeper.pid} ${hostname()} ${pidNamespace} nonce 0`)
+        expect(() => backend.set('k', bytes('third'), undefined)).toThrow(
+          expect.objectContaining({ code: 'E_BACKEND_TIMEOUT' }),
+        )
+        // This very thread's, which it does not hold: left by one of its writes, broken at once (young).
+        fs.writeFileSync(lock, `${process.pid} ${hostname()} ${pidNamespace} nonce ${threadId}`)
+        backend.set('k', bytes('fourth'), undefined)
+        expect(text(backend.get('k'))).toBe('fourth')
+      } finally {
+        sleeper.kill()
+        backend.close()
+      }
     },
   )
 
