@@ -5,7 +5,7 @@ import { makeSubdirectory } from './cache-directory.js'
 import { codeOf, fileSystemError, isMissing } from './fs-errors.js'
 import type { GroupLocks } from './group-lock.js'
 import type { GroupPaths } from './group-paths.js'
-import { type OpenGroupFile, OpenGroupFiles } from './open-group-files.js'
+import { NO_THROW, type OpenGroupFile, OpenGroupFiles } from './open-group-files.js'
 import type { CorruptFileReport } from './options.js'
 import { pause } from './pause.js'
 import {
@@ -186,17 +186,65 @@ export class GroupStore {
   }
 
   /**
-   * Changes a group under its lock: `change` gets its records (empty when the file is absent or damaged)
-   * and the time, changes them in place, and answers its result with whether it changed anything.
+   * Changes a group: `change` gets its records (empty when the file is absent or damaged) and the time,
+   * changes them in place, and answers its result with whether it changed anything. It may be called
+   * twice (see below), so it must act on the records only.
+   *
+   * A group with no file yet (a miss's new result) is created without a lock: its file is written and
+   * linked into place, which fails if anyone created the file first (then the change is made again, under
+   * the lock, over that file). Any other change takes the group's lock. Since an existing file is only
+   * ever changed under its lock, and a missing one only ever created by a link that cannot overwrite, no
+   * writer loses another's records: a lock holder that found no file links its own into place too.
    */
   mutate<T>(group: string, operation: string, change: (records: GroupRecords, now: number) => Changed<T>): T {
     const file = this.paths.fileOf(group)
-    return this.locked(file, operation, (owned) => {
-      const records = this.readForWrite(group, file, operation)
+    if (!this.exists(file, operation)) {
+      const records: GroupRecords = new Map()
       const { result, changed } = change(records, Date.now())
-      if (changed) this.replace(group, file, records, operation, owned)
-      return result
+      if (!changed || records.size === 0) return result
+      if (this.createIfAbsent(group, file, records, operation)) return result
+    }
+    return this.locked(file, operation, (owned) => {
+      for (;;) {
+        const { records, existed } = this.readForWrite(group, file, operation)
+        const { result, changed } = change(records, Date.now())
+        if (!changed || this.replace(group, file, records, operation, owned, existed)) return result
+        // Created by a lock-free writer since it was read: it exists now, and stays this lock's to change.
+      }
     })
+  }
+
+  private exists(file: string, operation: string): boolean {
+    try {
+      return fs.statSync(file, NO_THROW) !== undefined
+    } catch (error) {
+      throw fileSystemError(operation, this.directory, error)
+    }
+  }
+
+  /**
+   * Writes a new group's file and links it into place unless a file is there already; answers whether it
+   * did. `false` too when the group's subdirectory does not exist yet (the locked path creates it).
+   */
+  private createIfAbsent(group: string, file: string, records: GroupRecords, operation: string): boolean {
+    const bytes = encodeGroup(group, records)
+    const temp = this.paths.tempOf(file)
+    try {
+      fs.writeFileSync(temp, bytes)
+    } catch (error) {
+      if (isMissing(error)) return false
+      throw fileSystemError(operation, this.directory, error)
+    }
+    try {
+      fs.linkSync(temp, file)
+    } catch (error) {
+      if (codeOf(error) === 'EEXIST') return false
+      throw fileSystemError(operation, this.directory, error)
+    } finally {
+      removeQuietly(temp)
+    }
+    this.onWrite(bytes.byteLength)
+    return true
   }
 
   /**
@@ -229,36 +277,51 @@ export class GroupStore {
     }
   }
 
-  /** The records of a group for a rewrite; a damaged file is reported and counts as empty. */
-  private readForWrite(group: string, file: string, operation: string): GroupRecords {
+  /** The records of a group for a rewrite (a damaged file is reported and counts as empty), and whether a file was there. */
+  private readForWrite(
+    group: string,
+    file: string,
+    operation: string,
+  ): { records: GroupRecords; existed: boolean } {
     let bytes: Uint8Array
     try {
       bytes = fs.readFileSync(file)
     } catch (error) {
-      if (isMissing(error)) return new Map()
+      if (isMissing(error)) return { records: new Map(), existed: false }
       throw fileSystemError(operation, this.directory, error)
     }
     try {
-      return decodeGroup(bytes, group)
+      return { records: decodeGroup(bytes, group), existed: true }
     } catch (error) {
       if (!(error instanceof GroupFileDamage)) throw error
       this.reportCorrupt({ file, reason: error.message })
-      return new Map()
+      return { records: new Map(), existed: true }
     }
   }
 
-  /** Writes the records as the group's new file (a temp file renamed over it), or removes the file when empty. */
-  replace(group: string, file: string, records: GroupRecords, operation: string, owned: () => boolean): void {
+  /**
+   * Writes the records as the group's new file (a temp file renamed over it, or linked into place when
+   * there was no file: `false` if one appeared meanwhile), or removes the file when empty. Under the lock.
+   */
+  replace(
+    group: string,
+    file: string,
+    records: GroupRecords,
+    operation: string,
+    owned: () => boolean,
+    existed: boolean,
+  ): boolean {
     if (!owned()) throw lockLost(operation, file)
     // The kept old file would be noticed as replaced at the next read; closed now, its space is freed now.
     this.openFiles?.forget(group)
     if (records.size === 0) {
+      if (!existed) return true
       try {
         fs.unlinkSync(file)
       } catch (error) {
         if (!isMissing(error)) throw fileSystemError(operation, this.directory, error)
       }
-      return
+      return true
     }
     const bytes = encodeGroup(group, records)
     const temp = this.paths.tempOf(file)
@@ -267,14 +330,22 @@ export class GroupStore {
       // Checked again right before the rename: a lock broken while this process was paused means another
       // writer may have rewritten the group since it was read, and this write would undo its records.
       if (!owned()) throw lockLost(operation, file)
-      renameRetrying(temp, file)
-      this.onWrite(bytes.byteLength)
-    } catch (error) {
-      try {
-        fs.unlinkSync(temp)
-      } catch {
-        // Not created, or already gone; a leftover is removed by prune() after a minute.
+      if (existed) {
+        renameRetrying(temp, file)
+      } else {
+        try {
+          fs.linkSync(temp, file)
+        } catch (error) {
+          if (codeOf(error) === 'EEXIST') return false
+          throw error
+        } finally {
+          removeQuietly(temp)
+        }
       }
+      this.onWrite(bytes.byteLength)
+      return true
+    } catch (error) {
+      removeQuietly(temp)
       throw RapideError.isInstance(error) ? error : fileSystemError(operation, this.directory, error)
     }
   }
@@ -309,6 +380,14 @@ export class GroupStore {
   private typed(operation: string, error: unknown): Error {
     if (RapideError.isInstance(error) || codeOf(error) === undefined) return error as Error
     return fileSystemError(operation, this.directory, error)
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    fs.unlinkSync(path)
+  } catch {
+    // Not created, or already gone; a leftover is removed by prune() after a minute.
   }
 }
 

@@ -23,7 +23,7 @@ export interface OpenGroupFile {
 }
 
 /** `statSync` answers `undefined` for a missing file instead of throwing (an exception costs microseconds). */
-const NO_THROW = { throwIfNoEntry: false } as const
+export const NO_THROW = { throwIfNoEntry: false } as const
 
 /** At most this many groups not kept have their reads counted (the count is cleared when it would grow past). */
 const COUNTED = 4096

@@ -23,7 +23,7 @@ function systemError(code: string, syscall: string): NodeJS.ErrnoException {
 
 /** Makes `fs[name]` fail with `code` (for paths matching `when`), `times` times (default: always). */
 function failing(
-  name: 'writeFileSync' | 'renameSync' | 'openSync',
+  name: 'writeFileSync' | 'renameSync' | 'linkSync' | 'openSync',
   code: string,
   times = Infinity,
   when = /./,
@@ -143,24 +143,36 @@ describe('the error policy decides', () => {
     return { cache, double, errors, calls: () => calls }
   }
 
-  for (const [code, fn] of [
-    ['ENOSPC', 'writeFileSync'],
-    ['EACCES', 'openSync'],
-    ['EPERM', 'renameSync'],
+  // A new group's file is linked into place; an existing one is replaced by a rename: `existing` makes the
+  // failing write a rewrite (the result computed once, then its domain invalidated).
+  for (const [code, fn, existing] of [
+    ['ENOSPC', 'writeFileSync', false],
+    ['EACCES', 'openSync', false],
+    ['EPERM', 'linkSync', false],
+    ['EPERM', 'renameSync', true],
   ] as const) {
-    it(`${code} on ${fn}: silent computes through and reports; raise throws the typed error`, () => {
+    it(`${code} on ${fn}${existing ? ' (a rewrite)' : ''}: silent computes through and reports; raise throws the typed error`, () => {
       const silent = cacheWith('silent')
       silent.double(0) // directories made
+      if (existing) {
+        silent.double(21)
+        silent.cache.invalidateDomain()
+      }
+      const before = silent.calls()
       failing(fn, code)
       expect(silent.double(21)).toBe(42)
       expect(silent.double(21)).toBe(42)
-      expect(silent.calls()).toBe(3)
+      expect(silent.calls() - before).toBe(2)
       expect(silent.errors.length).toBeGreaterThan(0)
       vi.restoreAllMocks()
       void silent.cache.close()
 
       const raise = cacheWith('raise')
       raise.double(0)
+      if (existing) {
+        raise.double(21)
+        raise.cache.invalidateDomain()
+      }
       failing(fn, code)
       expect(() => raise.double(21)).toThrow(RapideError)
       vi.restoreAllMocks()

@@ -7,7 +7,7 @@ import { threadId } from 'node:worker_threads'
 import { createCache } from '@rapide/core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DiskBackend, keyGroup } from '../src/index.js'
-import { bytes, scratch, text } from './helpers.js'
+import { bytes, groupFiles, scratch, text } from './helpers.js'
 
 const { next } = scratch('locks')
 
@@ -113,6 +113,66 @@ describe('group locks', () => {
       }
     },
   )
+
+  describe("a new group is created without a lock, and no writer loses another's records", () => {
+    /** Makes another instance create the group's file right before this instance's next link into place. */
+    function raceTheNextLink(other: DiskBackend) {
+      const link = fs.linkSync
+      let raced = false
+      return vi.spyOn(fs, 'linkSync').mockImplementation((from, to) => {
+        if (!raced && !String(to).endsWith('.lock')) {
+          raced = true
+          vi.mocked(fs.linkSync).mockRestore()
+          other.set('{g}theirs', bytes('theirs'), undefined)
+          vi.spyOn(fs, 'linkSync').mockImplementation(link)
+        }
+        return link(from, to)
+      })
+    }
+
+    it('a lock-free creator that loses the race changes the file under the lock instead', () => {
+      const directory = next()
+      const mine = new DiskBackend({ directory, pruneInterval: false })
+      const theirs = new DiskBackend({ directory, pruneInterval: false })
+      theirs.set('{g}seed', bytes('s'), undefined)
+      theirs.delete('{g}seed') // the group's subdirectory exists, its file does not
+      raceTheNextLink(theirs)
+      expect(mine.incr('{g}counter', 1, undefined)).toBe(1)
+      vi.restoreAllMocks()
+      expect(text(mine.get('{g}theirs'))).toBe('theirs')
+      expect(text(mine.get('{g}counter'))).toBe('1')
+      mine.close()
+      theirs.close()
+    })
+
+    it('a lock holder that found no file links its own into place, and reads again if one appeared', () => {
+      const directory = next()
+      const mine = new DiskBackend({ directory, pruneInterval: false })
+      const theirs = new DiskBackend({ directory, pruneInterval: false })
+      theirs.set('{g}seed', bytes('s'), undefined)
+      const file = groupFile(directory, '{g}seed')
+      theirs.delete('{g}seed')
+      // This instance sees a file at its first look (so it takes the lock), gone by the time it reads.
+      const stat = fs.statSync
+      let lied = false
+      vi.spyOn(fs, 'statSync').mockImplementation(((path: fs.PathLike, options?: fs.StatSyncOptions) => {
+        if (!lied && String(path) === file) {
+          lied = true
+          return stat(directory)
+        }
+        return stat(path, options)
+      }) as typeof fs.statSync)
+      raceTheNextLink(theirs)
+      expect(mine.incr('{g}counter', 1, undefined)).toBe(1)
+      expect(lied).toBe(true)
+      vi.restoreAllMocks()
+      expect(text(mine.get('{g}theirs'))).toBe('theirs')
+      expect(text(mine.get('{g}counter'))).toBe('1')
+      expect(groupFiles(directory).filter((path) => !/[0-9a-f]{64}$/.test(path))).toEqual([])
+      mine.close()
+      theirs.close()
+    })
+  })
 
   it('a lock that cannot be examined (a broken link) fails the write within busyTimeout, never spins forever', () => {
     const directory = next()
