@@ -71,6 +71,12 @@ export class CacheContext {
     for (const wake of this.closeListeners.splice(0)) wake()
   }
 
+  /** Calls `listener` when the cache closes (background timers stop there). */
+  onClose(listener: () => void): void {
+    if (this.closed) listener()
+    else this.closeListeners.push(listener)
+  }
+
   /** Waits `ms` (without keeping the process alive), or less if the cache closes meanwhile. */
   sleepUnlessClosed(ms: number): Promise<void> {
     if (this.closed) return Promise.resolve()

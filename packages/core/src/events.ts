@@ -14,6 +14,17 @@ export interface CacheEvents {
    * (the race-free invalidation rule at work).
    */
   discard: { functionKey: string; key: string }
+  /**
+   * A call was answered with a result past its ttl: `staleWhileRevalidate` (then refreshed in the
+   * background), `failSafe` (the computation failed with `error`) or `softTimeout` (the computation was
+   * slow, and goes on).
+   */
+  stale: {
+    functionKey: string
+    key: string
+    reason: 'staleWhileRevalidate' | 'failSafe' | 'softTimeout'
+    error?: unknown
+  }
   /** An invalidation was applied. `key` is set for result-level invalidations. */
   invalidate: { level: 'result' | 'function' | 'domain'; functionKey?: string; key?: string }
   /**

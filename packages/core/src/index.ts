@@ -48,6 +48,12 @@ export {
   ValueTooLargeError,
 } from './errors.js'
 export type { CacheEventName, CacheEvents, CacheListener } from './events.js'
+export type {
+  EarlyRefreshOption,
+  ErrorFilter,
+  FailSafeOption,
+  NeverDieOption,
+} from './freshness/freshness-policy.js'
 export { InvalidationBatch } from './invalidation-batch.js'
 export { isolateCallback } from './isolate-callback.js'
 export type { KeyOptions, LockOptions, SetOptions } from './key-value.js'

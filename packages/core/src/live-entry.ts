@@ -1,6 +1,6 @@
 /**
  * A cached result as kept by an `inProcessValues` backend: the value itself (no serialization) plus the
- * local generations it was computed under.
+ * local generations it was computed under, when it was stored and how long it took to compute.
  */
 export class LiveEntry {
   constructor(
@@ -8,6 +8,9 @@ export class LiveEntry {
     readonly async: boolean,
     readonly domainGeneration: number,
     readonly functionGeneration: number,
+    /** Milliseconds since the epoch. */
+    readonly storedAt: number,
+    readonly computeMs: number,
   ) {}
 }
 

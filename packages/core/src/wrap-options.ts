@@ -1,4 +1,5 @@
 import type { ComputationLockOption } from './coordination/computation-lock.js'
+import type { EarlyRefreshOption, FailSafeOption, NeverDieOption } from './freshness/freshness-policy.js'
 import type { ArgumentKeyOptions } from './keys/key-options.js'
 import type { Ttl } from './ttl.js'
 
@@ -21,6 +22,61 @@ export interface WrapOptions<Args extends readonly unknown[]> extends ArgumentKe
    * const report = cache.wrap('REPORT', buildReport, { ttl: '1h', lock: { ttl: '30s' } })
    */
   lock?: ComputationLockOption
+  /**
+   * Stale-while-revalidate: for this long past its `ttl`, a result still answers calls at once while one
+   * refresh runs in the background (one per call key in this process). Needs a `ttl`.
+   *
+   * @example
+   * const rates = cache.wrap('RATES', fetchRates, { ttl: '1m', staleWhileRevalidate: '10m' })
+   */
+  staleWhileRevalidate?: Ttl
+  /**
+   * Fail-safe: when computing fails, answer the last good result if it is at most `grace` past its `ttl`
+   * (a duration, or `{ grace, on }` where `on` lists the error classes, or is a predicate, it covers).
+   * A result made obsolete by an invalidation is never used. Each such answer emits a `stale` event
+   * carrying the error. Needs a `ttl`.
+   *
+   * @example
+   * const profile = cache.wrap('PROFILE', loadProfile, { ttl: '5m', failSafe: { grace: '1d', on: [FetchError] } })
+   */
+  failSafe?: Ttl | FailSafeOption
+  /**
+   * Soft timeout: when computing takes longer than this and a stale result is kept (`staleWhileRevalidate`,
+   * `failSafe` or `neverDie`), answer it; the computation goes on and stores its result. Applies to
+   * functions that return promises (a synchronous computation cannot be left running).
+   *
+   * @example
+   * cache.wrap('SEARCH', search, { ttl: '1m', failSafe: '1h', softTimeout: '200ms' })
+   */
+  softTimeout?: Ttl
+  /**
+   * Early refresh by probability (XFetch): a hit near expiry triggers one background refresh with a
+   * probability that grows as expiry nears and with how long the result took to compute, so hot keys are
+   * recomputed before they expire, by one caller rather than a stampede. `true`, or `{ beta }` (default 1;
+   * larger refreshes earlier). Needs a `ttl`; not with `neverDie`.
+   *
+   * @example
+   * cache.wrap('HOT', loadHot, { ttl: '30s', earlyRefresh: true })
+   */
+  earlyRefresh?: boolean | EarlyRefreshOption
+  /**
+   * Never die: each result is recomputed in the background before it expires (at `at` × ttl, default
+   * 0.9) while its call keeps being made; a refresh that fails keeps the old result answering. Refreshes
+   * of a call stop once nobody has made it for `idle` (default ten times the ttl). Timers never keep the
+   * process alive, and stop at `cache.close()`. Needs a `ttl`.
+   *
+   * @example
+   * cache.wrap('CONFIG', loadConfig, { ttl: '5m', neverDie: { idle: '1h' } })
+   */
+  neverDie?: boolean | NeverDieOption
+  /**
+   * Stores a result only when this answers `true` (called with the result and the call's arguments);
+   * otherwise the result is returned but not cached. Not for generator functions.
+   *
+   * @example
+   * cache.wrap('USER', findUser, { cacheIf: (user) => user !== undefined })
+   */
+  cacheIf?: (value: unknown, ...args: Args) => boolean
 }
 
 /** The wrapped function, as the engine calls it. */
@@ -35,4 +91,10 @@ export const WRAP_OPTIONS = [
   'ttl',
   'version',
   'lock',
+  'staleWhileRevalidate',
+  'failSafe',
+  'softTimeout',
+  'earlyRefresh',
+  'neverDie',
+  'cacheIf',
 ] as const

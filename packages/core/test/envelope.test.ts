@@ -54,9 +54,21 @@ function attempt(serializer: Serializer, input: Uint8Array) {
 describe('entry checksum', () => {
   it('every single-byte corruption of an entry is refused, never decoded to another value', () => {
     let tried = 0
-    for (const { serializer, value, stamp, async } of samples) {
-      const entry = encodeEnvelope(serializer, value, stamp, async)
-      expect(decodeEnvelope(serializer, entry)).toStrictEqual({ value, stamp, async })
+    for (const [{ serializer, value, stamp, async }, timing] of samples.flatMap(
+      (sample) =>
+        [
+          [sample, undefined],
+          [sample, { storedAt: 1_790_000_000_123, computeMs: 12.5 }],
+        ] as const,
+    )) {
+      const entry = encodeEnvelope(serializer, value, stamp, async, timing)
+      expect(decodeEnvelope(serializer, entry)).toStrictEqual({
+        value,
+        stamp,
+        async,
+        storedAt: timing?.storedAt ?? 0,
+        computeMs: timing?.computeMs ?? 0,
+      })
       for (let at = 0; at < entry.length; at++) {
         for (const mask of FLIPS) {
           const corrupted = Buffer.from(entry)

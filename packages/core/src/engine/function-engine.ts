@@ -3,16 +3,24 @@ import type { GenerationCounter } from '../coordination/backend-state.js'
 import { type ComputationLock, parseComputationLock } from '../coordination/computation-lock.js'
 import { type Flight, type FlightGuard, Flights } from '../coordination/flights.js'
 import { PROVISIONAL_STORE_WINDOW_MS } from '../coordination/invalidation-markers.js'
-import { NotSupportedError } from '../errors.js'
+import { InvalidOptionError, NotSupportedError } from '../errors.js'
+import { FreshnessPolicy } from '../freshness/freshness-policy.js'
+import { KeepAlive } from '../freshness/keep-alive.js'
 import { functionGenerationSuffix } from '../keys/key-layout.js'
 import { createKeyDeriver, type KeyDeriver } from '../keys/key-options.js'
 import { LiveEntry } from '../live-entry.js'
 import { chain, isPromiseLike, type MaybePromise } from '../maybe-promise.js'
 import { checkOptions } from '../options.js'
 import { isGeneratorObject } from '../sequences.js'
-import { decodeEnvelope } from '../serialization/envelope.js'
+import { type DecodedEnvelope, decodeEnvelope } from '../serialization/envelope.js'
 import { parseOptionalTtl } from '../ttl.js'
 import { type AnyFunction, WRAP_OPTIONS, type WrapOptions } from '../wrap-options.js'
+
+/** A stored result past its time, kept to answer a failed (fail-safe) or slow (soft timeout) computation. */
+export interface Fallback {
+  readonly value: unknown
+  readonly async: boolean
+}
 
 /**
  * The engine behind one wrapped function, the part that does not depend on how invalidation is
@@ -41,6 +49,16 @@ export abstract class FunctionEngine {
   protected readonly version: string | undefined
   /** The cross-process lock (`lock` option): only ever set where processes share the store. */
   protected readonly lock: ComputationLock | undefined
+  /** The freshness strategies (`staleWhileRevalidate`, `failSafe`, …), if any: the hit path then judges each result's age. */
+  readonly freshness: FreshnessPolicy | undefined
+  /** How long the backend keeps a result: its ttl, plus the longest window the strategies may serve it in. */
+  readonly storeTtlMs: number | undefined
+  /** Never-die's refresh timers. */
+  protected readonly keepAlive: KeepAlive | undefined
+  /** `cacheIf`: results it refuses are returned but not stored. */
+  private readonly cacheIf: ((value: unknown, ...args: unknown[]) => boolean) | undefined
+  /** Call keys with a background refresh scheduled or running (one each at a time). */
+  private readonly refreshing = new Set<string>()
 
   constructor(
     protected readonly ctx: CacheContext,
@@ -60,6 +78,21 @@ export abstract class FunctionEngine {
     this.functionGeneration = ctx.state.generation(this.namespace)
     this.knownAsync = fn.constructor.name === 'AsyncFunction'
     this.lock = parseComputationLock(options.lock, functionKey, ctx.store)
+    const where = `wrap("${functionKey}")`
+    this.freshness = freshnessOf(options, this.ttlMs, where)
+    this.storeTtlMs = this.freshness?.retentionMs ?? this.ttlMs
+    const { neverDie } = this.freshness ?? {}
+    if (neverDie !== undefined) {
+      const keepAlive = new KeepAlive(this.ttlMs!, neverDie.at, neverDie.idleMs, (self, args, key) =>
+        this.refreshSoon(self, args, key, 'neverDie'),
+      )
+      ctx.onClose(() => keepAlive.stop())
+      this.keepAlive = keepAlive
+    }
+    if (options.cacheIf !== undefined && typeof options.cacheIf !== 'function') {
+      throw new InvalidOptionError(`${where}.cacheIf must be a function`)
+    }
+    this.cacheIf = options.cacheIf as typeof this.cacheIf
   }
 
   /** Whether every call returns a promise whatever the backend (an `async function`, or one seen to). */
@@ -101,6 +134,12 @@ export abstract class FunctionEngine {
     supersede: (key: string) => MaybePromise<void>,
   ): unknown
 
+  /**
+   * Computes a call again and stores it, as a call that finds its result expired would (joining a
+   * computation of it already running): what background refreshes run.
+   */
+  protected abstract recompute(self: unknown, args: readonly unknown[], key: string): unknown
+
   // ---- what each coordination decides -------------------------------------------------------------
 
   /** What a store of a computation on `stamp` is guarded by (a generation written with it), if anything. */
@@ -127,10 +166,7 @@ export abstract class FunctionEngine {
 
   // ---- reading ------------------------------------------------------------------------------------
 
-  protected decode(
-    stored: unknown,
-    key: string,
-  ): { value: unknown; stamp: string; async: boolean } | undefined {
+  protected decode(stored: unknown, key: string): DecodedEnvelope | undefined {
     try {
       return decodeEnvelope(this.ctx.serializer, stored)
     } catch (error) {
@@ -146,6 +182,98 @@ export abstract class FunctionEngine {
     return !viaPromise && (async || this.knownAsync) ? Promise.resolve(value) : value
   }
 
+  /**
+   * A valid stored result of a function with freshness strategies: answered if fresh; answered and
+   * refreshed in the background if drawn for an early refresh or stale; otherwise computed, with the
+   * result kept as the fallback of fail-safe and soft timeout while it may be.
+   */
+  protected judged(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    stamp: string,
+    value: unknown,
+    async: boolean,
+    storedAt: number,
+    computeMs: number,
+    viaPromise: boolean,
+  ): unknown {
+    const verdict = this.freshness!.judge(storedAt, computeMs, Date.now())
+    if (verdict === 'fresh') return this.hit(key, '', value, async, viaPromise)
+    if (verdict === 'early' || verdict === 'stale') {
+      const { events } = this.ctx
+      if (verdict === 'stale' && events.has('stale')) {
+        events.emit('stale', { functionKey: this.functionKey, key, reason: 'staleWhileRevalidate' })
+      }
+      void this.refreshSoon(self, args, key, verdict === 'early' ? 'early' : 'stale')
+      return this.hit(key, '', value, async, viaPromise)
+    }
+    return this.compute(self, args, key, stamp, true, verdict === 'fallback' ? { value, async } : undefined)
+  }
+
+  /**
+   * Recomputes a call in the background, on a later tick (a synchronous function never runs inside the
+   * call that asked), at most once at a time per call key; `close()` waits for it. A failure is reported
+   * (`error` event, operation `refresh:<why>`) and leaves the stored result as it is.
+   */
+  protected refreshSoon(self: unknown, args: readonly unknown[], key: string, why: string): Promise<void> {
+    const { ctx } = this
+    if (this.refreshing.has(key) || ctx.closed) return Promise.resolve()
+    this.refreshing.add(key)
+    const run = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => (ctx.closed ? undefined : this.recompute(self, args, key)))
+      .then(
+        () => undefined,
+        (error: unknown) => ctx.report(`refresh:${why}`, error, key),
+      )
+      .finally(() => this.refreshing.delete(key))
+    ctx.track(run)
+    return run
+  }
+
+  /** A computation failed: fail-safe answers the fallback if it covers the error; otherwise the error goes on. */
+  private failedOver(
+    error: unknown,
+    fallback: Fallback | undefined,
+    key: string,
+    viaPromise: boolean,
+  ): unknown {
+    if (fallback === undefined || !this.freshness!.coversError(error)) throw error
+    const { events } = this.ctx
+    if (events.has('stale'))
+      events.emit('stale', { functionKey: this.functionKey, key, reason: 'failSafe', error })
+    return this.hit(key, '', fallback.value, fallback.async, viaPromise)
+  }
+
+  /** Soft timeout: the fallback answers if the computation has not settled within `softTimeout`. */
+  private withSoftTimeout(
+    promise: Promise<unknown>,
+    fallback: Fallback | undefined,
+    key: string,
+  ): Promise<unknown> {
+    const ms = this.freshness?.softTimeoutMs
+    if (fallback === undefined || ms === undefined) return promise
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const { events } = this.ctx
+        if (events.has('stale'))
+          events.emit('stale', { functionKey: this.functionKey, key, reason: 'softTimeout' })
+        resolve(fallback.value)
+      }, ms)
+      timer.unref?.()
+      promise.then(
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      )
+    })
+  }
+
   /** The backend could not be read: `raise` throws, `silent` computes without the cache. */
   protected readFailed(error: unknown, self: unknown, args: readonly unknown[]): unknown {
     if (this.ctx.onError === 'raise') throw error
@@ -156,12 +284,17 @@ export abstract class FunctionEngine {
 
   // ---- computing and storing ----------------------------------------------------------------------
 
+  /**
+   * Computes a call and stores its result (a miss). `fallback`: a stored result past its time, which
+   * fail-safe answers if the computation fails and soft timeout if it is slow.
+   */
   protected compute(
     self: unknown,
     args: readonly unknown[],
     key: string,
     stamp: string,
     join: boolean,
+    fallback?: Fallback,
   ): unknown {
     const { ctx } = this
     const { flights } = ctx.state
@@ -170,7 +303,7 @@ export abstract class FunctionEngine {
     const startedAt = performance.now() - ctx.timeoutMs
     if (join) {
       const running = flights.joinable(key, stamp)
-      if (running !== undefined) return running
+      if (running !== undefined) return this.withSoftTimeout(running, fallback, key)
     }
     if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
     // The result generation this stamp was built on, fixed now: the store writes the entry only if the
@@ -178,12 +311,26 @@ export abstract class FunctionEngine {
     const guard = this.guardFor(key, stamp)
     if (join) {
       const locked = this.computeUnderLock(self, args, key, stamp, startedAt, guard)
-      if (locked !== undefined) return locked
+      if (locked !== undefined) {
+        const answered =
+          fallback === undefined
+            ? locked
+            : locked.catch((error: unknown) => this.failedOver(error, fallback, key, true))
+        return this.withSoftTimeout(answered, fallback, key)
+      }
     }
     const domainGeneration = ctx.domainGeneration.value
     const functionGeneration = this.functionGeneration.value
-    const { result, poisoned } = this.invoke(self, args, guard)
+    const computeStartedAt = performance.now()
+    let invoked: { result: unknown; poisoned: boolean }
+    try {
+      invoked = this.invoke(self, args, guard)
+    } catch (error) {
+      return this.failedOver(error, fallback, key, false)
+    }
+    const { result, poisoned } = invoked
     if (!isPromiseLike(result)) {
+      const computeMs = performance.now() - computeStartedAt
       if (ctx.store.sync) {
         const done = Flights.completed(
           stamp,
@@ -193,7 +340,7 @@ export abstract class FunctionEngine {
           startedAt,
           guard,
         )
-        return chain(this.store(key, done, result, false), () => result)
+        return chain(this.store(key, done, result, false, computeMs, args), () => result)
       }
       // A synchronous function on an asynchronous backend: its store takes a round trip, and callers that
       // miss meanwhile must join it rather than compute again (single-flight).
@@ -206,21 +353,28 @@ export abstract class FunctionEngine {
         startedAt,
         guard,
       )
-      const stored = Promise.resolve(this.store(key, flight, result, false)).then(() => result)
+      const stored = Promise.resolve(this.store(key, flight, result, false, computeMs, args)).then(
+        () => result,
+      )
       flight.promise = stored
       return stored
     }
     // Registered once the promise exists: nothing could have joined before.
     const flight = flights.start(key, stamp, domainGeneration, functionGeneration, poisoned, startedAt, guard)
     const promise = Promise.resolve(result).then(
-      (value) => chain(this.store(key, flight, value, true), () => value),
+      (value) =>
+        chain(this.store(key, flight, value, true, performance.now() - computeStartedAt, args), () => value),
       (error: unknown) => {
         this.finishFlight(key, flight)
         throw error
       },
     )
-    flight.promise = promise
-    return promise
+    const answered =
+      fallback === undefined
+        ? promise
+        : promise.catch((error: unknown) => this.failedOver(error, fallback, key, true))
+    flight.promise = answered
+    return this.withSoftTimeout(answered, fallback, key)
   }
 
   /** A computation is over (stored, discarded or failed): out of the registry, its guard settled. */
@@ -238,6 +392,7 @@ export abstract class FunctionEngine {
   ): Promise<unknown> {
     let value: unknown
     let async = false
+    const computeStartedAt = performance.now()
     try {
       const { result, poisoned } = this.invoke(self, args, flight.guard)
       async = isPromiseLike(result)
@@ -247,7 +402,7 @@ export abstract class FunctionEngine {
       this.finishFlight(key, flight)
       throw error
     }
-    await this.store(key, flight, value, async)
+    await this.store(key, flight, value, async, performance.now() - computeStartedAt, args)
     return value
   }
 
@@ -280,7 +435,14 @@ export abstract class FunctionEngine {
    * coordination that is checked here; under shared coordination the stamp written with the value is
    * already outdated, so readers ignore it whatever the order of writes.
    */
-  protected store(key: string, flight: Flight, value: unknown, async: boolean): MaybePromise<void> {
+  protected store(
+    key: string,
+    flight: Flight,
+    value: unknown,
+    async: boolean,
+    computeMs: number,
+    args: readonly unknown[],
+  ): MaybePromise<void> {
     const { ctx } = this
     // The write of a pending result generation goes with the entry; either way it is settled after.
     let pending = flight.guard
@@ -300,6 +462,10 @@ export abstract class FunctionEngine {
       if (ctx.events.has('discard')) ctx.events.emit('discard', { functionKey: this.functionKey, key })
       return
     }
+    if (this.cacheIf !== undefined && !this.accepts(value, args, key)) {
+      finish()
+      return
+    }
     if (isGeneratorObject(value)) {
       // A generator object would be served exhausted (or fail to encode): only generator functions have
       // their sequence cached.
@@ -312,10 +478,11 @@ export abstract class FunctionEngine {
       return
     }
     let stored: unknown
+    const storedAt = Date.now()
     try {
       stored = ctx.inProcessValues
-        ? new LiveEntry(value, async, flight.domainGeneration, flight.functionGeneration)
-        : ctx.values.encodeResult(value, flight.stamp, async)
+        ? new LiveEntry(value, async, flight.domainGeneration, flight.functionGeneration, storedAt, computeMs)
+        : ctx.values.encodeResult(value, flight.stamp, async, { storedAt, computeMs })
     } catch (error) {
       finish()
       ctx.report('encode', error, key)
@@ -324,6 +491,7 @@ export abstract class FunctionEngine {
     }
     const done = () => {
       finish()
+      this.keepAlive?.stored(key, storedAt)
       if (ctx.events.has('set')) ctx.events.emit('set', { functionKey: this.functionKey, key })
     }
     const failed = (error: unknown) => {
@@ -339,4 +507,38 @@ export abstract class FunctionEngine {
     if (write instanceof Promise) return write.then(done, failed)
     done()
   }
+
+  /** `cacheIf` on a result; a predicate that throws is reported and counts as "do not store". */
+  private accepts(value: unknown, args: readonly unknown[], key: string): boolean {
+    try {
+      return this.cacheIf!(value, ...args) === true
+    } catch (error) {
+      this.ctx.report('cacheIf', error, key)
+      return false
+    }
+  }
+}
+
+const FRESHNESS_OPTIONS = [
+  'staleWhileRevalidate',
+  'failSafe',
+  'softTimeout',
+  'earlyRefresh',
+  'neverDie',
+] as const
+
+/** The freshness strategies a `wrap` asks for, checked; `undefined` when it asks for none. */
+function freshnessOf(
+  options: WrapOptions<readonly unknown[]>,
+  ttlMs: number | undefined,
+  where: string,
+): FreshnessPolicy | undefined {
+  const asked = FRESHNESS_OPTIONS.filter((name) => options[name] !== undefined && options[name] !== false)
+  if (asked.length === 0) return undefined
+  if (ttlMs === undefined) {
+    throw new InvalidOptionError(
+      `${where}: ${asked.join(', ')} act when a result reaches its ttl, and this function has none: give it a ttl (or the cache a defaultTtl)`,
+    )
+  }
+  return new FreshnessPolicy(ttlMs, options, where)
 }

@@ -29,7 +29,13 @@ export class LocalFunction extends FunctionEngine {
 
   call(self: unknown, args: readonly unknown[]): unknown {
     if (this.ctx.closed) this.ctx.assertOpen()
-    return this.callLocal(self, args, boundArgumentKey(this.deriveKey(self, args)))
+    const argumentKey = boundArgumentKey(this.deriveKey(self, args))
+    this.keepAlive?.touch(this.entryPrefix + argumentKey, self, args, Date.now())
+    return this.callLocal(self, args, argumentKey)
+  }
+
+  protected recompute(self: unknown, args: readonly unknown[], key: string): unknown {
+    return this.compute(self, args, key, this.localStamp(key.slice(this.entryPrefix.length)), true)
   }
 
   /** Running computations of the same call are poisoned (they will not store), then this one computes. */
@@ -57,12 +63,42 @@ export class LocalFunction extends FunctionEngine {
           stored.domainGeneration === ctx.domainGeneration.value &&
           stored.functionGeneration === this.functionGeneration.value
         ) {
-          return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
+          if (this.freshness === undefined) {
+            return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
+          }
+          const key = this.entryPrefix + argumentKey
+          const stamp = this.localStamp(argumentKey)
+          return this.judged(
+            self,
+            args,
+            key,
+            stamp,
+            stored.value,
+            stored.async,
+            stored.storedAt,
+            stored.computeMs,
+            false,
+          )
         }
       } else {
         const decoded = this.decode(stored, this.entryPrefix + argumentKey)
-        if (decoded !== undefined && decoded.stamp === this.localStamp(argumentKey)) {
-          return this.hit(this.entryPrefix, argumentKey, decoded.value, decoded.async, false)
+        const stamp = this.localStamp(argumentKey)
+        if (decoded !== undefined && decoded.stamp === stamp) {
+          if (this.freshness === undefined) {
+            return this.hit(this.entryPrefix, argumentKey, decoded.value, decoded.async, false)
+          }
+          const { value, async, storedAt, computeMs } = decoded
+          return this.judged(
+            self,
+            args,
+            this.entryPrefix + argumentKey,
+            stamp,
+            value,
+            async,
+            storedAt,
+            computeMs,
+            false,
+          )
         }
       }
     }
@@ -99,7 +135,7 @@ export class LocalFunction extends FunctionEngine {
   protected write(key: string, stored: unknown): MaybePromise<void> {
     const { store } = this.ctx
     const { view } = this
-    return store.io('set', () => view.set(key.slice(this.entryPrefix.length), stored, this.ttlMs), key)
+    return store.io('set', () => view.set(key.slice(this.entryPrefix.length), stored, this.storeTtlMs), key)
   }
 
   protected settleGuard(): void {}

@@ -30,7 +30,7 @@ export class SharedFunction extends FunctionEngine {
       this.entryPrefix,
       this.resultGenerationNamespace,
       this.functionGenerationKey,
-      this.ttlMs,
+      this.storeTtlMs,
       ctx.store.writesGuarded,
     )
     this.lockPrefix = ctx.layout.computationLockNamespace(functionKey, this.version)
@@ -42,7 +42,14 @@ export class SharedFunction extends FunctionEngine {
 
   call(self: unknown, args: readonly unknown[]): unknown {
     if (this.ctx.closed) this.ctx.assertOpen()
-    return this.callShared(self, args, this.entryKey(self, args), false)
+    const key = this.entryKey(self, args)
+    this.keepAlive?.touch(key, self, args, Date.now())
+    return this.callShared(self, args, key, false)
+  }
+
+  /** Reads the generations (not the entry), then computes, joining a computation already running. */
+  protected recompute(self: unknown, args: readonly unknown[], key: string): unknown {
+    return this.callShared(self, args, key, true, true)
   }
 
   /**
@@ -75,7 +82,13 @@ export class SharedFunction extends FunctionEngine {
    * Shared coordination: one read fetches the entry with the three generations it must match (result,
    * function, domain). Absent generations are created first, so an entry is always stamped with tokens.
    */
-  private callShared(self: unknown, args: readonly unknown[], key: string, skipRead: boolean): unknown {
+  private callShared(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    skipRead: boolean,
+    join = !skipRead,
+  ): unknown {
     const { ctx } = this
     const generationKeys = this.generations.generationKeys(key)
     const readKeys = skipRead
@@ -95,10 +108,13 @@ export class SharedFunction extends FunctionEngine {
           const decoded = this.decode(stored, key)
           if (decoded !== undefined && decoded.stamp === stamp) {
             // Inside a promise callback the value needs no promise of its own (that would cost two more ticks).
-            return this.hit(key, '', decoded.value, decoded.async, viaPromise)
+            if (this.freshness === undefined)
+              return this.hit(key, '', decoded.value, decoded.async, viaPromise)
+            const { value, async, storedAt, computeMs } = decoded
+            return this.judged(self, args, key, stamp, value, async, storedAt, computeMs, viaPromise)
           }
         }
-        return this.compute(self, args, key, stamp, !skipRead)
+        return this.compute(self, args, key, stamp, join)
       }
       // Creating a missing generation is backend I/O too: its failure follows the error policy.
       let stamp: MaybePromise<string>
@@ -221,16 +237,16 @@ export class SharedFunction extends FunctionEngine {
 
   protected write(key: string, stored: unknown, guard: FlightGuard | undefined): MaybePromise<void> {
     const { ctx } = this
-    if (guard === undefined) return ctx.store.set(key, stored, this.ttlMs)
+    if (guard === undefined) return ctx.store.set(key, stored, this.storeTtlMs)
     return ctx.store.setGuarded(
       {
         key: guard.key,
         value: ctx.values.encodeToken(guard.token),
         // A result generation lives a little longer than its entry (as when created first).
-        ttlMs: this.ttlMs === undefined ? undefined : this.ttlMs * 2,
+        ttlMs: this.storeTtlMs === undefined ? undefined : this.storeTtlMs * 2,
         bookkeeping: true,
       },
-      { key, value: stored, ttlMs: this.ttlMs },
+      { key, value: stored, ttlMs: this.storeTtlMs },
     )
   }
 

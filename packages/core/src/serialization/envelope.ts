@@ -9,6 +9,10 @@ import type { Serializer } from './serializer.js'
  * 0xF2 | flags (u8) | header length (u16 BE) | header: "{serializer}\n{stamp}" (utf8) | payload | CRC-32 (u32 LE)
  * ```
  *
+ * A function result carries when it was stored and how long it took to compute (flag `TIMED`): its header
+ * is then `"{serializer}\n{storedAt}:{computeMs}\n{stamp}"`, the timing before the stamp because a stamp
+ * may hold any character. What freshness strategies read (stale-while-revalidate, early refresh…).
+ *
  * The first byte is never an ASCII digit or `-`, so an entry is never confused with a counter written by
  * `incr` (stored as plain decimal text, which lets Redis use `INCRBY`). `stamp` records the generations
  * the value was computed under; key-value entries have an empty stamp.
@@ -23,7 +27,8 @@ import type { Serializer } from './serializer.js'
 const MAGIC = 0xf2
 const UNCHECKSUMMED_MAGIC = 0xf1
 const FLAG_ASYNC = 1
-const KNOWN_FLAGS = FLAG_ASYNC
+const FLAG_TIMED = 2
+const KNOWN_FLAGS = FLAG_ASYNC | FLAG_TIMED
 /** CRC-32 of any message followed by its own CRC-32 in little-endian order. */
 const CRC32_RESIDUE = 0x2144df1c
 const PREFIX_BYTES = 4
@@ -33,6 +38,16 @@ export interface DecodedEnvelope {
   readonly value: unknown
   readonly stamp: string
   readonly async: boolean
+  /** When a function result was stored (ms since the epoch); 0 when not recorded (key-value values). */
+  readonly storedAt: number
+  /** How long computing it took (ms); 0 when not recorded. */
+  readonly computeMs: number
+}
+
+/** When a result was stored and how long it took to compute. */
+export interface EntryTiming {
+  readonly storedAt: number
+  readonly computeMs: number
 }
 
 /**
@@ -44,6 +59,7 @@ export function encodeEnvelope(
   value: unknown,
   stamp: string,
   async: boolean,
+  timing?: EntryTiming,
 ): Buffer {
   let payload: Uint8Array
   try {
@@ -57,7 +73,11 @@ export function encodeEnvelope(
       error,
     )
   }
-  const header = Buffer.from(`${serializer.name}\n${stamp}`)
+  const header = Buffer.from(
+    timing === undefined
+      ? `${serializer.name}\n${stamp}`
+      : `${serializer.name}\n${timing.storedAt}:${timing.computeMs}\n${stamp}`,
+  )
   if (header.length > 0xffff) {
     throw new SerializationError(
       `The entry header (serializer name and stamp) is ${header.length} bytes, over 65535`,
@@ -66,7 +86,7 @@ export function encodeEnvelope(
   const end = PREFIX_BYTES + header.length + payload.byteLength
   const out = Buffer.allocUnsafe(end + CHECKSUM_BYTES)
   out[0] = MAGIC
-  out[1] = async ? FLAG_ASYNC : 0
+  out[1] = (async ? FLAG_ASYNC : 0) | (timing === undefined ? 0 : FLAG_TIMED)
   out.writeUInt16BE(header.length, 2)
   header.copy(out, PREFIX_BYTES)
   out.set(payload, PREFIX_BYTES + header.length)
@@ -79,7 +99,7 @@ export function encodeEnvelope(
  * by another serializer or by the format before checksums. The engine reports it and treats it as a miss.
  */
 export function decodeEnvelope(serializer: Serializer, stored: unknown): DecodedEnvelope {
-  const { bytes, stamp, headerEnd, payloadEnd } = checkEnvelope(serializer, stored)
+  const { bytes, stamp, headerEnd, payloadEnd, storedAt, computeMs } = checkEnvelope(serializer, stored)
   let value: unknown
   try {
     value = serializer.decode(bytes.subarray(headerEnd, payloadEnd))
@@ -88,7 +108,7 @@ export function decodeEnvelope(serializer: Serializer, stored: unknown): Decoded
       `payload does not decode: ${error instanceof Error ? error.message : String(error)}`,
     )
   }
-  return { value, stamp, async: (bytes[1]! & FLAG_ASYNC) !== 0 }
+  return { value, stamp, async: (bytes[1]! & FLAG_ASYNC) !== 0, storedAt, computeMs }
 }
 
 /**
@@ -103,7 +123,14 @@ export function decodeStamp(serializer: Serializer, stored: unknown): string {
 function checkEnvelope(
   serializer: Serializer,
   stored: unknown,
-): { bytes: Buffer; stamp: string; headerEnd: number; payloadEnd: number } {
+): {
+  bytes: Buffer
+  stamp: string
+  headerEnd: number
+  payloadEnd: number
+  storedAt: number
+  computeMs: number
+} {
   if (!(stored instanceof Uint8Array)) throw new CorruptEntryError(`expected bytes, got ${typeof stored}`)
   const bytes =
     stored instanceof Buffer ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.length)
@@ -127,7 +154,16 @@ function checkEnvelope(
   if (name !== serializer.name) {
     throw new CorruptEntryError(`written by serializer "${name}", this cache uses "${serializer.name}"`)
   }
-  return { bytes, stamp: header.slice(newline + 1), headerEnd, payloadEnd }
+  if ((bytes[1]! & FLAG_TIMED) === 0) {
+    return { bytes, stamp: header.slice(newline + 1), headerEnd, payloadEnd, storedAt: 0, computeMs: 0 }
+  }
+  const timingEnd = header.indexOf('\n', newline + 1)
+  const colon = header.indexOf(':', newline + 1)
+  if (timingEnd < 0 || colon < 0 || colon > timingEnd) throw new CorruptEntryError('malformed timing')
+  const storedAt = Number(header.slice(newline + 1, colon))
+  const computeMs = Number(header.slice(colon + 1, timingEnd))
+  if (!Number.isFinite(storedAt) || !(computeMs >= 0)) throw new CorruptEntryError('malformed timing')
+  return { bytes, stamp: header.slice(timingEnd + 1), headerEnd, payloadEnd, storedAt, computeMs }
 }
 
 /** Counters are stored as decimal text. */

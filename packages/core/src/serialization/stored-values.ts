@@ -5,6 +5,7 @@ import {
   decodeEnvelope,
   decodeStamp,
   decodeText,
+  type EntryTiming,
   encodeEnvelope,
   encodeText,
 } from './envelope.js'
@@ -51,10 +52,10 @@ export class StoredValues {
     }
   }
 
-  /** Encodes a function result with the stamp of the generations it was computed under. */
-  encodeResult(value: unknown, stamp: string, async: boolean): Uint8Array {
+  /** Encodes a function result with the stamp of the generations it was computed under, and its timing. */
+  encodeResult(value: unknown, stamp: string, async: boolean, timing: EntryTiming): Uint8Array {
     try {
-      return encodeEnvelope(this.serializer, value, stamp, async)
+      return encodeEnvelope(this.serializer, value, stamp, async, timing)
     } catch (error) {
       throw RapideError.isInstance(error)
         ? error

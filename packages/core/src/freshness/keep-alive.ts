@@ -1,0 +1,81 @@
+/** A call kept alive by never-die: how to make it again, and when it was last made. */
+interface KeptCall {
+  self: unknown
+  args: readonly unknown[]
+  lastCalledAt: number
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+/**
+ * Never-die for one wrapped function: each result stored for a call that is still being made is
+ * recomputed in the background at `at` × ttl after it was stored, so callers keep getting a fresh result
+ * without ever waiting for a computation. A refresh that fails keeps the old result (it answers as stale,
+ * see `FreshnessPolicy`) and is tried again; refreshes of a call stop once nobody has made it for `idleMs`.
+ *
+ * Timers never keep the process alive (`unref`), and all stop when the cache closes.
+ */
+export class KeepAlive {
+  private readonly calls = new Map<string, KeptCall>()
+  private stopped = false
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly at: number,
+    private readonly idleMs: number,
+    /** Recomputes and stores a call in the background (a store calls {@link stored}); never rejects. */
+    private readonly refresh: (self: unknown, args: readonly unknown[], key: string) => Promise<void>,
+  ) {}
+
+  /** A call was made (hit or miss): it stays alive for another `idleMs`. */
+  touch(key: string, self: unknown, args: readonly unknown[], now: number): void {
+    const kept = this.calls.get(key)
+    if (kept === undefined) {
+      this.calls.set(key, { self, args, lastCalledAt: now, timer: undefined })
+      return
+    }
+    kept.self = self
+    kept.args = args
+    kept.lastCalledAt = now
+  }
+
+  /** A result of `key` was stored at `storedAt`: its refresh is due at `at` × ttl after. */
+  stored(key: string, storedAt: number): void {
+    const kept = this.calls.get(key)
+    if (kept === undefined || this.stopped) return
+    this.schedule(key, kept, storedAt + this.ttlMs * this.at - Date.now())
+  }
+
+  /** Stops every refresh (the cache closes). */
+  stop(): void {
+    this.stopped = true
+    for (const kept of this.calls.values()) if (kept.timer !== undefined) clearTimeout(kept.timer)
+    this.calls.clear()
+  }
+
+  /** Calls kept alive (for tests and statistics). */
+  get size(): number {
+    return this.calls.size
+  }
+
+  private schedule(key: string, kept: KeptCall, inMs: number): void {
+    if (kept.timer !== undefined) clearTimeout(kept.timer)
+    kept.timer = setTimeout(() => this.due(key, kept), Math.max(0, inMs))
+    kept.timer.unref?.()
+  }
+
+  private due(key: string, kept: KeptCall): void {
+    kept.timer = undefined
+    if (this.stopped || this.calls.get(key) !== kept) return
+    if (Date.now() - kept.lastCalledAt > this.idleMs) {
+      this.calls.delete(key)
+      return
+    }
+    void this.refresh(kept.self, kept.args, key).then(() => {
+      // Stored: `stored()` has scheduled the next one. Failed (or discarded by an invalidation): the old
+      // result keeps answering, and the refresh is tried again a little later.
+      if (!this.stopped && this.calls.get(key) === kept && kept.timer === undefined) {
+        this.schedule(key, kept, Math.max(100, (this.ttlMs * (1 - this.at)) / 2))
+      }
+    })
+  }
+}
