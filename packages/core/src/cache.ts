@@ -8,9 +8,12 @@ import type { CacheEventName, CacheListener, EventHub } from './events.js'
 import { applyInvalidations, type InvalidationTarget } from './invalidation.js'
 import { InvalidationBatch } from './invalidation-batch.js'
 import { KeyValueApi } from './key-value.js'
-import type { MaybePromise } from './maybe-promise.js'
+import { chain, isPromiseLike, type MaybePromise } from './maybe-promise.js'
 import { collecting, replay, sequenceKind } from './sequences.js'
-import type { CachedFunction, CachedMethod } from './types.js'
+import { flushExpired } from './strategies/flush-expired.js'
+import { type LinkedTarget, linkedTargets } from './strategies/linked-invalidation.js'
+import type { Ttl } from './ttl.js'
+import type { CachedFunction, CachedMethod, CachedResult } from './types.js'
 import type { WrapOptions } from './wrap-options.js'
 
 /**
@@ -86,6 +89,9 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
       functionKey: { value: functionKey, enumerable: true },
       invalidate: { value: (...args: Args) => this.invalidateResult(functionKey, ...args) },
       invalidateAll: { value: () => this.invalidateFunc(functionKey) },
+      setExpiry: { value: (ttl: Ttl) => this.setExpiry(functionKey, ttl) },
+      flushExpired: { value: () => this.flushExpired(functionKey) },
+      clear: { value: () => this.clearFunc(functionKey) },
       refresh: {
         value(this: unknown, ...args: Args) {
           if (kind) return replay(kind, ctx.async, () => engine.refresh(this, args, supersede), ctx.track)
@@ -160,6 +166,105 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
       this.functions.get(functionKey) ??
       new this.Engine(this.ctx, functionKey, () => undefined, {} as WrapOptions<readonly unknown[]>)
     )
+  }
+
+  // ---- expiry management ------------------------------------------------------------------------
+
+  /**
+   * Changes the ttl of a wrapped function: results stored from now on live `ttl`, and results already
+   * stored are judged by their age against it when read (a shorter ttl applies to them at once). In this
+   * process only: other processes keep the ttl they wrapped with.
+   *
+   * @example cache.setExpiry('GET_PRICE', '10m') // or getPrice.setExpiry('10m')
+   */
+  setExpiry(functionKey: string, ttl: Ttl): void {
+    const engine = this.functions.get(functionKey)
+    if (engine === undefined) {
+      throw new InvalidOptionError(`setExpiry("${functionKey}"): no function is wrapped under this key here`)
+    }
+    engine.setExpiry(ttl)
+  }
+
+  /**
+   * Removes the stored results of a function that have expired (past their ttl and whatever freshness
+   * window still uses them, or undecodable); answers how many. The backend's ttl removes them eventually
+   * anyway: this frees the space now. Needs a backend that lists keys (`NotSupportedError` otherwise).
+   *
+   * @example const removed = await cache.flushExpired('GET_PRICE')
+   */
+  flushExpired(functionKey: string): OnBackend<B, number> {
+    const engine = this.engineFor(functionKey)
+    return this.ctx.guard(this.ctx.async, () =>
+      flushExpired(this.ctx, engine.entryPrefix, engine.storeTtlMs),
+    ) as OnBackend<B, number>
+  }
+
+  /**
+   * Clears a function: invalidates every result (in O(1), race-free, as `invalidateFunc`), then removes
+   * them from the store now where it lists keys; answers how many were removed (0 where the store cannot
+   * list: reclamation and ttls free the space later).
+   *
+   * @example await cache.clearFunc('GET_PRICE') // or getPrice.clear()
+   */
+  clearFunc(functionKey: string): OnBackend<B, number> {
+    const { ctx } = this
+    const engine = this.engineFor(functionKey)
+    return ctx.guard(ctx.async, () =>
+      chain(this.apply([{ level: 'function', fn: engine }]) as MaybePromise<void>, () =>
+        ctx.store.lists ? ctx.store.deletePrefix(engine.entryPrefix) : 0,
+      ),
+    ) as OnBackend<B, number>
+  }
+
+  // ---- linked invalidation ----------------------------------------------------------------------
+
+  /**
+   * A write path that invalidates what it changes: the returned function calls `fn` (never cached), and
+   * once it has succeeded (returned, or its promise resolved) invalidates its `invalidates` targets as one
+   * atomic batch, before answering; a failed call invalidates nothing. A target is a wrapped function or a
+   * function key (every result of it), or `{ target, args }` where `args(result, ...callArgs)` gives the
+   * arguments of the one result to invalidate (`undefined`: none).
+   *
+   * @example
+   * const renameUser = cache.invalidator(db.renameUser, {
+   *   invalidates: [{ target: getUser, args: (_, id) => [id] }, listUsers],
+   * })
+   * await renameUser(42, 'Ada') // getUser(42) and every listUsers result are invalidated
+   */
+  invalidator<Args extends readonly unknown[], R>(
+    fn: (...args: Args) => R,
+    options: { invalidates: readonly LinkedTarget<Args, R>[] },
+  ): (...args: Args) => CachedResult<B, R> {
+    if (typeof fn !== 'function') throw new InvalidOptionError('invalidator: expected a function')
+    const targets = linkedTargets(options, (key) => this.engineFor(key))
+    const { ctx } = this
+    const invalidate = (result: unknown, args: Args): MaybePromise<void> => {
+      const batch: InvalidationTarget[] = []
+      for (const target of targets) {
+        if (target.args === undefined) {
+          batch.push({ level: 'function', fn: target.engine() })
+          continue
+        }
+        const mapped = target.args(result as Awaited<R>, ...args)
+        if (mapped === undefined) continue
+        const engine = target.engine()
+        batch.push({ level: 'result', fn: engine, key: engine.entryKey(undefined, mapped) })
+      }
+      return batch.length === 0 ? undefined : (this.apply(batch) as MaybePromise<void>)
+    }
+    return function (this: unknown, ...args: Args) {
+      return ctx.guard(ctx.async, () => {
+        ctx.assertOpen()
+        const result = (fn as unknown as (...callArgs: unknown[]) => R).apply(
+          this,
+          args as unknown as unknown[],
+        )
+        if (isPromiseLike(result)) {
+          return Promise.resolve(result).then((value) => chain(invalidate(value, args), () => value))
+        }
+        return chain(invalidate(result, args), () => result)
+      })
+    } as (...args: Args) => CachedResult<B, R>
   }
 
   // ---- invalidation -----------------------------------------------------------------------------

@@ -45,6 +45,8 @@ export const ErrorCodes = {
   VALUE_TOO_LARGE: 'E_VALUE_TOO_LARGE',
   /** A user callback (an event listener, a hook such as `onCircuitChange`) threw or rejected. */
   CALLBACK_FAILED: 'E_CALLBACK_FAILED',
+  /** A call was refused by the `rateLimit` of its wrapped function (see `retryAfterMs`). */
+  RATE_LIMITED: 'E_RATE_LIMITED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -236,5 +238,25 @@ export class CallbackError extends RapideError {
     const detail = cause instanceof Error ? cause.message : String(cause)
     super(ErrorCodes.CALLBACK_FAILED, `${where} failed: ${detail}`, { cause })
     this.where = where
+  }
+}
+
+/**
+ * A call of a wrapped function was over its `rateLimit`: at most `limit` calls per period for the same
+ * arguments. `retryAfterMs` says when the current period ends.
+ *
+ * @example
+ * try { await search(q) } catch (e) { if (e instanceof RateLimitError) res.setHeader('Retry-After', Math.ceil(e.retryAfterMs / 1000)) }
+ */
+export class RateLimitError extends RapideError {
+  constructor(
+    readonly functionKey: string,
+    readonly limit: number,
+    readonly retryAfterMs: number,
+  ) {
+    super(
+      ErrorCodes.RATE_LIMITED,
+      `"${functionKey}" was called more than ${limit} times in its rate-limit period with these arguments; retry in ${Math.ceil(retryAfterMs)} ms`,
+    )
   }
 }

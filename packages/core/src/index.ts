@@ -43,6 +43,7 @@ export {
   NotSupportedError,
   OutcomeUnknownError,
   RapideError,
+  RateLimitError,
   SerializationError,
   UnkeyableArgumentError,
   ValueTooLargeError,
@@ -66,6 +67,10 @@ export { checkOptions } from './options.js'
 export { jsonSerializer } from './serialization/json-serializer.js'
 export type { Serializer } from './serialization/serializer.js'
 export { v8Serializer } from './serialization/v8-serializer.js'
+export type { HitLimitOption } from './strategies/hit-limit.js'
+export type { LinkedTarget } from './strategies/linked-invalidation.js'
+export type { RateLimitOption } from './strategies/rate-limit.js'
+export type { CacheWhenSlowOption } from './strategies/slow-calls.js'
 export { withTimeout } from './timeout.js'
 export { parseTtl, type Ttl } from './ttl.js'
 export type { CachedFunction, CachedMethod, CachedResult } from './types.js'

@@ -1,4 +1,5 @@
 import type { AnyBackend, OnBackend } from './backend/contract.js'
+import type { Ttl } from './ttl.js'
 
 /**
  * What a wrapped call returns: a promise for an async function everywhere; the plain value for a
@@ -27,6 +28,8 @@ export type CachedResult<B extends AnyBackend, R> = [R] extends [
  * getName.invalidate(1)  // same arguments as the call
  * getName.invalidateAll()
  * getName.refresh(1)     // recompute and store, skipping the cache read
+ * getName.setExpiry('5m') // results live 5 minutes from now on (and older ones are judged by it)
+ * await getName.clear()  // every result invalidated and removed
  */
 export interface CachedFunction<B extends AnyBackend, Args extends readonly unknown[], R> {
   (...args: Args): CachedResult<B, R>
@@ -38,6 +41,12 @@ export interface CachedFunction<B extends AnyBackend, Args extends readonly unkn
   invalidateAll(): OnBackend<B, void>
   /** Recomputes and stores the result of one call without reading the cache. */
   refresh(...args: Args): CachedResult<B, R>
+  /** Changes this function's ttl in this process (see `cache.setExpiry`). */
+  setExpiry(ttl: Ttl): void
+  /** Removes this function's expired results now; answers how many (see `cache.flushExpired`). */
+  flushExpired(): OnBackend<B, number>
+  /** Invalidates every result, then removes them now where the store lists keys; answers how many (see `cache.clearFunc`). */
+  clear(): OnBackend<B, number>
 }
 
 /** A method decorated by `cache.method`: the same shape as the original method, results cached. */

@@ -1,6 +1,9 @@
 import type { ComputationLockOption } from './coordination/computation-lock.js'
 import type { EarlyRefreshOption, FailSafeOption, NeverDieOption } from './freshness/freshness-policy.js'
 import type { ArgumentKeyOptions } from './keys/key-options.js'
+import type { HitLimitOption } from './strategies/hit-limit.js'
+import type { RateLimitOption } from './strategies/rate-limit.js'
+import type { CacheWhenSlowOption } from './strategies/slow-calls.js'
 import type { Ttl } from './ttl.js'
 
 /** Options of `cache.wrap`. */
@@ -77,6 +80,33 @@ export interface WrapOptions<Args extends readonly unknown[]> extends ArgumentKe
    * cache.wrap('USER', findUser, { cacheIf: (user) => user !== undefined })
    */
   cacheIf?: (value: unknown, ...args: Args) => boolean
+  /**
+   * Hit-limited results: a result is dropped after answering `hits` hits (the next call computes again),
+   * and refreshed in the background `refreshBefore` hits earlier if given. Counted per process.
+   *
+   * @example
+   * cache.wrap('TOKEN', issueToken, { ttl: '1h', hitLimit: { hits: 100, refreshBefore: 5 } })
+   */
+  hitLimit?: HitLimitOption
+  /**
+   * Perf-triggered caching: results are stored only when computing has become slow, taking more than
+   * `factor` (2) × the mean of the recent computations (`samples`, 20), measured per process. While the
+   * function is fast every call computes. `true` or `{ factor, samples }`.
+   *
+   * @example
+   * cache.wrap('REPORT', buildReport, { ttl: '5m', cacheWhenSlow: { factor: 3 } })
+   */
+  cacheWhenSlow?: true | CacheWhenSlowOption
+  /**
+   * At most `limit` calls with the same arguments per `period` (fixed windows); a call over the limit
+   * throws a `RateLimitError` (with `retryAfterMs`), or answers `onLimit(...args)` when given. Counted
+   * in the store where it is shared (every process shares the limit; one atomic `incr` per call), in
+   * the process on the memory backend. Hits count too: it limits callers, not computations.
+   *
+   * @example
+   * const search = cache.wrap('SEARCH', runSearch, { ttl: '1m', rateLimit: { limit: 10, period: '1m' } })
+   */
+  rateLimit?: RateLimitOption & { onLimit?: (...args: Args) => unknown }
 }
 
 /** The wrapped function, as the engine calls it. */
@@ -97,4 +127,7 @@ export const WRAP_OPTIONS = [
   'earlyRefresh',
   'neverDie',
   'cacheIf',
+  'hitLimit',
+  'cacheWhenSlow',
+  'rateLimit',
 ] as const

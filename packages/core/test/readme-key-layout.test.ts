@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { type AnyBackend, createCache, encodeArguments } from '../src/index.js'
 import { boundArgumentKey, closeGroup, functionGenerationSuffix, KeyLayout } from '../src/keys/key-layout.js'
-import { SharedStoreBackend } from './support/backends.js'
+import { CountingStoreBackend } from './support/backends.js'
 
 /** The keys of the README's "Key layout" table, in order. */
 function readmeKeys(): string[] {
@@ -28,13 +28,14 @@ describe('the core README’s key layout is the one the code uses', () => {
       layout.resultGenerationNamespace('GET_PRICE') + args,
       layout.resultNamespace('GET_PRICE') + args,
       layout.computationLockNamespace('GET_PRICE') + args,
+      `${layout.rateLimitNamespace('GET_PRICE') + args}@{period}`,
       layout.keyValue('cart:42'),
       layout.lock('nightly'),
     ])
   })
 
   it('is what the engine writes on a shared store', async () => {
-    const store = new SharedStoreBackend(new Map())
+    const store = new CountingStoreBackend(new Map())
     const touched = new Set<string>()
     const record = (arg: unknown) => {
       if (typeof arg === 'string') touched.add(arg)
@@ -52,12 +53,16 @@ describe('the core README’s key layout is the one the code uses', () => {
       },
     }) as unknown as AnyBackend
     const cache = createCache({ domainKey: 'SHOP', keyPrefix: 'app', version: 1, backend })
-    const getPrice = cache.wrap('GET_PRICE', async (sku: string) => sku.length, { lock: { ttl: '5s' } })
+    const getPrice = cache.wrap('GET_PRICE', async (sku: string) => sku.length, {
+      lock: { ttl: '5s' },
+      rateLimit: { limit: 100, period: '1h' },
+    })
     await getPrice('A-1')
     await cache.invalidateResult('GET_PRICE', 'A-1')
     await getPrice('A-1')
     await cache.set('cart:42', [1, 2])
     await cache.lock('nightly', { ttl: '1s' })
-    for (const key of readmeKeys()) expect([...touched]).toContain(key)
+    const period = Math.floor(Date.now() / 3_600_000)
+    for (const key of readmeKeys()) expect([...touched]).toContain(key.replace('{period}', String(period)))
   })
 })

@@ -55,6 +55,8 @@ export class Store {
   readonly hasSetNx: boolean
   /** Compare-and-delete is available, natively or emulated (a version 1 backend may have it alone). */
   readonly hasDeleteIfEquals: boolean
+  /** Atomic counters are available, natively or emulated. */
+  readonly hasIncr: boolean
   /**
    * The backend is held to its `sync` flag: a promise from a synchronous version 2 backend is refused.
    * Version 1 allowed promises from any method, so a version 1 backend keeps that tolerance.
@@ -91,6 +93,7 @@ export class Store {
     this.hasSetNx = typeof this.atomics.setNx === 'function'
     this.hasDeleteIfEquals = typeof this.atomics.deleteIfEquals === 'function'
     this.hasAtomics = this.hasSetNx && this.hasDeleteIfEquals
+    this.hasIncr = typeof this.atomics.incr === 'function'
     this.strictSync = version === 2
     const own = accelerations.operationTimeoutMs
     this.selfBounded = typeof own === 'number' && own > 0 && own <= timeoutMs

@@ -30,10 +30,15 @@ export class SharedGenerations {
     /** Where this function's per-argument result generations live. */
     private readonly resultGenerationPrefix: string,
     private readonly functionGenerationKey: string,
-    private readonly ttlMs: number | undefined,
+    private ttlMs: number | undefined,
     /** The store writes a new result's generation with it (`setGuarded`). */
     readonly guarded: boolean,
   ) {}
+
+  /** The function's results are kept this long now (`setExpiry`): result generations created from now on follow. */
+  setTtl(ttlMs: number): void {
+    this.ttlMs = ttlMs
+  }
 
   resultGenerationKey(entryKey: string): string {
     return this.resultGenerationPrefix + entryKey.slice(this.entryPrefix.length)

@@ -3,7 +3,7 @@ import type { GenerationCounter } from '../coordination/backend-state.js'
 import { type ComputationLock, parseComputationLock } from '../coordination/computation-lock.js'
 import { type Flight, type FlightGuard, Flights } from '../coordination/flights.js'
 import { PROVISIONAL_STORE_WINDOW_MS } from '../coordination/invalidation-markers.js'
-import { InvalidOptionError, NotSupportedError } from '../errors.js'
+import { InvalidOptionError, NotSupportedError, RateLimitError } from '../errors.js'
 import { FreshnessPolicy } from '../freshness/freshness-policy.js'
 import { KeepAlive } from '../freshness/keep-alive.js'
 import { functionGenerationSuffix } from '../keys/key-layout.js'
@@ -13,7 +13,10 @@ import { chain, isPromiseLike, type MaybePromise } from '../maybe-promise.js'
 import { checkOptions } from '../options.js'
 import { isGeneratorObject } from '../sequences.js'
 import { type DecodedEnvelope, decodeEnvelope } from '../serialization/envelope.js'
-import { parseOptionalTtl } from '../ttl.js'
+import { HitLimit } from '../strategies/hit-limit.js'
+import { RateLimiter } from '../strategies/rate-limit.js'
+import { SlowCalls } from '../strategies/slow-calls.js'
+import { parseOptionalTtl, parseTtl, type Ttl } from '../ttl.js'
 import { type AnyFunction, WRAP_OPTIONS, type WrapOptions } from '../wrap-options.js'
 
 /** A stored result past its time, kept to answer a failed (fail-safe) or slow (soft timeout) computation. */
@@ -39,8 +42,8 @@ export abstract class FunctionEngine {
   readonly resultGenerationNamespace: string
   /** The key of this function's generation. */
   readonly functionGenerationKey: string
-  /** Time to live of this function's results. */
-  readonly ttlMs: number | undefined
+  /** Time to live of this function's results (`setExpiry` changes it). */
+  ttlMs: number | undefined
   protected readonly deriveKey: KeyDeriver
   /** This function's generation under local coordination. */
   readonly functionGeneration: GenerationCounter
@@ -49,10 +52,21 @@ export abstract class FunctionEngine {
   protected readonly version: string | undefined
   /** The cross-process lock (`lock` option): only ever set where processes share the store. */
   protected readonly lock: ComputationLock | undefined
-  /** The freshness strategies (`staleWhileRevalidate`, `failSafe`, …), if any: the hit path then judges each result's age. */
-  readonly freshness: FreshnessPolicy | undefined
+  /**
+   * The freshness strategies (`staleWhileRevalidate`, `failSafe`, …), if any, or the ttl `setExpiry`
+   * shortened: the hit path then judges each result's age.
+   */
+  freshness: FreshnessPolicy | undefined
   /** How long the backend keeps a result: its ttl, plus the longest window the strategies may serve it in. */
-  readonly storeTtlMs: number | undefined
+  storeTtlMs: number | undefined
+  /** `hitLimit`, `rateLimit`, `cacheWhenSlow`: what else a hit or a store must go through. */
+  protected readonly hitLimit: HitLimit | undefined
+  protected readonly rateLimiter: RateLimiter | undefined
+  private readonly onLimit: ((...args: unknown[]) => unknown) | undefined
+  private readonly slowCalls: SlowCalls | undefined
+  /** Whether a hit goes through {@link judged} (freshness or hit limit) rather than straight out. */
+  judging: boolean
+  private readonly options: WrapOptions<readonly unknown[]>
   /** Never-die's refresh timers. */
   protected readonly keepAlive: KeepAlive | undefined
   /** `cacheIf`: results it refuses are returned but not stored. */
@@ -93,6 +107,87 @@ export abstract class FunctionEngine {
       throw new InvalidOptionError(`${where}.cacheIf must be a function`)
     }
     this.cacheIf = options.cacheIf as typeof this.cacheIf
+    this.hitLimit = options.hitLimit === undefined ? undefined : new HitLimit(options.hitLimit, where)
+    this.slowCalls =
+      options.cacheWhenSlow === undefined ? undefined : new SlowCalls(options.cacheWhenSlow, where)
+    const { rateLimit } = options
+    if (rateLimit !== undefined) {
+      this.rateLimiter = new RateLimiter(
+        ctx,
+        ctx.layout.rateLimitNamespace(functionKey, version),
+        rateLimit,
+        where,
+      )
+      if (rateLimit.onLimit !== undefined && typeof rateLimit.onLimit !== 'function') {
+        throw new InvalidOptionError(`${where}.rateLimit.onLimit must be a function`)
+      }
+      this.onLimit = rateLimit.onLimit as typeof this.onLimit
+    }
+    if (this.hitLimit !== undefined && this.keepAlive !== undefined) {
+      throw new InvalidOptionError(
+        `${where}: hitLimit drops results that neverDie keeps alive; choose one (hitLimit's refreshBefore refreshes ahead)`,
+      )
+    }
+    this.judging = this.freshness !== undefined || this.hitLimit !== undefined
+    this.options = options
+  }
+
+  /**
+   * Changes this function's ttl: results stored from now on live `ttl`; results already stored are
+   * judged by their age against it when read (so a shorter ttl applies to them at once; a longer one
+   * cannot outlive what the backend was told when they were stored).
+   */
+  setExpiry(ttl: Ttl): void {
+    const where = `wrap("${this.functionKey}").setExpiry`
+    const ttlMs = parseTtl(ttl, where)
+    this.ttlMs = ttlMs
+    this.freshness = freshnessOf(this.options, ttlMs, where) ?? new FreshnessPolicy(ttlMs, {}, where)
+    this.storeTtlMs = this.freshness.retentionMs
+    this.keepAlive?.setTtl(ttlMs)
+    this.judging = true
+    this.ttlChanged(this.storeTtlMs)
+  }
+
+  /** Tells coordination-specific parts a new store ttl (see {@link setExpiry}). */
+  protected ttlChanged(_storeTtlMs: number): void {}
+
+  /**
+   * A call over the rate limit: `onLimit`'s answer, or a `RateLimitError`. A limit that could not be
+   * counted (the store failed) lets the call through under `onError: 'silent'` (reported).
+   */
+  protected limited(self: unknown, args: readonly unknown[], retryAfterMs: number): unknown {
+    if (this.onLimit !== undefined) return this.onLimit.apply(self, args as unknown[])
+    throw new RateLimitError(this.functionKey, this.rateLimiter!.limit, retryAfterMs)
+  }
+
+  /** Runs `proceed` if the call is within its rate limit (always, without one). */
+  protected withinRateLimit(
+    self: unknown,
+    args: readonly unknown[],
+    groupKey: string,
+    proceed: () => unknown,
+  ): unknown {
+    const limiter = this.rateLimiter
+    if (limiter === undefined) return proceed()
+    let checked: MaybePromise<number | undefined>
+    try {
+      checked = limiter.check(groupKey)
+    } catch (error) {
+      return this.limitUncounted(error, proceed)
+    }
+    if (checked instanceof Promise) {
+      return checked.then(
+        (retry) => (retry === undefined ? proceed() : this.limited(self, args, retry)),
+        (error: unknown) => this.limitUncounted(error, proceed),
+      )
+    }
+    return checked === undefined ? proceed() : this.limited(self, args, checked)
+  }
+
+  private limitUncounted(error: unknown, proceed: () => unknown): unknown {
+    const typed = this.ctx.failure('rateLimit', error)
+    if (this.ctx.onError === 'raise') throw typed
+    return proceed()
   }
 
   /** Whether every call returns a promise whatever the backend (an `async function`, or one seen to). */
@@ -198,7 +293,13 @@ export abstract class FunctionEngine {
     computeMs: number,
     viaPromise: boolean,
   ): unknown {
-    const verdict = this.freshness!.judge(storedAt, computeMs, Date.now())
+    const verdict =
+      this.freshness === undefined ? 'fresh' : this.freshness.judge(storedAt, computeMs, Date.now())
+    if ((verdict === 'fresh' || verdict === 'early' || verdict === 'stale') && this.hitLimit !== undefined) {
+      const counted = this.hitLimit.count(key)
+      if (counted === 'drop') this.drop(key)
+      else if (counted === 'refresh') void this.refreshSoon(self, args, key, 'hitLimit')
+    }
     if (verdict === 'fresh') return this.hit(key, '', value, async, viaPromise)
     if (verdict === 'early' || verdict === 'stale') {
       const { events } = this.ctx
@@ -209,6 +310,18 @@ export abstract class FunctionEngine {
       return this.hit(key, '', value, async, viaPromise)
     }
     return this.compute(self, args, key, stamp, true, verdict === 'fallback' ? { value, async } : undefined)
+  }
+
+  /** Removes a stored result (its hit limit was reached); a failure is reported, the next hit tries again. */
+  private drop(key: string): void {
+    const { ctx } = this
+    try {
+      const removed = ctx.store.delete(key)
+      if (removed instanceof Promise)
+        ctx.track(removed.catch((error: unknown) => ctx.report('hitLimit', error, key)))
+    } catch (error) {
+      ctx.report('hitLimit', error, key)
+    }
   }
 
   /**
@@ -462,7 +575,10 @@ export abstract class FunctionEngine {
       if (ctx.events.has('discard')) ctx.events.emit('discard', { functionKey: this.functionKey, key })
       return
     }
-    if (this.cacheIf !== undefined && !this.accepts(value, args, key)) {
+    if (
+      (this.slowCalls !== undefined && !this.slowCalls.slow(computeMs)) ||
+      (this.cacheIf !== undefined && !this.accepts(value, args, key))
+    ) {
       finish()
       return
     }
@@ -492,6 +608,7 @@ export abstract class FunctionEngine {
     const done = () => {
       finish()
       this.keepAlive?.stored(key, storedAt)
+      this.hitLimit?.restart(key)
       if (ctx.events.has('set')) ctx.events.emit('set', { functionKey: this.functionKey, key })
     }
     const failed = (error: unknown) => {

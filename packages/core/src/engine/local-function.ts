@@ -31,6 +31,9 @@ export class LocalFunction extends FunctionEngine {
     if (this.ctx.closed) this.ctx.assertOpen()
     const argumentKey = boundArgumentKey(this.deriveKey(self, args))
     this.keepAlive?.touch(this.entryPrefix + argumentKey, self, args, Date.now())
+    if (this.rateLimiter !== undefined) {
+      return this.withinRateLimit(self, args, argumentKey, () => this.callLocal(self, args, argumentKey))
+    }
     return this.callLocal(self, args, argumentKey)
   }
 
@@ -63,9 +66,7 @@ export class LocalFunction extends FunctionEngine {
           stored.domainGeneration === ctx.domainGeneration.value &&
           stored.functionGeneration === this.functionGeneration.value
         ) {
-          if (this.freshness === undefined) {
-            return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
-          }
+          if (!this.judging) return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
           const key = this.entryPrefix + argumentKey
           const stamp = this.localStamp(argumentKey)
           return this.judged(
@@ -84,9 +85,8 @@ export class LocalFunction extends FunctionEngine {
         const decoded = this.decode(stored, this.entryPrefix + argumentKey)
         const stamp = this.localStamp(argumentKey)
         if (decoded !== undefined && decoded.stamp === stamp) {
-          if (this.freshness === undefined) {
+          if (!this.judging)
             return this.hit(this.entryPrefix, argumentKey, decoded.value, decoded.async, false)
-          }
           const { value, async, storedAt, computeMs } = decoded
           return this.judged(
             self,

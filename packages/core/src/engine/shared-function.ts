@@ -44,7 +44,16 @@ export class SharedFunction extends FunctionEngine {
     if (this.ctx.closed) this.ctx.assertOpen()
     const key = this.entryKey(self, args)
     this.keepAlive?.touch(key, self, args, Date.now())
+    if (this.rateLimiter !== undefined) {
+      return this.withinRateLimit(self, args, key.slice(this.entryPrefix.length), () =>
+        this.callShared(self, args, key, false),
+      )
+    }
     return this.callShared(self, args, key, false)
+  }
+
+  protected override ttlChanged(storeTtlMs: number): void {
+    this.generations.setTtl(storeTtlMs)
   }
 
   /** Reads the generations (not the entry), then computes, joining a computation already running. */
@@ -108,8 +117,7 @@ export class SharedFunction extends FunctionEngine {
           const decoded = this.decode(stored, key)
           if (decoded !== undefined && decoded.stamp === stamp) {
             // Inside a promise callback the value needs no promise of its own (that would cost two more ticks).
-            if (this.freshness === undefined)
-              return this.hit(key, '', decoded.value, decoded.async, viaPromise)
+            if (!this.judging) return this.hit(key, '', decoded.value, decoded.async, viaPromise)
             const { value, async, storedAt, computeMs } = decoded
             return this.judged(self, args, key, stamp, value, async, storedAt, computeMs, viaPromise)
           }

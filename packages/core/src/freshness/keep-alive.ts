@@ -19,7 +19,7 @@ export class KeepAlive {
   private stopped = false
 
   constructor(
-    private readonly ttlMs: number,
+    private ttlMs: number,
     private readonly at: number,
     private readonly idleMs: number,
     /** Recomputes and stores a call in the background (a store calls {@link stored}); never rejects. */
@@ -43,6 +43,11 @@ export class KeepAlive {
     const kept = this.calls.get(key)
     if (kept === undefined || this.stopped) return
     this.schedule(key, kept, storedAt + this.ttlMs * this.at - Date.now())
+  }
+
+  /** The function's ttl changed (`setExpiry`): refreshes scheduled from now on follow it. */
+  setTtl(ttlMs: number): void {
+    this.ttlMs = ttlMs
   }
 
   /** Stops every refresh (the cache closes). */

@@ -67,6 +67,7 @@ function assertPrefixGroup(prefix: string): string {
  * Ng:{{function}:{version}:{arguments}}  a result's generation
  * Nr:{{function}:{version}:{arguments}}  a cached result
  * Nc:{{function}:{version}:{arguments}}  who computes it (the `lock` option of `wrap`)
+ * Nq:{{function}:{version}:{arguments}}@{window}  calls in one period (the `rateLimit` option)
  * Nk:{version}:{key}                   key-value API
  * Nl:{name}                            locks
  * ```
@@ -119,6 +120,11 @@ export class KeyLayout {
   /** The prefix of one wrapped function's computation locks (the `lock` option of `wrap`). */
   computationLockNamespace(functionKey: string, version: string = this.defaultVersion): string {
     return `${this.namespace}c:{${this.functionSegments(functionKey, version)}`
+  }
+
+  /** The prefix of one wrapped function's rate-limit counters (the `rateLimit` option of `wrap`). */
+  rateLimitNamespace(functionKey: string, version: string = this.defaultVersion): string {
+    return `${this.namespace}q:{${this.functionSegments(functionKey, version)}`
   }
 
   /** The prefix of every result of the domain. */

@@ -119,6 +119,12 @@ export function decodeStamp(serializer: Serializer, stored: unknown): string {
   return checkEnvelope(serializer, stored).stamp
 }
 
+/** When an entry was stored and how long it took to compute (zeros when not recorded), checked like {@link decodeStamp}. */
+export function decodeTiming(serializer: Serializer, stored: unknown): EntryTiming {
+  const { storedAt, computeMs } = checkEnvelope(serializer, stored)
+  return { storedAt, computeMs }
+}
+
 /** Verifies an entry and reads its header; throws {@link CorruptEntryError} like `decodeEnvelope`. */
 function checkEnvelope(
   serializer: Serializer,

@@ -85,6 +85,22 @@ export class SharedStoreBackend extends AsyncBytesBackend {
   }
 }
 
+/** A shared store that also counts (`incr`): what `rateLimit` needs on a shared store. */
+export class CountingStoreBackend extends SharedStoreBackend {
+  incr(key: string, delta: number, ttlMs: number | undefined): Promise<number> {
+    return Promise.resolve().then(() => {
+      const entry = this.data.get(key)
+      const live = entry !== undefined && entry.expiresAt > Date.now() ? entry : undefined
+      const next = (live === undefined ? 0 : Number(Buffer.from(live.value).toString())) + delta
+      this.data.set(key, {
+        value: Buffer.from(String(next)),
+        expiresAt: live?.expiresAt ?? (ttlMs === undefined ? Infinity : Date.now() + ttlMs),
+      })
+      return next
+    })
+  }
+}
+
 /** A shared store with `setGuarded`, counting the writes it receives. */
 export class GuardedStoreBackend extends SharedStoreBackend {
   readonly writes: string[] = []
@@ -114,5 +130,83 @@ export class GuardedStoreBackend extends SharedStoreBackend {
         expiresAt: entry.ttlMs === undefined ? Infinity : Date.now() + entry.ttlMs,
       })
     })
+  }
+}
+
+/**
+ * A synchronous contract-v2 backend over a map, with every group (batches, atomics, listing): shared and
+ * byte-storing when `shared` (shared coordination, as SQLite or disk), else in-process values (local
+ * coordination, as memory). Expiry follows `Date.now()`, so fake clocks drive it.
+ */
+export class FullMapBackend {
+  readonly specificationVersion = 2 as const
+  readonly name = 'full-map'
+  readonly capabilities: { sync: true; persistent: false; shared: boolean; inProcessValues: boolean }
+  readonly data = new Map<string, { value: unknown; expiresAt: number }>()
+
+  constructor(shared: boolean) {
+    this.capabilities = { sync: true, persistent: false, shared, inProcessValues: !shared }
+  }
+  private live(key: string) {
+    const entry = this.data.get(key)
+    if (entry !== undefined && entry.expiresAt <= Date.now()) {
+      this.data.delete(key)
+      return undefined
+    }
+    return entry
+  }
+  get(key: string): unknown {
+    return this.live(key)?.value
+  }
+  set(key: string, value: unknown, ttlMs: number | undefined): void {
+    this.data.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs })
+  }
+  delete(key: string): boolean {
+    return this.live(key) !== undefined && this.data.delete(key)
+  }
+  getMany(keys: readonly string[]): unknown[] {
+    return keys.map((key) => this.get(key))
+  }
+  setMany(entries: readonly { key: string; value: unknown; ttlMs: number | undefined }[]): void {
+    for (const entry of entries) this.set(entry.key, entry.value, entry.ttlMs)
+  }
+  deleteMany(keys: readonly string[]): number {
+    return keys.filter((key) => this.delete(key)).length
+  }
+  setNx(key: string, value: unknown, ttlMs: number | undefined): boolean {
+    if (this.live(key) !== undefined) return false
+    this.set(key, value, ttlMs)
+    return true
+  }
+  deleteIfEquals(key: string, value: unknown): boolean {
+    const entry = this.live(key)
+    if (entry === undefined) return false
+    const same =
+      entry.value instanceof Uint8Array && value instanceof Uint8Array
+        ? Buffer.compare(entry.value, value) === 0
+        : entry.value === value
+    return same && this.data.delete(key)
+  }
+  incr(key: string, delta: number, ttlMs: number | undefined): number {
+    const entry = this.live(key)
+    const current = entry === undefined ? 0 : Number(Buffer.from(entry.value as Uint8Array).toString())
+    const next = current + delta
+    this.data.set(key, {
+      value: Buffer.from(String(next)),
+      expiresAt: entry?.expiresAt ?? (ttlMs === undefined ? Infinity : Date.now() + ttlMs),
+    })
+    return next
+  }
+  expire(key: string, ttlMs: number | undefined): boolean {
+    const entry = this.live(key)
+    if (entry === undefined) return false
+    entry.expiresAt = ttlMs === undefined ? Infinity : Date.now() + ttlMs
+    return true
+  }
+  keys(prefix: string): string[] {
+    return [...this.data.keys()].filter((key) => key.startsWith(prefix) && this.live(key) !== undefined)
+  }
+  deletePrefix(prefix: string): number {
+    return this.deleteMany(this.keys(prefix))
   }
 }
