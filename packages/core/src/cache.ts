@@ -66,6 +66,11 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     const { ctx } = this
     // A generator function's sequence is what is cached; each call replays it.
     const kind = sequenceKind(fn as never)
+    if (kind && options.cacheIf !== undefined) {
+      throw new InvalidOptionError(
+        `wrap("${functionKey}"): cacheIf is not for generator functions (their sequence is cached whole)`,
+      )
+    }
     const engine = this.register(
       functionKey,
       kind ? (collecting(fn as never, kind) as unknown as typeof fn) : fn,

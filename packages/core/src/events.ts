@@ -15,14 +15,14 @@ export interface CacheEvents {
    */
   discard: { functionKey: string; key: string }
   /**
-   * A call was answered with a result past its ttl: `staleWhileRevalidate` (then refreshed in the
+   * A call was answered with a result past its ttl: `staleWhileRevalidate` or `neverDie` (then refreshed in the
    * background), `failSafe` (the computation failed with `error`) or `softTimeout` (the computation was
    * slow, and goes on).
    */
   stale: {
     functionKey: string
     key: string
-    reason: 'staleWhileRevalidate' | 'failSafe' | 'softTimeout'
+    reason: 'staleWhileRevalidate' | 'neverDie' | 'failSafe' | 'softTimeout'
     error?: unknown
   }
   /** An invalidation was applied. `key` is set for result-level invalidations. */

@@ -44,9 +44,9 @@ export interface WrapOptions<Args extends readonly unknown[]> extends ArgumentKe
    */
   failSafe?: Ttl | FailSafeOption
   /**
-   * Soft timeout: when computing takes longer than this and a stale result is kept (`staleWhileRevalidate`,
-   * `failSafe` or `neverDie`), answer it; the computation goes on and stores its result. Applies to
-   * functions that return promises (a synchronous computation cannot be left running).
+   * Soft timeout: when computing takes longer than this and `failSafe` keeps a result past its ttl, answer
+   * it; the computation goes on and stores its result. Needs `failSafe`. Applies to functions that return
+   * promises (a synchronous computation cannot be left running).
    *
    * @example
    * cache.wrap('SEARCH', search, { ttl: '1m', failSafe: '1h', softTimeout: '200ms' })

@@ -56,7 +56,12 @@ describe('a wrap asking for strategies that cannot work together is refused, say
   const fn = (n: number) => n
   it.each([
     [{ staleWhileRevalidate: '1m' }, /act when a result reaches its ttl, and this function has none/],
-    [{ ttl: '1m', softTimeout: '1s' }, /softTimeout answers with a stale result, so it needs one kept/],
+    [
+      { ttl: '1m', softTimeout: '1s' },
+      /softTimeout answers a slow computation with the result kept .* add failSafe/,
+    ],
+    [{ ttl: '1m', staleWhileRevalidate: '1m', softTimeout: '1s' }, /add failSafe/],
+    [{ ttl: '1m', failSafe: '1h', softTimeout: '30d' }, /softTimeout must be at most/],
     [{ ttl: '1m', earlyRefresh: true, neverDie: true }, /earlyRefresh and neverDie both refresh/],
     [{ ttl: '1m', earlyRefresh: { beta: 0 } }, /beta must be a positive number/],
     [{ ttl: '1m', neverDie: { at: 1.5 } }, /neverDie.at must be a fraction/],

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createCache, InvalidOptionError, RateLimitError } from '../src/index.js'
+import { createCache, InvalidOptionError, RateLimitError, type WrapOptions } from '../src/index.js'
 import {
   CountingStoreBackend,
   FullMapBackend,
@@ -238,7 +238,7 @@ describe('strategies on an asynchronous shared backend', () => {
     const shared = new Map()
     const one = createCache({ domainKey: 'D', backend: new CountingStoreBackend(shared) })
     const two = createCache({ domainKey: 'D', backend: new CountingStoreBackend(shared) })
-    const options = { ttl: '1h', rateLimit: { limit: 3, period: '1m' } }
+    const options: WrapOptions<[number]> = { ttl: '1h', rateLimit: { limit: 3, period: '1m' } }
     const f1 = one.wrap('F', async (n: number) => n, options)
     const f2 = two.wrap('F', async (n: number) => n, options)
     expect(await Promise.all([f1(1), f2(1), f1(1)])).toEqual([1, 1, 1])

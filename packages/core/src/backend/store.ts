@@ -57,6 +57,8 @@ export class Store {
   readonly hasDeleteIfEquals: boolean
   /** Atomic counters are available, natively or emulated. */
   readonly hasIncr: boolean
+  /** Changing a key's ttl (`expire`) is available, natively or emulated. */
+  readonly hasExpire: boolean
   /**
    * The backend is held to its `sync` flag: a promise from a synchronous version 2 backend is refused.
    * Version 1 allowed promises from any method, so a version 1 backend keeps that tolerance.
@@ -94,6 +96,7 @@ export class Store {
     this.hasDeleteIfEquals = typeof this.atomics.deleteIfEquals === 'function'
     this.hasAtomics = this.hasSetNx && this.hasDeleteIfEquals
     this.hasIncr = typeof this.atomics.incr === 'function'
+    this.hasExpire = typeof this.atomics.expire === 'function'
     this.strictSync = version === 2
     const own = accelerations.operationTimeoutMs
     this.selfBounded = typeof own === 'number' && own > 0 && own <= timeoutMs

@@ -8,8 +8,8 @@ export interface LockHost {
   readonly ctx: CacheContext
   /** The lock key of a result key. */
   lockKey(key: string): string
-  /** The valid stored result of `key`, if another process has stored it. */
-  lookUp(key: string): Promise<{ value: unknown; async: boolean } | undefined>
+  /** The valid stored result of `key`, if another process has stored it since `since` (ms since the epoch). */
+  lookUp(key: string, since: number): Promise<{ value: unknown; async: boolean } | undefined>
   /** Runs the function and stores its result. */
   runAndStore(self: unknown, args: readonly unknown[], key: string, flight: Flight): Promise<unknown>
   /**
@@ -42,7 +42,8 @@ export async function lockThenCompute(
   const { ctx } = host
   const { store } = ctx
   const lockKey = host.lockKey(key)
-  const deadline = Date.now() + lock.waitMs
+  const since = Date.now()
+  const deadline = since + lock.waitMs
   let pause = FIRST_POLL_MS
   for (;;) {
     const owner = ctx.values.encodeToken(randomToken())
@@ -59,7 +60,7 @@ export async function lockThenCompute(
     if (acquired) {
       try {
         // The previous holder may have stored it just before releasing the lock: look once more.
-        const stored = await host.lookUp(key).catch(() => undefined)
+        const stored = await host.lookUp(key, since).catch(() => undefined)
         if (stored !== undefined) {
           host.finish(key, flight)
           return host.hit(key, stored.value, stored.async)
@@ -75,7 +76,7 @@ export async function lockThenCompute(
     if (left <= 0) return host.runAndStore(self, args, key, flight)
     await sleep(Math.min(pause, left))
     pause = Math.min(pause * 2, MAX_POLL_MS)
-    const found = await host.lookUp(key).catch(() => undefined)
+    const found = await host.lookUp(key, since).catch(() => undefined)
     if (found !== undefined) {
       host.finish(key, flight)
       return host.hit(key, found.value, found.async)

@@ -23,6 +23,9 @@ import { type AnyFunction, WRAP_OPTIONS, type WrapOptions } from '../wrap-option
 export interface Fallback {
   readonly value: unknown
   readonly async: boolean
+  /** The stamp it was valid under, and what the store held: an invalidation since makes it unusable. */
+  readonly stamp: string
+  readonly stored: unknown
 }
 
 /**
@@ -235,6 +238,12 @@ export abstract class FunctionEngine {
    */
   protected abstract recompute(self: unknown, args: readonly unknown[], key: string): unknown
 
+  /**
+   * Whether a fallback is still what the store holds under the current generations: no invalidation of
+   * it (at any level) since it was read. Checked before fail-safe or soft timeout answer with it.
+   */
+  protected abstract fallbackValid(key: string, fallback: Fallback): MaybePromise<boolean>
+
   // ---- what each coordination decides -------------------------------------------------------------
 
   /** What a store of a computation on `stamp` is guarded by (a generation written with it), if anything. */
@@ -292,9 +301,13 @@ export abstract class FunctionEngine {
     storedAt: number,
     computeMs: number,
     viaPromise: boolean,
+    stored: unknown,
   ): unknown {
+    const now = Date.now()
     const verdict =
-      this.freshness === undefined ? 'fresh' : this.freshness.judge(storedAt, computeMs, Date.now())
+      this.freshness === undefined
+        ? 'fresh'
+        : this.freshness.judge(storedAt, computeMs, now, this.keepAlive?.alive(key, now) === true)
     if ((verdict === 'fresh' || verdict === 'early' || verdict === 'stale') && this.hitLimit !== undefined) {
       const counted = this.hitLimit.count(key)
       if (counted === 'drop') this.drop(key)
@@ -304,12 +317,14 @@ export abstract class FunctionEngine {
     if (verdict === 'early' || verdict === 'stale') {
       const { events } = this.ctx
       if (verdict === 'stale' && events.has('stale')) {
-        events.emit('stale', { functionKey: this.functionKey, key, reason: 'staleWhileRevalidate' })
+        const reason = this.keepAlive === undefined ? 'staleWhileRevalidate' : 'neverDie'
+        events.emit('stale', { functionKey: this.functionKey, key, reason })
       }
       void this.refreshSoon(self, args, key, verdict === 'early' ? 'early' : 'stale')
       return this.hit(key, '', value, async, viaPromise)
     }
-    return this.compute(self, args, key, stamp, true, verdict === 'fallback' ? { value, async } : undefined)
+    const fallback = verdict === 'fallback' ? { value, async, stamp, stored } : undefined
+    return this.compute(self, args, key, stamp, true, fallback)
   }
 
   /** Removes a stored result (its hit limit was reached); a failure is reported, the next hit tries again. */
@@ -344,21 +359,40 @@ export abstract class FunctionEngine {
     return run
   }
 
-  /** A computation failed: fail-safe answers the fallback if it covers the error; otherwise the error goes on. */
+  /**
+   * A computation failed: fail-safe answers the fallback if it covers the error and no invalidation has
+   * made the fallback obsolete since it was read; otherwise the error goes on.
+   */
   private failedOver(
     error: unknown,
     fallback: Fallback | undefined,
     key: string,
     viaPromise: boolean,
   ): unknown {
-    if (fallback === undefined || !this.freshness!.coversError(error)) throw error
-    const { events } = this.ctx
-    if (events.has('stale'))
-      events.emit('stale', { functionKey: this.functionKey, key, reason: 'failSafe', error })
-    return this.hit(key, '', fallback.value, fallback.async, viaPromise)
+    if (fallback === undefined || !this.covers(error, key)) throw error
+    return chain(this.fallbackValid(key, fallback), (valid) => {
+      if (!valid) throw error
+      const { events } = this.ctx
+      if (events.has('stale'))
+        events.emit('stale', { functionKey: this.functionKey, key, reason: 'failSafe', error })
+      return this.hit(key, '', fallback.value, fallback.async, viaPromise)
+    })
   }
 
-  /** Soft timeout: the fallback answers if the computation has not settled within `softTimeout`. */
+  /** `failSafe.on`, guarded: a predicate that throws is reported and covers nothing (the original error goes on). */
+  private covers(error: unknown, key: string): boolean {
+    try {
+      return this.freshness!.coversError(error)
+    } catch (thrown) {
+      this.ctx.report('failSafe', thrown, key)
+      return false
+    }
+  }
+
+  /**
+   * Soft timeout: the fallback answers if the computation has not settled within `softTimeout` (and no
+   * invalidation has made it obsolete meanwhile: then the caller waits for the computation).
+   */
   private withSoftTimeout(
     promise: Promise<unknown>,
     fallback: Fallback | undefined,
@@ -367,20 +401,32 @@ export abstract class FunctionEngine {
     const ms = this.freshness?.softTimeoutMs
     if (fallback === undefined || ms === undefined) return promise
     return new Promise((resolve, reject) => {
+      let settled = false
       const timer = setTimeout(() => {
-        const { events } = this.ctx
-        if (events.has('stale'))
-          events.emit('stale', { functionKey: this.functionKey, key, reason: 'softTimeout' })
-        resolve(fallback.value)
+        void Promise.resolve(this.fallbackValid(key, fallback)).then(
+          (valid) => {
+            if (!valid || settled) return
+            settled = true
+            const { events } = this.ctx
+            if (events.has('stale'))
+              events.emit('stale', { functionKey: this.functionKey, key, reason: 'softTimeout' })
+            resolve(fallback.value)
+          },
+          () => {}, // cannot tell: the caller waits for the computation
+        )
       }, ms)
       timer.unref?.()
       promise.then(
         (value) => {
           clearTimeout(timer)
+          if (settled) return
+          settled = true
           resolve(value)
         },
         (error: unknown) => {
           clearTimeout(timer)
+          if (settled) return
+          settled = true
           reject(error)
         },
       )
@@ -416,7 +462,13 @@ export abstract class FunctionEngine {
     const startedAt = performance.now() - ctx.timeoutMs
     if (join) {
       const running = flights.joinable(key, stamp)
-      if (running !== undefined) return this.withSoftTimeout(running, fallback, key)
+      if (running !== undefined) {
+        const answered =
+          fallback === undefined
+            ? running
+            : running.catch((error: unknown) => this.failedOver(error, fallback, key, true))
+        return this.withSoftTimeout(answered as Promise<unknown>, fallback, key)
+      }
     }
     if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
     // The result generation this stamp was built on, fixed now: the store writes the entry only if the
@@ -479,15 +531,13 @@ export abstract class FunctionEngine {
         chain(this.store(key, flight, value, true, performance.now() - computeStartedAt, args), () => value),
       (error: unknown) => {
         this.finishFlight(key, flight)
+        // Fail-safe covers the function's failure only, never a failure to store its result.
+        if (fallback !== undefined) return this.failedOver(error, fallback, key, true)
         throw error
       },
     )
-    const answered =
-      fallback === undefined
-        ? promise
-        : promise.catch((error: unknown) => this.failedOver(error, fallback, key, true))
-    flight.promise = answered
-    return this.withSoftTimeout(answered, fallback, key)
+    flight.promise = promise
+    return this.withSoftTimeout(promise, fallback, key)
   }
 
   /** A computation is over (stored, discarded or failed): out of the registry, its guard settled. */
@@ -580,6 +630,9 @@ export abstract class FunctionEngine {
       (this.cacheIf !== undefined && !this.accepts(value, args, key))
     ) {
       finish()
+      // A refused result must not leave the one it was to replace answering: a background refresh's (or,
+      // under local coordination, a refresh()'s) old result goes.
+      if (this.refreshing.has(key) || ctx.coordination === 'local') this.drop(key)
       return
     }
     if (isGeneratorObject(value)) {

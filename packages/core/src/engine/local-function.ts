@@ -3,7 +3,7 @@ import type { Flight, FlightGuard } from '../coordination/flights.js'
 import { boundArgumentKey } from '../keys/key-layout.js'
 import { LiveEntry } from '../live-entry.js'
 import type { MaybePromise } from '../maybe-promise.js'
-import { FunctionEngine } from './function-engine.js'
+import { type Fallback, FunctionEngine } from './function-engine.js'
 
 /**
  * A wrapped function under local coordination: a synchronous store that no other process uses and that
@@ -35,6 +35,17 @@ export class LocalFunction extends FunctionEngine {
       return this.withinRateLimit(self, args, argumentKey, () => this.callLocal(self, args, argumentKey))
     }
     return this.callLocal(self, args, argumentKey)
+  }
+
+  /** The fallback is the very entry the store holds, under the current generations (see `Fallback`). */
+  protected fallbackValid(key: string, fallback: Fallback): boolean {
+    const argumentKey = key.slice(this.entryPrefix.length)
+    if (this.localStamp(argumentKey) !== fallback.stamp) return false
+    try {
+      return this.view.get(argumentKey) === fallback.stored
+    } catch {
+      return false
+    }
   }
 
   protected recompute(self: unknown, args: readonly unknown[], key: string): unknown {
@@ -79,6 +90,7 @@ export class LocalFunction extends FunctionEngine {
             stored.storedAt,
             stored.computeMs,
             false,
+            stored,
           )
         }
       } else {
@@ -98,6 +110,7 @@ export class LocalFunction extends FunctionEngine {
             storedAt,
             computeMs,
             false,
+            stored,
           )
         }
       }

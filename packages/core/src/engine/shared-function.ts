@@ -2,10 +2,13 @@ import type { CacheContext } from '../context.js'
 import type { Flight, FlightGuard } from '../coordination/flights.js'
 import { SharedGenerations } from '../coordination/shared-generations.js'
 import { boundArgumentKey, closeGroup } from '../keys/key-layout.js'
-import type { MaybePromise } from '../maybe-promise.js'
+import { chain, type MaybePromise } from '../maybe-promise.js'
 import type { AnyFunction, WrapOptions } from '../wrap-options.js'
 import { lockThenCompute } from './compute-under-lock.js'
-import { FunctionEngine } from './function-engine.js'
+import { type Fallback, FunctionEngine } from './function-engine.js'
+
+/** How far apart the clocks of processes sharing a store may be, for judging "stored since". */
+const CLOCK_SLACK_MS = 250
 
 /**
  * A wrapped function under shared coordination: a store other processes may use, or one that outlives
@@ -54,6 +57,13 @@ export class SharedFunction extends FunctionEngine {
 
   protected override ttlChanged(storeTtlMs: number): void {
     this.generations.setTtl(storeTtlMs)
+  }
+
+  /** The generations are still those the fallback was stamped with (one read, only on this path). */
+  protected fallbackValid(key: string, fallback: Fallback): MaybePromise<boolean> {
+    return chain(this.ctx.store.getMany(this.generations.generationKeys(key)), (values) => {
+      return this.generations.stampOf(values, 0) === fallback.stamp
+    })
   }
 
   /** Reads the generations (not the entry), then computes, joining a computation already running. */
@@ -119,7 +129,7 @@ export class SharedFunction extends FunctionEngine {
             // Inside a promise callback the value needs no promise of its own (that would cost two more ticks).
             if (!this.judging) return this.hit(key, '', decoded.value, decoded.async, viaPromise)
             const { value, async, storedAt, computeMs } = decoded
-            return this.judged(self, args, key, stamp, value, async, storedAt, computeMs, viaPromise)
+            return this.judged(self, args, key, stamp, value, async, storedAt, computeMs, viaPromise, stored)
           }
         }
         return this.compute(self, args, key, stamp, join)
@@ -186,7 +196,7 @@ export class SharedFunction extends FunctionEngine {
     return fresh
   }
 
-  async lookUp(key: string): Promise<{ value: unknown; async: boolean } | undefined> {
+  async lookUp(key: string, since?: number): Promise<{ value: unknown; async: boolean } | undefined> {
     const { ctx } = this
     const [stored, result, fn, domain] = await ctx.store.getMany([
       key,
@@ -196,7 +206,14 @@ export class SharedFunction extends FunctionEngine {
       return undefined
     const decoded = this.decode(stored, key)
     const stamp = `${ctx.values.decodeToken(domain)}.${ctx.values.decodeToken(fn)}.${ctx.values.decodeToken(result)}`
-    return decoded !== undefined && decoded.stamp === stamp ? decoded : undefined
+    if (decoded === undefined || decoded.stamp !== stamp) return undefined
+    // Under freshness strategies a result found must have been stored since this computation began (a
+    // little clock slack between processes aside): the one kept past its ttl, or the one a background
+    // refresh is replacing, is what this computation is for.
+    if (this.freshness !== undefined && since !== undefined && decoded.storedAt < since - CLOCK_SLACK_MS) {
+      return undefined
+    }
+    return decoded
   }
 
   protected guardFor(key: string, stamp: string): FlightGuard | undefined {
@@ -231,7 +248,7 @@ export class SharedFunction extends FunctionEngine {
   private readonly lockHost = {
     ctx: this.ctx,
     lockKey: (key: string) => this.lockPrefix + key.slice(this.entryPrefix.length),
-    lookUp: (key: string) => this.lookUp(key),
+    lookUp: (key: string, since: number) => this.lookUp(key, since),
     runAndStore: (self: unknown, args: readonly unknown[], key: string, flight: Flight) =>
       this.runAndStore(self, args, key, flight),
     finish: (key: string, flight: Flight) => this.finishFlight(key, flight),
@@ -244,6 +261,17 @@ export class SharedFunction extends FunctionEngine {
   }
 
   protected write(key: string, stored: unknown, guard: FlightGuard | undefined): MaybePromise<void> {
+    const written = this.writeEntry(key, stored, guard)
+    if (this.freshness === undefined || !this.ctx.store.hasExpire) return written
+    // A result kept fresh by refreshes (never-die, stale-while-revalidate…) keeps its generation as long:
+    // created with twice the result's ttl and never rewritten while it holds, it would expire under a
+    // live result, and every caller would then wait for a computation.
+    return chain(written, () =>
+      chain(this.ctx.store.expire(this.resultGenerationKey(key), this.storeTtlMs! * 2), () => undefined),
+    )
+  }
+
+  private writeEntry(key: string, stored: unknown, guard: FlightGuard | undefined): MaybePromise<void> {
     const { ctx } = this
     if (guard === undefined) return ctx.store.set(key, stored, this.storeTtlMs)
     return ctx.store.setGuarded(

@@ -1,6 +1,9 @@
 import { InvalidOptionError } from '../errors.js'
 import { parseTtl, type Ttl } from '../ttl.js'
 
+/** The longest delay a Node.js timer takes (a longer one fires at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** Which computation errors fail-safe covers: error classes, or a predicate. */
 export type ErrorFilter =
   | readonly (abstract new (
@@ -108,14 +111,14 @@ export class FreshnessPolicy {
       const idleMs = option.idle === undefined ? ttlMs * 10 : parseTtl(option.idle, `${where}.neverDie.idle`)
       this.neverDie = { at, idleMs }
     }
-    if (
-      this.softTimeoutMs !== undefined &&
-      this.staleMs === 0 &&
-      failSafeMs === 0 &&
-      this.neverDie === undefined
-    ) {
+    if (this.softTimeoutMs !== undefined && failSafeMs === 0) {
       throw new InvalidOptionError(
-        `${where}: softTimeout answers with a stale result, so it needs one kept: add staleWhileRevalidate or failSafe`,
+        `${where}: softTimeout answers a slow computation with the result kept past its ttl for failSafe: add failSafe (staleWhileRevalidate already answers without waiting)`,
+      )
+    }
+    if (this.softTimeoutMs !== undefined && this.softTimeoutMs > MAX_TIMER_MS) {
+      throw new InvalidOptionError(
+        `${where}.softTimeout must be at most ${MAX_TIMER_MS} ms (about 24.8 days)`,
       )
     }
     if (this.beta !== undefined && this.neverDie !== undefined) {
@@ -131,9 +134,10 @@ export class FreshnessPolicy {
 
   /**
    * What to do with a result stored at `storedAt` (ms since the epoch) that took `computeMs` to compute,
-   * at `now`. A result of an older format (no timing) is fresh: its backend ttl governs it.
+   * at `now`; `keptAlive`: never-die keeps this call alive in this process. A result of an older format
+   * (no timing) is fresh: its backend ttl governs it.
    */
-  judge(storedAt: number, computeMs: number, now: number): Verdict {
+  judge(storedAt: number, computeMs: number, now: number, keptAlive: boolean): Verdict {
     if (storedAt === 0) return 'fresh'
     const expiresAt = storedAt + this.ttlMs
     if (now < expiresAt) {
@@ -144,7 +148,10 @@ export class FreshnessPolicy {
       return 'fresh'
     }
     const past = now - expiresAt
-    if (past < this.staleMs || (this.neverDie !== undefined && past < this.neverDie.idleMs)) return 'stale'
+    // Never-die answers past the ttl only for a call this process keeps alive (its refresh failed).
+    if (past < this.staleMs || (keptAlive && this.neverDie !== undefined && past < this.neverDie.idleMs)) {
+      return 'stale'
+    }
     if (past < this.fallbackMs) return 'fallback'
     return 'expired'
   }

@@ -1,9 +1,15 @@
+import { MAX_TIMER_MS } from './freshness-policy.js'
+
 /** A call kept alive by never-die: how to make it again, and when it was last made. */
 interface KeptCall {
   self: unknown
   args: readonly unknown[]
   lastCalledAt: number
   timer: ReturnType<typeof setTimeout> | undefined
+  /** When the timer's work is due (a timer cannot wait longer than {@link MAX_TIMER_MS}: it is re-armed). */
+  dueAt: number
+  /** A result of it was stored by this process: its refreshes are this process's to run. */
+  storedHere: boolean
 }
 
 /**
@@ -30,7 +36,12 @@ export class KeepAlive {
   touch(key: string, self: unknown, args: readonly unknown[], now: number): void {
     const kept = this.calls.get(key)
     if (kept === undefined) {
-      this.calls.set(key, { self, args, lastCalledAt: now, timer: undefined })
+      if (this.stopped) return
+      const fresh: KeptCall = { self, args, lastCalledAt: now, timer: undefined, dueAt: 0, storedHere: false }
+      this.calls.set(key, fresh)
+      // Checked once idle even if nothing is ever stored for it (the call fails, or is not cached), so a
+      // call made once is not kept forever.
+      this.schedule(key, fresh, this.idleMs)
       return
     }
     kept.self = self
@@ -42,6 +53,7 @@ export class KeepAlive {
   stored(key: string, storedAt: number): void {
     const kept = this.calls.get(key)
     if (kept === undefined || this.stopped) return
+    kept.storedHere = true
     this.schedule(key, kept, storedAt + this.ttlMs * this.at - Date.now())
   }
 
@@ -57,6 +69,16 @@ export class KeepAlive {
     this.calls.clear()
   }
 
+  /**
+   * Whether never-die keeps `key` alive at `now`: this process stored a result of it and keeps refreshing
+   * it (its call was made within `idle`). A process that did not (it started since, or stopped for
+   * idleness) does not answer an expired result as fresh enough.
+   */
+  alive(key: string, now: number): boolean {
+    const kept = this.calls.get(key)
+    return kept !== undefined && kept.storedHere && now - kept.lastCalledAt < this.idleMs
+  }
+
   /** Calls kept alive (for tests and statistics). */
   get size(): number {
     return this.calls.size
@@ -64,15 +86,32 @@ export class KeepAlive {
 
   private schedule(key: string, kept: KeptCall, inMs: number): void {
     if (kept.timer !== undefined) clearTimeout(kept.timer)
-    kept.timer = setTimeout(() => this.due(key, kept), Math.max(0, inMs))
+    kept.dueAt = Date.now() + Math.max(0, inMs)
+    this.arm(key, kept)
+  }
+
+  /** A timer for the due time, or for the longest a timer can wait, then re-armed. */
+  private arm(key: string, kept: KeptCall): void {
+    const wait = Math.min(Math.max(0, kept.dueAt - Date.now()), MAX_TIMER_MS)
+    kept.timer = setTimeout(() => this.due(key, kept), wait)
     kept.timer.unref?.()
   }
 
   private due(key: string, kept: KeptCall): void {
     kept.timer = undefined
     if (this.stopped || this.calls.get(key) !== kept) return
-    if (Date.now() - kept.lastCalledAt > this.idleMs) {
+    if (Date.now() < kept.dueAt) {
+      this.arm(key, kept)
+      return
+    }
+    const now = Date.now()
+    if (now - kept.lastCalledAt >= this.idleMs) {
       this.calls.delete(key)
+      return
+    }
+    if (!kept.storedHere) {
+      // Nothing of it stored here: only its idle check is due, at the new idle time.
+      this.schedule(key, kept, kept.lastCalledAt + this.idleMs - now)
       return
     }
     void this.refresh(kept.self, kept.args, key).then(() => {

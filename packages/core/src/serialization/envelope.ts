@@ -31,6 +31,9 @@ const FLAG_TIMED = 2
 const KNOWN_FLAGS = FLAG_ASYNC | FLAG_TIMED
 /** CRC-32 of any message followed by its own CRC-32 in little-endian order. */
 const CRC32_RESIDUE = 0x2144df1c
+/** `{storedAt}:{computeMs}`: whole milliseconds since the epoch, and a duration in milliseconds. */
+const TIMING = /^(\d{1,15}):(\d{1,12}(?:\.\d{1,9})?)$/
+const FUTURE_SLACK_MS = 86_400_000
 const PREFIX_BYTES = 4
 const CHECKSUM_BYTES = 4
 
@@ -76,7 +79,7 @@ export function encodeEnvelope(
   const header = Buffer.from(
     timing === undefined
       ? `${serializer.name}\n${stamp}`
-      : `${serializer.name}\n${timing.storedAt}:${timing.computeMs}\n${stamp}`,
+      : `${serializer.name}\n${Math.round(timing.storedAt)}:${Math.round(timing.computeMs * 1000) / 1000}\n${stamp}`,
   )
   if (header.length > 0xffff) {
     throw new SerializationError(
@@ -164,11 +167,12 @@ function checkEnvelope(
     return { bytes, stamp: header.slice(newline + 1), headerEnd, payloadEnd, storedAt: 0, computeMs: 0 }
   }
   const timingEnd = header.indexOf('\n', newline + 1)
-  const colon = header.indexOf(':', newline + 1)
-  if (timingEnd < 0 || colon < 0 || colon > timingEnd) throw new CorruptEntryError('malformed timing')
-  const storedAt = Number(header.slice(newline + 1, colon))
-  const computeMs = Number(header.slice(colon + 1, timingEnd))
-  if (!Number.isFinite(storedAt) || !(computeMs >= 0)) throw new CorruptEntryError('malformed timing')
+  const timing = TIMING.exec(timingEnd < 0 ? '' : header.slice(newline + 1, timingEnd))
+  if (timing === null) throw new CorruptEntryError('malformed timing')
+  const storedAt = Number(timing[1])
+  const computeMs = Number(timing[2])
+  // Stored more than a day ahead of this clock: no clock is that far off, and it would stay fresh forever.
+  if (storedAt > Date.now() + FUTURE_SLACK_MS) throw new CorruptEntryError('stored in the future')
   return { bytes, stamp: header.slice(timingEnd + 1), headerEnd, payloadEnd, storedAt, computeMs }
 }
 

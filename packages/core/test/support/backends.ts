@@ -85,8 +85,16 @@ export class SharedStoreBackend extends AsyncBytesBackend {
   }
 }
 
-/** A shared store that also counts (`incr`): what `rateLimit` needs on a shared store. */
+/** A shared store that also counts (`incr`) and changes ttls (`expire`): every atomic a strategy uses. */
 export class CountingStoreBackend extends SharedStoreBackend {
+  expire(key: string, ttlMs: number | undefined): Promise<boolean> {
+    return Promise.resolve().then(() => {
+      const entry = this.data.get(key)
+      if (entry === undefined || entry.expiresAt <= Date.now()) return false
+      entry.expiresAt = ttlMs === undefined ? Infinity : Date.now() + ttlMs
+      return true
+    })
+  }
   incr(key: string, delta: number, ttlMs: number | undefined): Promise<number> {
     return Promise.resolve().then(() => {
       const entry = this.data.get(key)
