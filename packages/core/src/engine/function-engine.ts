@@ -272,7 +272,7 @@ export abstract class FunctionEngine {
 
   protected decode(stored: unknown, key: string): DecodedEnvelope | undefined {
     try {
-      return decodeEnvelope(this.ctx.serializer, stored)
+      return decodeEnvelope(this.ctx.serializer, stored, this.judging)
     } catch (error) {
       this.ctx.report('decode', error, key)
       return undefined

@@ -100,9 +100,15 @@ export function encodeEnvelope(
 /**
  * Decodes an envelope; throws {@link CorruptEntryError} for anything corrupt, malformed, foreign, written
  * by another serializer or by the format before checksums. The engine reports it and treats it as a miss.
+ * `timing`: read when the result was stored (what freshness strategies need); without it the hit path
+ * skips parsing it (`storedAt` and `computeMs` are then 0).
  */
-export function decodeEnvelope(serializer: Serializer, stored: unknown): DecodedEnvelope {
-  const { bytes, stamp, headerEnd, payloadEnd, storedAt, computeMs } = checkEnvelope(serializer, stored)
+export function decodeEnvelope(serializer: Serializer, stored: unknown, timing = true): DecodedEnvelope {
+  const { bytes, stamp, headerEnd, payloadEnd, storedAt, computeMs } = checkEnvelope(
+    serializer,
+    stored,
+    timing,
+  )
   let value: unknown
   try {
     value = serializer.decode(bytes.subarray(headerEnd, payloadEnd))
@@ -119,12 +125,12 @@ export function decodeEnvelope(serializer: Serializer, stored: unknown): Decoded
  * decoding the payload: what the background reclamation needs to judge a result.
  */
 export function decodeStamp(serializer: Serializer, stored: unknown): string {
-  return checkEnvelope(serializer, stored).stamp
+  return checkEnvelope(serializer, stored, false).stamp
 }
 
 /** When an entry was stored and how long it took to compute (zeros when not recorded), checked like {@link decodeStamp}. */
 export function decodeTiming(serializer: Serializer, stored: unknown): EntryTiming {
-  const { storedAt, computeMs } = checkEnvelope(serializer, stored)
+  const { storedAt, computeMs } = checkEnvelope(serializer, stored, true)
   return { storedAt, computeMs }
 }
 
@@ -132,6 +138,7 @@ export function decodeTiming(serializer: Serializer, stored: unknown): EntryTimi
 function checkEnvelope(
   serializer: Serializer,
   stored: unknown,
+  readTiming: boolean,
 ): {
   bytes: Buffer
   stamp: string
@@ -167,6 +174,9 @@ function checkEnvelope(
     return { bytes, stamp: header.slice(newline + 1), headerEnd, payloadEnd, storedAt: 0, computeMs: 0 }
   }
   const timingEnd = header.indexOf('\n', newline + 1)
+  if (!readTiming && timingEnd >= 0) {
+    return { bytes, stamp: header.slice(timingEnd + 1), headerEnd, payloadEnd, storedAt: 0, computeMs: 0 }
+  }
   const timing = TIMING.exec(timingEnd < 0 ? '' : header.slice(newline + 1, timingEnd))
   if (timing === null) throw new CorruptEntryError('malformed timing')
   const storedAt = Number(timing[1])
