@@ -16,13 +16,13 @@ export interface CacheEvents {
   discard: { functionKey: string; key: string }
   /**
    * A call was answered with a result past its ttl: `staleWhileRevalidate` or `neverDie` (then refreshed in the
-   * background), `failSafe` (the computation failed with `error`) or `softTimeout` (the computation was
-   * slow, and goes on).
+   * background), `failSafe` (the computation failed with `error`), `softTimeout` (the computation was
+   * slow, and goes on) or `lock` (another process holds the computation lock, and this call could not wait).
    */
   stale: {
     functionKey: string
     key: string
-    reason: 'staleWhileRevalidate' | 'neverDie' | 'failSafe' | 'softTimeout'
+    reason: 'staleWhileRevalidate' | 'neverDie' | 'failSafe' | 'softTimeout' | 'lock'
     error?: unknown
   }
   /** An invalidation was applied. `key` is set for result-level invalidations. */

@@ -17,9 +17,10 @@ export interface WrapOptions<Args extends readonly unknown[]> extends ArgumentKe
    * one that takes a lock computes, and the others wait for its result (looking at the cache every 10 to
    * 200 ms) instead of computing it too. `ttl` (default `'10s'`) bounds how long a crashed holder can
    * keep the lock; after `wait` (default: `ttl`) a waiter computes anyway. Best effort, like every cache
-   * lock. For asynchronous shared backends (Redis); ignored where the store is not shared (in-process
-   * single-flight already covers it), refused on synchronous shared ones (SQLite), which cannot wait
-   * without blocking.
+   * lock. Ignored where the store is not shared (in-process single-flight already covers it); refused on
+   * a store without `setNx`/`deleteIfEquals`. On a synchronous shared store (SQLite, disk) a synchronous
+   * call cannot wait without blocking: it takes the lock if free, else answers the result `failSafe`
+   * keeps, else computes too.
    *
    * @example
    * const report = cache.wrap('REPORT', buildReport, { ttl: '1h', lock: { ttl: '30s' } })

@@ -95,7 +95,7 @@ describe('wrap({ lock }): cross-process single-flight', () => {
     expect(await fb()).toBe(2)
   })
 
-  it('is ignored on an unshared backend and refused on a synchronous shared one', () => {
+  it('is ignored on an unshared backend and refused on a shared one that cannot lock (no setNx)', () => {
     const memory = createCache({ domainKey: 'L', backend: SyncMapBackend })
     const f = memory.wrap('F', (n: number) => n, { lock: true })
     expect(f(3)).toBe(3)

@@ -20,10 +20,12 @@ export const FIRST_POLL_MS = 10
 export const MAX_POLL_MS = 200
 
 /**
- * Reads the `lock` option. The lock only means something where processes share the store and a caller can
- * wait without blocking: on an asynchronous shared backend (Redis). An unshared backend needs none (one
- * process, and single-flight already runs one computation per key), so there it is ignored; a synchronous
- * shared backend (SQLite) cannot wait without blocking the thread, so asking for it there is an error.
+ * Reads the `lock` option. The lock only means something where processes share the store. An unshared
+ * backend needs none (one process, and single-flight already runs one computation per key), so there it
+ * is ignored. On a synchronous shared backend (SQLite, disk) a call that returns a promise waits for the
+ * lock as on Redis, and a synchronous call, which cannot wait without blocking the thread, takes it only
+ * if it is free (held by another process, the kept result answers if there is one, else it computes too).
+ * A store without `setNx`/`deleteIfEquals` cannot lock: asking for it there is an error.
  */
 export function parseComputationLock(
   option: ComputationLockOption | undefined,
@@ -33,11 +35,6 @@ export function parseComputationLock(
   if (option === undefined || option === false) return undefined
   if (option !== true) checkOptions(option, ['ttl', 'wait'], `wrap("${functionKey}").lock`)
   if (!store.shared) return undefined
-  if (store.sync) {
-    throw new InvalidOptionError(
-      `wrap("${functionKey}").lock: the "${store.name}" backend is synchronous; a cross-process lock needs an asynchronous shared backend such as Redis`,
-    )
-  }
   if (!store.hasAtomics) {
     throw new InvalidOptionError(
       `wrap("${functionKey}").lock: the "${store.name}" backend has no setNx/deleteIfEquals to lock with`,

@@ -483,7 +483,54 @@ export abstract class FunctionEngine {
             : locked.catch((error: unknown) => this.failedOver(error, fallback, key, true))
         return this.withSoftTimeout(answered, fallback, key)
       }
+      // A lock this call cannot wait for (a synchronous function on a synchronous shared store): taken if
+      // free; held by another process, the kept result answers if there is one, else this call computes
+      // too (waiting would block the thread).
+      const claimed = this.claimNow(key)
+      if (claimed === 'held') {
+        if (fallback !== undefined && this.fallbackValid(key, fallback) === true) {
+          if (ctx.events.has('stale'))
+            ctx.events.emit('stale', { functionKey: this.functionKey, key, reason: 'lock' })
+          this.settleGuard(guard)
+          return this.hit(key, '', fallback.value, fallback.async, false)
+        }
+      } else if (claimed !== undefined) {
+        let out: unknown
+        try {
+          out = this.computeNow(self, args, key, stamp, startedAt, guard, fallback)
+        } catch (error) {
+          claimed()
+          throw error
+        }
+        if (isPromiseLike(out)) Promise.resolve(out).then(claimed, claimed)
+        else claimed()
+        return out
+      }
     }
+    return this.computeNow(self, args, key, stamp, startedAt, guard, fallback)
+  }
+
+  /**
+   * Takes the cross-process lock of `key` without waiting, where a call cannot wait for it: its release,
+   * `'held'` when another process holds it, `undefined` when there is no such lock (or it could not be
+   * taken: then the call computes without it).
+   */
+  protected claimNow(_key: string): (() => void) | 'held' | undefined {
+    return undefined
+  }
+
+  /** Runs the function now and stores its result (the part of a miss after single-flight and locks). */
+  private computeNow(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    stamp: string,
+    startedAt: number,
+    guard: FlightGuard | undefined,
+    fallback: Fallback | undefined,
+  ): unknown {
+    const { ctx } = this
+    const { flights } = ctx.state
     const domainGeneration = ctx.domainGeneration.value
     const functionGeneration = this.functionGeneration.value
     const computeStartedAt = performance.now()

@@ -1,5 +1,6 @@
 import type { CacheContext } from '../context.js'
 import type { Flight, FlightGuard } from '../coordination/flights.js'
+import { randomToken } from '../coordination/random-token.js'
 import { SharedGenerations } from '../coordination/shared-generations.js'
 import { boundArgumentKey, closeGroup } from '../keys/key-layout.js'
 import { chain, type MaybePromise } from '../maybe-promise.js'
@@ -230,6 +231,9 @@ export class SharedFunction extends FunctionEngine {
   ): Promise<unknown> | undefined {
     const { lock, ctx } = this
     if (lock === undefined) return undefined
+    // A call that cannot wait (a synchronous function on a synchronous store) takes the lock without
+    // waiting instead (see `claimNow`).
+    if (ctx.store.sync && !this.knownAsync) return undefined
     const flight = ctx.state.flights.start(
       key,
       stamp,
@@ -242,6 +246,27 @@ export class SharedFunction extends FunctionEngine {
     const promise = lockThenCompute(this.lockHost, self, args, key, lock, flight)
     flight.promise = promise
     return promise
+  }
+
+  protected override claimNow(key: string): (() => void) | 'held' | undefined {
+    const { lock, ctx } = this
+    if (lock === undefined || !ctx.store.sync || this.knownAsync) return undefined
+    const lockKey = this.lockPrefix + key.slice(this.entryPrefix.length)
+    const owner = ctx.values.encodeToken(randomToken())
+    try {
+      if (ctx.store.setNx(lockKey, owner, lock.ttlMs) !== true) return 'held'
+    } catch (error) {
+      ctx.report('lock', error, key)
+      return undefined
+    }
+    return () => {
+      try {
+        ctx.store.deleteIfEquals(lockKey, owner)
+      } catch (error) {
+        // It expires after its ttl.
+        ctx.report('lock', error, key)
+      }
+    }
   }
 
   /** What the cross-process lock needs of this function. */

@@ -150,9 +150,11 @@ export class FullMapBackend {
   readonly specificationVersion = 2 as const
   readonly name = 'full-map'
   readonly capabilities: { sync: true; persistent: false; shared: boolean; inProcessValues: boolean }
-  readonly data = new Map<string, { value: unknown; expiresAt: number }>()
-
-  constructor(shared: boolean) {
+  constructor(
+    shared: boolean,
+    /** Pass one map to several instances: they are then processes sharing one store. */
+    readonly data = new Map<string, { value: unknown; expiresAt: number }>(),
+  ) {
     this.capabilities = { sync: true, persistent: false, shared, inProcessValues: !shared }
   }
   private live(key: string) {
