@@ -2,6 +2,20 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { diskPeerSubjects, rapideDiskSubjects } from './disk-subjects.js'
+import {
+  type FreshnessResult,
+  freshnessMarkdown,
+  freshnessSvg,
+  freshnessTable,
+  freshnessTargets,
+  measureLane,
+  staleCheck,
+} from './freshness.js'
+import {
+  type FreshnessSubject,
+  memoryFreshnessSubjects,
+  redisFreshnessSubjects,
+} from './freshness-subjects.js'
 import { measure, measureInFlight } from './measure.js'
 import { growthMarkdown, growthSvg, memoryGrowth } from './memory-growth.js'
 import { formatReadme, updateReadme } from './readme.js'
@@ -25,15 +39,23 @@ import {
   sqliteScaleStore,
 } from './scale-stores.js'
 import { sqliteSubjects } from './sqlite-subjects.js'
+import {
+  runStampede,
+  type StampedeMode,
+  stampedeDescription,
+  stampedeMarkdown,
+  stampedeTable,
+} from './stampede.js'
 import { memorySubjects, type Subject } from './subjects.js'
 import { HOT_KEYS } from './workload.js'
 
 /**
- * `pnpm bench [--quick] [--section peers|growth|scale] [--backend memory|sqlite|redis|disk] [--filter <text>]`:
+ * `pnpm bench [--quick] [--section peers|growth|scale|freshness] [--backend memory|sqlite|redis|disk] [--filter <text>]`:
  * measures every subject's hit and miss in this one process and prints tables with the MISSION.md target
  * ratios; writes results/<backend>.md and results/<backend>-hit.svg for each backend measured without a
  * filter. Then the memory-growth check, then the scale check (hits and invalidations with 1 000 and
- * 1 000 000 entries stored). `--section` runs one of the three only.
+ * 1 000 000 entries stored), then the freshness section (the hit with freshness options on against a
+ * plain hit, memory and Redis; the stampede row on Redis). `--section` runs one of the four only.
  */
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -43,7 +65,7 @@ const option = (name: string) => {
 }
 const filter = option('--filter')
 const onlyBackend = option('--backend')
-const SECTIONS = ['peers', 'growth', 'scale'] as const
+const SECTIONS = ['peers', 'growth', 'scale', 'freshness'] as const
 const onlySection = option('--section')
 if (onlySection !== undefined && !SECTIONS.some((s) => s === onlySection)) {
   console.error(`--section must be one of ${SECTIONS.join(', ')}`)
@@ -421,6 +443,86 @@ if (runs('scale') && !filter) {
     if (updateReadme(readme, 'scale', content)) {
       rootReadmeChanged = true
       console.log('updated the scale tables in the root README')
+    }
+  }
+}
+
+// The freshness section: a hit with never-die, stale-while-revalidate or early refresh on against a plain
+// hit, a stale-serving hit against a fresh one (memory and Redis); then the stampede row (Redis).
+if (runs('freshness') && !filter && (!onlyBackend || onlyBackend === 'memory' || onlyBackend === 'redis')) {
+  const started = performance.now()
+  const inFlight = 64
+  console.log('\nFreshness: the hit with freshness options on, against a plain hit')
+  const hits: FreshnessResult[] = []
+  const lane = async (subjects: FreshnessSubject[]) => {
+    try {
+      for (const name of new Set(subjects.map((s) => s.lane))) {
+        process.stdout.write(`  measuring ${name} ...`)
+        const measured = await measureLane(
+          subjects.filter((s) => s.lane === name),
+          options,
+        )
+        hits.push(...measured)
+        process.stdout.write(` ${measured.map((r) => `${r.option} ${r.hitNs.toFixed(0)} ns`).join(', ')}\n`)
+        globalThis.gc?.()
+      }
+    } finally {
+      for (const subject of subjects) await subject.close()
+    }
+  }
+  if (!onlyBackend || onlyBackend === 'memory') await lane(await memoryFreshnessSubjects())
+  let stampede: StampedeMode[] | undefined
+  const stampedeRounds = quick ? 2 : 5
+  if (!onlyBackend || onlyBackend === 'redis') {
+    let freshRedis: Awaited<ReturnType<typeof benchRedis>> | undefined
+    try {
+      freshRedis = await benchRedis()
+      await lane(await redisFreshnessSubjects(freshRedis.url, inFlight))
+      console.log(`\nStampede: ${stampedeDescription(stampedeRounds)}`)
+      stampede = await runStampede(freshRedis.url, stampedeRounds)
+    } catch (error) {
+      console.error(`  Redis: skipped — ${error instanceof Error ? error.message : String(error)}`)
+      process.exitCode = 1
+    } finally {
+      await freshRedis?.stop()
+    }
+  }
+  const stamp = `${new Date().toISOString().slice(0, 10)} — ${machineDescription()}`
+  const table = freshnessTable(hits)
+  const ratios = targetsTable(freshnessTargets(hits))
+  console.log(`\n${table}\n\n${ratios}\n\n${staleCheck(hits)}`)
+  if (stampede !== undefined) console.log(`\n${stampedeTable(stampede)}`)
+  console.log(`\nfreshness run: ${((performance.now() - started) / 1000).toFixed(0)} s`)
+  mkdirSync(results, { recursive: true })
+  // A run of one backend keeps its own files, so it does not replace the run of both.
+  const file = onlyBackend === undefined ? 'freshness' : `freshness-${onlyBackend}`
+  writeFileSync(join(results, `${file}.md`), freshnessMarkdown(hits, stamp, quick, inFlight))
+  writeFileSync(join(results, `${file}.svg`), freshnessSvg(hits, stamp))
+  console.log(`wrote apps/bench/results/${file}.md and ${file}.svg`)
+  if (stampede !== undefined) {
+    writeFileSync(join(results, 'stampede.md'), stampedeMarkdown(stampede, stamp, stampedeRounds))
+    console.log('wrote apps/bench/results/stampede.md')
+  }
+  if (!quick && !onlyBackend) {
+    const content = `${stamp}.\n\n${table}\n\n${ratios}\n\n${staleCheck(hits)}`
+    for (const path of [benchReadme, readme]) {
+      if (!updateReadme(path, 'freshness', content)) continue
+      if (path === readme) rootReadmeChanged = true
+      else benchReadmeChanged = true
+      console.log(
+        `updated the freshness tables in ${path === readme ? 'the root README' : 'apps/bench/README.md'}`,
+      )
+    }
+  }
+  if (!quick && stampede !== undefined) {
+    const content = `${stamp}.\n\n${stampedeTable(stampede)}`
+    for (const path of [benchReadme, readme]) {
+      if (!updateReadme(path, 'stampede', content)) continue
+      if (path === readme) rootReadmeChanged = true
+      else benchReadmeChanged = true
+      console.log(
+        `updated the stampede table in ${path === readme ? 'the root README' : 'apps/bench/README.md'}`,
+      )
     }
   }
 }
