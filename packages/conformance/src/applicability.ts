@@ -33,6 +33,12 @@ export interface Applicability {
   readonly batchWrites: boolean
   /** `deletePattern` and `clear` work: the store can list keys. */
   readonly listing: boolean
+  /**
+   * `wrap(key, fn, { lock })` elects one computing process: a shared store with set-if-absent and
+   * compare-and-delete. (The core ignores the option on an unshared store, and refuses it on a shared
+   * store without them.)
+   */
+  readonly computationLock: boolean
   /** What `accelerations()` returned for the probe (contract version 1: its flat speed-only members). */
   readonly accelerations: Accelerations<boolean, unknown>
 }
@@ -59,6 +65,7 @@ export function applicability(backend: AnyBackend): Applicability {
     atomics: has('atomics') || alone,
     batchWrites: implemented('setMany') || alone,
     listing: implemented('keys'),
+    computationLock: shared && implemented('setNx') && implemented('deleteIfEquals'),
     accelerations: accelerationsOf(backend),
   }
   cache.set(backend, found)
