@@ -12,6 +12,9 @@ export class LiveEntry {
     readonly storedAt: number,
     readonly computeMs: number,
   ) {}
+
+  /** Never-die's record of this call (see `KeepAlive`), so a hit on it finds it without a lookup. */
+  kept: object | undefined = undefined
 }
 
 /** A key-value API value on an `inProcessValues` backend (boxed so `undefined` can be stored). */

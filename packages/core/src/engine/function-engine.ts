@@ -4,6 +4,7 @@ import { type ComputationLock, parseComputationLock } from '../coordination/comp
 import { type Flight, type FlightGuard, Flights } from '../coordination/flights.js'
 import { PROVISIONAL_STORE_WINDOW_MS } from '../coordination/invalidation-markers.js'
 import { InvalidOptionError, NotSupportedError, RateLimitError } from '../errors.js'
+import { coarseNow } from '../freshness/coarse-clock.js'
 import { FreshnessPolicy } from '../freshness/freshness-policy.js'
 import { KeepAlive } from '../freshness/keep-alive.js'
 import { functionGenerationSuffix } from '../keys/key-layout.js'
@@ -100,8 +101,8 @@ export abstract class FunctionEngine {
     this.storeTtlMs = this.freshness?.retentionMs ?? this.ttlMs
     const { neverDie } = this.freshness ?? {}
     if (neverDie !== undefined) {
-      const keepAlive = new KeepAlive(this.ttlMs!, neverDie.at, neverDie.idleMs, (self, args, key) =>
-        this.refreshSoon(self, args, key, 'neverDie'),
+      const keepAlive = new KeepAlive(this.ttlMs!, neverDie.at, neverDie.idleMs, (self, args, kept) =>
+        this.refreshSoon(self, args, this.entryPrefix + kept, 'neverDie'),
       )
       ctx.onClose(() => keepAlive.stop())
       this.keepAlive = keepAlive
@@ -294,26 +295,32 @@ export abstract class FunctionEngine {
   protected judged(
     self: unknown,
     args: readonly unknown[],
-    key: string,
-    stamp: string,
+    prefix: string,
+    rest: string,
+    /** The stamp the result was found under; `undefined` for "this function's current one" (built only if needed). */
+    stamp: string | undefined,
     value: unknown,
     async: boolean,
     storedAt: number,
     computeMs: number,
     viaPromise: boolean,
     stored: unknown,
+    /** Never-die keeps this call alive in this process (see `KeepAlive.touch`). */
+    keptAlive: boolean,
   ): unknown {
-    const now = Date.now()
     const verdict =
       this.freshness === undefined
         ? 'fresh'
-        : this.freshness.judge(storedAt, computeMs, now, this.keepAlive?.alive(key, now) === true)
+        : this.freshness.judge(storedAt, computeMs, coarseNow(), keptAlive)
+    if (verdict === 'fresh' && this.hitLimit === undefined)
+      return this.hit(prefix, rest, value, async, viaPromise)
+    const key = prefix + rest
     if ((verdict === 'fresh' || verdict === 'early' || verdict === 'stale') && this.hitLimit !== undefined) {
       const counted = this.hitLimit.count(key)
       if (counted === 'drop') this.drop(key)
       else if (counted === 'refresh') void this.refreshSoon(self, args, key, 'hitLimit')
     }
-    if (verdict === 'fresh') return this.hit(key, '', value, async, viaPromise)
+    if (verdict === 'fresh') return this.hit(prefix, rest, value, async, viaPromise)
     if (verdict === 'early' || verdict === 'stale') {
       const { events } = this.ctx
       if (verdict === 'stale' && events.has('stale')) {
@@ -321,10 +328,16 @@ export abstract class FunctionEngine {
         events.emit('stale', { functionKey: this.functionKey, key, reason })
       }
       void this.refreshSoon(self, args, key, verdict === 'early' ? 'early' : 'stale')
-      return this.hit(key, '', value, async, viaPromise)
+      return this.hit(prefix, rest, value, async, viaPromise)
     }
-    const fallback = verdict === 'fallback' ? { value, async, stamp, stored } : undefined
-    return this.compute(self, args, key, stamp, true, fallback)
+    const current = stamp ?? this.currentStamp(key)
+    const fallback = verdict === 'fallback' ? { value, async, stamp: current, stored } : undefined
+    return this.compute(self, args, key, current, true, fallback)
+  }
+
+  /** The stamp a result of `key` is valid under now (local coordination: built from the counters). */
+  protected currentStamp(_key: string): string {
+    throw new Error('unreachable: shared coordination always passes the stamp it read')
   }
 
   /** Removes a stored result (its hit limit was reached); a failure is reported, the next hit tries again. */
@@ -697,7 +710,7 @@ export abstract class FunctionEngine {
     const storedAt = Date.now()
     try {
       stored = ctx.inProcessValues
-        ? new LiveEntry(value, async, flight.domainGeneration, flight.functionGeneration, storedAt, computeMs)
+        ? this.liveEntry(key, value, async, flight, storedAt, computeMs)
         : ctx.values.encodeResult(value, flight.stamp, async, { storedAt, computeMs })
     } catch (error) {
       finish()
@@ -707,7 +720,7 @@ export abstract class FunctionEngine {
     }
     const done = () => {
       finish()
-      this.keepAlive?.stored(key, storedAt)
+      this.keepAlive?.stored(key.slice(this.entryPrefix.length), storedAt)
       this.hitLimit?.restart(key)
       if (ctx.events.has('set')) ctx.events.emit('set', { functionKey: this.functionKey, key })
     }
@@ -723,6 +736,27 @@ export abstract class FunctionEngine {
     }
     if (write instanceof Promise) return write.then(done, failed)
     done()
+  }
+
+  /** A result as an in-process backend keeps it, carrying never-die's record of its call. */
+  private liveEntry(
+    key: string,
+    value: unknown,
+    async: boolean,
+    flight: Flight,
+    storedAt: number,
+    computeMs: number,
+  ): LiveEntry {
+    const entry = new LiveEntry(
+      value,
+      async,
+      flight.domainGeneration,
+      flight.functionGeneration,
+      storedAt,
+      computeMs,
+    )
+    if (this.keepAlive !== undefined) entry.kept = this.keepAlive.recordOf(key.slice(this.entryPrefix.length))
+    return entry
   }
 
   /** `cacheIf` on a result; a predicate that throws is reported and counts as "do not store". */

@@ -1,5 +1,6 @@
 import type { BoundScope } from '../backend/store.js'
 import type { Flight, FlightGuard } from '../coordination/flights.js'
+import { coarseNow } from '../freshness/coarse-clock.js'
 import { boundArgumentKey } from '../keys/key-layout.js'
 import { LiveEntry } from '../live-entry.js'
 import type { MaybePromise } from '../maybe-promise.js'
@@ -30,11 +31,14 @@ export class LocalFunction extends FunctionEngine {
   call(self: unknown, args: readonly unknown[]): unknown {
     if (this.ctx.closed) this.ctx.assertOpen()
     const argumentKey = boundArgumentKey(this.deriveKey(self, args))
-    this.keepAlive?.touch(this.entryPrefix + argumentKey, self, args, Date.now())
     if (this.rateLimiter !== undefined) {
       return this.withinRateLimit(self, args, argumentKey, () => this.callLocal(self, args, argumentKey))
     }
     return this.callLocal(self, args, argumentKey)
+  }
+
+  protected override currentStamp(key: string): string {
+    return this.localStamp(key.slice(this.entryPrefix.length))
   }
 
   /** The fallback is the very entry the store holds, under the current generations (see `Fallback`). */
@@ -78,19 +82,32 @@ export class LocalFunction extends FunctionEngine {
           stored.functionGeneration === this.functionGeneration.value
         ) {
           if (!this.judging) return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
-          const key = this.entryPrefix + argumentKey
-          const stamp = this.localStamp(argumentKey)
+          // Never-die's calls are kept by argument key; the entry carries its call's record (no lookup).
+          const keptAlive =
+            this.keepAlive !== undefined &&
+            this.keepAlive.touchEntry(stored, argumentKey, self, args, coarseNow())
+          // The common case under freshness strategies, inline: fresh whatever they say.
+          const { freshness } = this
+          if (
+            freshness !== undefined &&
+            this.hitLimit === undefined &&
+            coarseNow() < freshness.surelyFreshUntil(stored.storedAt, stored.computeMs)
+          ) {
+            return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
+          }
           return this.judged(
             self,
             args,
-            key,
-            stamp,
+            this.entryPrefix,
+            argumentKey,
+            undefined,
             stored.value,
             stored.async,
             stored.storedAt,
             stored.computeMs,
             false,
             stored,
+            keptAlive,
           )
         }
       } else {
@@ -99,11 +116,14 @@ export class LocalFunction extends FunctionEngine {
         if (decoded !== undefined && decoded.stamp === stamp) {
           if (!this.judging)
             return this.hit(this.entryPrefix, argumentKey, decoded.value, decoded.async, false)
+          const keptAlive =
+            this.keepAlive !== undefined && this.keepAlive.touch(argumentKey, self, args, coarseNow())
           const { value, async, storedAt, computeMs } = decoded
           return this.judged(
             self,
             args,
-            this.entryPrefix + argumentKey,
+            this.entryPrefix,
+            argumentKey,
             stamp,
             value,
             async,
@@ -111,10 +131,12 @@ export class LocalFunction extends FunctionEngine {
             computeMs,
             false,
             stored,
+            keptAlive,
           )
         }
       }
     }
+    this.keepAlive?.touch(argumentKey, self, args, coarseNow())
     return this.compute(self, args, this.entryPrefix + argumentKey, this.localStamp(argumentKey), true)
   }
 

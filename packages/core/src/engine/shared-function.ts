@@ -2,6 +2,7 @@ import type { CacheContext } from '../context.js'
 import type { Flight, FlightGuard } from '../coordination/flights.js'
 import { randomToken } from '../coordination/random-token.js'
 import { SharedGenerations } from '../coordination/shared-generations.js'
+import { coarseNow } from '../freshness/coarse-clock.js'
 import { boundArgumentKey, closeGroup } from '../keys/key-layout.js'
 import { chain, type MaybePromise } from '../maybe-promise.js'
 import type { AnyFunction, WrapOptions } from '../wrap-options.js'
@@ -47,13 +48,15 @@ export class SharedFunction extends FunctionEngine {
   call(self: unknown, args: readonly unknown[]): unknown {
     if (this.ctx.closed) this.ctx.assertOpen()
     const key = this.entryKey(self, args)
-    this.keepAlive?.touch(key, self, args, Date.now())
+    const keptAlive =
+      this.keepAlive !== undefined &&
+      this.keepAlive.touch(key.slice(this.entryPrefix.length), self, args, coarseNow())
     if (this.rateLimiter !== undefined) {
       return this.withinRateLimit(self, args, key.slice(this.entryPrefix.length), () =>
-        this.callShared(self, args, key, false),
+        this.callShared(self, args, key, false, undefined, keptAlive),
       )
     }
-    return this.callShared(self, args, key, false)
+    return this.callShared(self, args, key, false, undefined, keptAlive)
   }
 
   protected override ttlChanged(storeTtlMs: number): void {
@@ -108,6 +111,7 @@ export class SharedFunction extends FunctionEngine {
     key: string,
     skipRead: boolean,
     join = !skipRead,
+    keptAlive = false,
   ): unknown {
     const { ctx } = this
     const generationKeys = this.generations.generationKeys(key)
@@ -130,7 +134,20 @@ export class SharedFunction extends FunctionEngine {
             // Inside a promise callback the value needs no promise of its own (that would cost two more ticks).
             if (!this.judging) return this.hit(key, '', decoded.value, decoded.async, viaPromise)
             const { value, async, storedAt, computeMs } = decoded
-            return this.judged(self, args, key, stamp, value, async, storedAt, computeMs, viaPromise, stored)
+            return this.judged(
+              self,
+              args,
+              key,
+              '',
+              stamp,
+              value,
+              async,
+              storedAt,
+              computeMs,
+              viaPromise,
+              stored,
+              keptAlive,
+            )
           }
         }
         return this.compute(self, args, key, stamp, join)

@@ -1,6 +1,9 @@
 import { InvalidOptionError } from '../errors.js'
 import { parseTtl, type Ttl } from '../ttl.js'
 
+/** −ln(Number.MIN_VALUE): the largest −ln of a draw of `Math.random()` (0 counts as the smallest double). */
+const MAX_DRAW = -Math.log(Number.MIN_VALUE)
+
 /** The longest delay a Node.js timer takes (a longer one fires at once). */
 export const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -139,12 +142,13 @@ export class FreshnessPolicy {
    */
   judge(storedAt: number, computeMs: number, now: number, keptAlive: boolean): Verdict {
     if (storedAt === 0) return 'fresh'
+    if (now < this.surelyFreshUntil(storedAt, computeMs)) return 'fresh'
     const expiresAt = storedAt + this.ttlMs
     if (now < expiresAt) {
-      // XFetch: refresh early with a probability that grows as expiry nears, faster for slow computations.
-      if (this.beta !== undefined && now - computeMs * this.beta * Math.log(Math.random()) >= expiresAt) {
-        return 'early'
-      }
+      // XFetch: refresh early with a probability that grows as expiry nears, faster for slow computations
+      // (−ln of a draw in (0, 1) is at most MAX_DRAW, so before `surelyFreshUntil` no draw can say yes).
+      const draw = Math.random() || Number.MIN_VALUE
+      if (now - computeMs * this.beta! * Math.log(draw) >= expiresAt) return 'early'
       return 'fresh'
     }
     const past = now - expiresAt
@@ -154,6 +158,15 @@ export class FreshnessPolicy {
     }
     if (past < this.fallbackMs) return 'fallback'
     return 'expired'
+  }
+
+  /**
+   * Until when a result stored at `storedAt` (computed in `computeMs`) is fresh whatever the draw: its
+   * expiry, less XFetch's widest early window (the hit path checks this first, without drawing).
+   */
+  surelyFreshUntil(storedAt: number, computeMs: number): number {
+    const expiresAt = storedAt + this.ttlMs
+    return this.beta === undefined ? expiresAt : expiresAt - computeMs * this.beta * MAX_DRAW
   }
 
   /** Whether fail-safe answers `error` with the last good result. */

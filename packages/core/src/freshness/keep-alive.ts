@@ -10,6 +10,8 @@ interface KeptCall {
   dueAt: number
   /** A result of it was stored by this process: its refreshes are this process's to run. */
   storedHere: boolean
+  /** Forgotten (idle, or the cache closed): a hit holding this record must touch the call anew. */
+  forgotten: boolean
 }
 
 /**
@@ -32,21 +34,61 @@ export class KeepAlive {
     private readonly refresh: (self: unknown, args: readonly unknown[], key: string) => Promise<void>,
   ) {}
 
-  /** A call was made (hit or miss): it stays alive for another `idleMs`. */
-  touch(key: string, self: unknown, args: readonly unknown[], now: number): void {
+  /**
+   * A call was made (hit or miss): it stays alive for another `idleMs`. Answers whether never-die keeps it
+   * alive here: this process stored a result of it and keeps refreshing it (a process that did not, having
+   * started since or stopped for idleness, does not answer an expired result as fresh enough).
+   */
+  touch(key: string, self: unknown, args: readonly unknown[], now: number): boolean {
     const kept = this.calls.get(key)
     if (kept === undefined) {
-      if (this.stopped) return
-      const fresh: KeptCall = { self, args, lastCalledAt: now, timer: undefined, dueAt: 0, storedHere: false }
+      if (this.stopped) return false
+      const fresh: KeptCall = {
+        self,
+        args,
+        lastCalledAt: now,
+        timer: undefined,
+        dueAt: 0,
+        storedHere: false,
+        forgotten: false,
+      }
       this.calls.set(key, fresh)
       // Checked once idle even if nothing is ever stored for it (the call fails, or is not cached), so a
       // call made once is not kept forever.
       this.schedule(key, fresh, this.idleMs)
-      return
+      return false
     }
     kept.self = self
     kept.args = args
     kept.lastCalledAt = now
+    return kept.storedHere
+  }
+
+  /**
+   * `touch` through the record a stored result carries (`LiveEntry.kept`), without a lookup; a forgotten
+   * or missing record is replaced on the entry by the call's current one.
+   */
+  touchEntry(
+    entry: { kept: object | undefined },
+    key: string,
+    self: unknown,
+    args: readonly unknown[],
+    now: number,
+  ): boolean {
+    const kept = entry.kept as KeptCall | undefined
+    if (kept !== undefined && !kept.forgotten) {
+      // `self` and the arguments stay those of the call that stored it: the same key, the same call.
+      kept.lastCalledAt = now
+      return kept.storedHere
+    }
+    const keptAlive = this.touch(key, self, args, now)
+    entry.kept = this.calls.get(key)
+    return keptAlive
+  }
+
+  /** The record of `key`, to carry on its stored result. */
+  recordOf(key: string): object | undefined {
+    return this.calls.get(key)
   }
 
   /** A result of `key` was stored at `storedAt`: its refresh is due at `at` × ttl after. */
@@ -65,18 +107,11 @@ export class KeepAlive {
   /** Stops every refresh (the cache closes). */
   stop(): void {
     this.stopped = true
-    for (const kept of this.calls.values()) if (kept.timer !== undefined) clearTimeout(kept.timer)
+    for (const kept of this.calls.values()) {
+      if (kept.timer !== undefined) clearTimeout(kept.timer)
+      kept.forgotten = true
+    }
     this.calls.clear()
-  }
-
-  /**
-   * Whether never-die keeps `key` alive at `now`: this process stored a result of it and keeps refreshing
-   * it (its call was made within `idle`). A process that did not (it started since, or stopped for
-   * idleness) does not answer an expired result as fresh enough.
-   */
-  alive(key: string, now: number): boolean {
-    const kept = this.calls.get(key)
-    return kept !== undefined && kept.storedHere && now - kept.lastCalledAt < this.idleMs
   }
 
   /** Calls kept alive (for tests and statistics). */
@@ -107,6 +142,7 @@ export class KeepAlive {
     const now = Date.now()
     if (now - kept.lastCalledAt >= this.idleMs) {
       this.calls.delete(key)
+      kept.forgotten = true
       return
     }
     if (!kept.storedHere) {
