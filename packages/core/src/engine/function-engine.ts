@@ -75,7 +75,10 @@ export abstract class FunctionEngine {
   protected readonly keepAlive: KeepAlive | undefined
   /** `cacheIf`: results it refuses are returned but not stored. */
   private readonly cacheIf: ((value: unknown, ...args: unknown[]) => boolean) | undefined
-  /** Call keys with a background refresh scheduled or running (one each at a time). */
+  /**
+   * Call keys with a background refresh scheduled or running (one each at a time), as the hit path has
+   * them at hand: the argument key under local coordination, the whole key under shared.
+   */
   private readonly refreshing = new Set<string>()
 
   constructor(
@@ -314,8 +317,8 @@ export abstract class FunctionEngine {
         : this.freshness.judge(storedAt, computeMs, coarseNow(), keptAlive)
     if (verdict === 'fresh' && this.hitLimit === undefined)
       return this.hit(prefix, rest, value, async, viaPromise)
-    const key = prefix + rest
     if ((verdict === 'fresh' || verdict === 'early' || verdict === 'stale') && this.hitLimit !== undefined) {
+      const key = prefix + rest
       const counted = this.hitLimit.count(key)
       if (counted === 'drop') this.drop(key)
       else if (counted === 'refresh') void this.refreshSoon(self, args, key, 'hitLimit')
@@ -325,14 +328,23 @@ export abstract class FunctionEngine {
       const { events } = this.ctx
       if (verdict === 'stale' && events.has('stale')) {
         const reason = this.keepAlive === undefined ? 'staleWhileRevalidate' : 'neverDie'
-        events.emit('stale', { functionKey: this.functionKey, key, reason })
+        events.emit('stale', { functionKey: this.functionKey, key: prefix + rest, reason })
       }
-      void this.refreshSoon(self, args, key, verdict === 'early' ? 'early' : 'stale')
+      // A refresh already under way (most stale hits of a hot key): nothing to build or schedule.
+      if (!this.refreshing.has(rest === '' ? prefix : rest)) {
+        void this.refreshSoon(self, args, prefix + rest, verdict === 'early' ? 'early' : 'stale')
+      }
       return this.hit(prefix, rest, value, async, viaPromise)
     }
+    const key = prefix + rest
     const current = stamp ?? this.currentStamp(key)
     const fallback = verdict === 'fallback' ? { value, async, stamp: current, stored } : undefined
     return this.compute(self, args, key, current, true, fallback)
+  }
+
+  /** How {@link refreshing} names the call of `key`. */
+  protected refreshKeyOf(key: string): string {
+    return key
   }
 
   /** The stamp a result of `key` is valid under now (local coordination: built from the counters). */
@@ -359,15 +371,16 @@ export abstract class FunctionEngine {
    */
   protected refreshSoon(self: unknown, args: readonly unknown[], key: string, why: string): Promise<void> {
     const { ctx } = this
-    if (this.refreshing.has(key) || ctx.closed) return Promise.resolve()
-    this.refreshing.add(key)
+    const refreshKey = this.refreshKeyOf(key)
+    if (this.refreshing.has(refreshKey) || ctx.closed) return Promise.resolve()
+    this.refreshing.add(refreshKey)
     const run = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => (ctx.closed ? undefined : this.recompute(self, args, key)))
       .then(
         () => undefined,
         (error: unknown) => ctx.report(`refresh:${why}`, error, key),
       )
-      .finally(() => this.refreshing.delete(key))
+      .finally(() => this.refreshing.delete(refreshKey))
     ctx.track(run)
     return run
   }
@@ -692,7 +705,7 @@ export abstract class FunctionEngine {
       finish()
       // A refused result must not leave the one it was to replace answering: a background refresh's (or,
       // under local coordination, a refresh()'s) old result goes.
-      if (this.refreshing.has(key) || ctx.coordination === 'local') this.drop(key)
+      if (this.refreshing.has(this.refreshKeyOf(key)) || ctx.coordination === 'local') this.drop(key)
       return
     }
     if (isGeneratorObject(value)) {

@@ -37,6 +37,10 @@ export class LocalFunction extends FunctionEngine {
     return this.callLocal(self, args, argumentKey)
   }
 
+  protected override refreshKeyOf(key: string): string {
+    return key.slice(this.entryPrefix.length)
+  }
+
   protected override currentStamp(key: string): string {
     return this.localStamp(key.slice(this.entryPrefix.length))
   }
