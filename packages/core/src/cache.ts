@@ -215,8 +215,11 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     const { ctx } = this
     const engine = this.engineFor(functionKey)
     return ctx.guard(ctx.async, () =>
-      chain(this.apply([{ level: 'function', fn: engine }]) as MaybePromise<void>, () =>
-        ctx.store.lists ? ctx.store.deletePrefix(engine.entryPrefix) : 0,
+      chain(
+        // Where it can list, it deletes the dead results itself right after: a background reclamation
+        // racing it would make the count it answers short.
+        applyInvalidations(ctx, [{ level: 'function', fn: engine }], true, !ctx.store.lists),
+        () => (ctx.store.lists ? ctx.store.deletePrefix(engine.entryPrefix) : 0),
       ),
     ) as OnBackend<B, number>
   }

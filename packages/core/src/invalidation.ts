@@ -31,6 +31,8 @@ export function applyInvalidations(
   ctx: CacheContext,
   targets: readonly InvalidationTarget[],
   announce = true,
+  /** `false` when the caller deletes the dead results itself right after (`clearFunc`): only generations are reclaimed. */
+  reclaimResults = true,
 ): MaybePromise<void> {
   ctx.assertOpen()
   const { flights } = ctx.state
@@ -76,7 +78,7 @@ export function applyInvalidations(
     for (const target of targets) ctx.events.emit('invalidate', describe(target))
   }
   return chain(ctx.store.setMany(writes), () =>
-    chain(ctx.store.deleteMany(deletions), () => chain(reclaim(ctx, dead), announced)),
+    chain(ctx.store.deleteMany(deletions), () => chain(reclaim(ctx, dead, reclaimResults), announced)),
   )
 }
 
@@ -97,13 +99,13 @@ function generationWrite(
  * compare-and-delete; per-argument generations by the core in either case. Local coordination has nothing to do: the
  * memory backend's bound and TTLs reclaim it.
  */
-function reclaim(ctx: CacheContext, dead: readonly DeadScope[]): MaybePromise<void> {
+function reclaim(ctx: CacheContext, dead: readonly DeadScope[], results: boolean): MaybePromise<void> {
   if (ctx.coordination === 'local' || dead.length === 0) return
   const byBackend = ctx.store.reclaimsPrefixes
   // Generations are always the core's to judge: one written before the call may be what a result
   // stored after it carries, which only a look at that result tells.
-  reclaimDeadResults(ctx, dead, !byBackend)
-  if (byBackend) return ctx.store.reclaimPrefixes(dead.map((scope) => scope.results))
+  reclaimDeadResults(ctx, dead, results && !byBackend)
+  if (byBackend && results) return ctx.store.reclaimPrefixes(dead.map((scope) => scope.results))
 }
 
 function describe(target: InvalidationTarget): CacheEvents['invalidate'] {

@@ -90,7 +90,7 @@ export function describeBackend(given: AnyBackend): FeatureSupport[] {
       listing ? 'the listing group' : 'the store cannot list keys',
     ),
   )
-  if (shared && !sync) {
+  if (shared) {
     rows.push(
       atomics
         ? row('wrap({ lock }) (cross-process single-flight)', 'native', ATOMICS, 'the atomics group')
