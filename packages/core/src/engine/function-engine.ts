@@ -396,7 +396,15 @@ export abstract class FunctionEngine {
     viaPromise: boolean,
   ): unknown {
     if (fallback === undefined || !this.covers(error, key)) throw error
-    return chain(this.fallbackValid(key, fallback), (valid) => {
+    // A validity read that fails leaves the function's own error to go on (the read is reported).
+    let checked: MaybePromise<boolean>
+    try {
+      checked = this.fallbackValid(key, fallback)
+    } catch {
+      throw error
+    }
+    if (checked instanceof Promise) checked = checked.catch(() => false)
+    return chain(checked, (valid) => {
       if (!valid) throw error
       const { events } = this.ctx
       if (events.has('stale'))
@@ -514,7 +522,17 @@ export abstract class FunctionEngine {
       // too (waiting would block the thread).
       const claimed = this.claimNow(key)
       if (claimed === 'held') {
-        if (fallback !== undefined && this.fallbackValid(key, fallback) === true) {
+        let valid = false
+        try {
+          valid = fallback !== undefined && this.fallbackValid(key, fallback) === true
+        } catch (error) {
+          // Reported by the store; `silent` computes, as after any failed read.
+          if (ctx.onError === 'raise') {
+            this.settleGuard(guard)
+            throw error
+          }
+        }
+        if (valid && fallback !== undefined) {
           if (ctx.events.has('stale'))
             ctx.events.emit('stale', { functionKey: this.functionKey, key, reason: 'lock' })
           this.settleGuard(guard)

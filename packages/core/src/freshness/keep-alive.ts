@@ -77,7 +77,10 @@ export class KeepAlive {
   ): boolean {
     const kept = entry.kept as KeptCall | undefined
     if (kept !== undefined && !kept.forgotten) {
-      // `self` and the arguments stay those of the call that stored it: the same key, the same call.
+      // The latest call's `this` and arguments: what the key leaves out (`excludeArgs`, a custom `key`, an
+      // unkeyed `this`) may differ between calls, and a refresh must not run with a stale one.
+      kept.self = self
+      kept.args = args
       kept.lastCalledAt = now
       return kept.storedHere
     }

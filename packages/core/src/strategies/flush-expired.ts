@@ -18,37 +18,55 @@ export function flushExpired(
   keptMs: number | undefined,
 ): MaybePromise<number> {
   if (keptMs === undefined) return chain(ctx.store.keys(prefix), () => 0)
-  const now = Date.now()
-  return chain(ctx.store.keys(prefix), (keys) => step(ctx, keys, 0, 0, now - keptMs))
+  const storedBefore = Date.now() - keptMs
+  return chain(ctx.store.keys(prefix), (keys) => steps(ctx, keys, 0, 0, storedBefore))
 }
 
-function step(
+/**
+ * The steps from `from` on: a loop while the store answers synchronously (a million keys must not make a
+ * million nested calls), continued after each promise where it answers asynchronously.
+ */
+function steps(
   ctx: CacheContext,
   keys: readonly string[],
   from: number,
   removed: number,
   storedBefore: number,
 ): MaybePromise<number> {
-  if (from >= keys.length) return removed
-  const batch = keys.slice(from, from + STEP)
-  return chain(ctx.store.getMany(batch), (values) => {
-    const dead: string[] = []
-    for (let i = 0; i < batch.length; i++) {
-      const stored = values[i]
-      if (stored === undefined) continue
-      let storedAt: number
-      if (stored instanceof LiveEntry) storedAt = stored.storedAt
-      else {
-        try {
-          storedAt = decodeTiming(ctx.serializer, stored).storedAt
-        } catch {
-          dead.push(batch[i]!) // does not decode: never served, removed
-          continue
-        }
-      }
-      if (storedAt !== 0 && storedAt < storedBefore) dead.push(batch[i]!)
+  for (let at = from; at < keys.length; at += STEP) {
+    const batch = keys.slice(at, at + STEP)
+    const values = ctx.store.getMany(batch)
+    const deleted = chain(values, (read) => deleteDead(ctx, batch, read, storedBefore))
+    if (deleted instanceof Promise) {
+      return deleted.then((count) => steps(ctx, keys, at + STEP, removed + count, storedBefore))
     }
-    const deleted = dead.length === 0 ? 0 : ctx.store.deleteMany(dead)
-    return chain(deleted, (count) => step(ctx, keys, from + STEP, removed + count, storedBefore))
-  })
+    removed += deleted
+  }
+  return removed
+}
+
+/** Deletes the results of `batch` stored before `storedBefore` or undecodable; answers how many. */
+function deleteDead(
+  ctx: CacheContext,
+  batch: readonly string[],
+  values: readonly unknown[],
+  storedBefore: number,
+): MaybePromise<number> {
+  const dead: string[] = []
+  for (let i = 0; i < batch.length; i++) {
+    const stored = values[i]
+    if (stored === undefined) continue
+    let storedAt: number
+    if (stored instanceof LiveEntry) storedAt = stored.storedAt
+    else {
+      try {
+        storedAt = decodeTiming(ctx.serializer, stored).storedAt
+      } catch {
+        dead.push(batch[i]!) // does not decode: never served, removed
+        continue
+      }
+    }
+    if (storedAt !== 0 && storedAt < storedBefore) dead.push(batch[i]!)
+  }
+  return dead.length === 0 ? 0 : ctx.store.deleteMany(dead)
 }

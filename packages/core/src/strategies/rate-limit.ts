@@ -11,7 +11,10 @@ export interface RateLimitOption {
   period: Ttl
 }
 
-/** In-process counts above this many call keys drop the ones of past periods. */
+/**
+ * In-process counts above this many call keys drop the ones of past periods (once per period); within
+ * one period the map holds every key called in it.
+ */
 const LOCAL_KEYS = 10_000
 
 /**
@@ -25,6 +28,8 @@ export class RateLimiter {
   readonly limit: number
   readonly periodMs: number
   private readonly local: Map<string, { window: number; count: number }> | undefined
+  /** The period the in-process counts were last swept of past periods' (once per period at most). */
+  private sweptWindow = -1
 
   constructor(
     private readonly ctx: CacheContext,
@@ -65,7 +70,11 @@ export class RateLimiter {
     if (local !== undefined) {
       let count = local.get(groupKey)
       if (count === undefined || count.window !== window) {
-        if (count === undefined && local.size >= LOCAL_KEYS) forgetPast(local, window)
+        if (count === undefined && local.size >= LOCAL_KEYS && this.sweptWindow !== window) {
+          // Once per period: a map full of this period's keys is not scanned again for each new one.
+          this.sweptWindow = window
+          forgetPast(local, window)
+        }
         count = { window, count: 0 }
         local.set(groupKey, count)
       }
