@@ -21,7 +21,7 @@ let uses = 0
  * Stores, rate limits and timers read the real clock.
  */
 export function coarseNow(): number {
-  const real = globalThis.setTimeout === realSetTimeout && Date === realDate
+  const real = setTimeout === realSetTimeout && Date === realDate
   if (cached !== 0 && real && ++uses < MAX_USES) return cached
   const now = Date.now()
   if (!real) {
