@@ -121,3 +121,74 @@ describe('the lock on a synchronous store, held by another process', () => {
     expect(errors.length).toBeGreaterThan(0)
   })
 })
+
+describe('soft timeout on a synchronous shared store whose check of the kept result fails', () => {
+  it('the caller waits for the computation; the failure never escapes from the timer', async () => {
+    vi.useFakeTimers({
+      toFake: ['Date', 'performance', 'setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'],
+    })
+    class FailingReads extends FullMapBackend {
+      failReadsAfter = Infinity
+      override getMany(keys: readonly string[]): unknown[] {
+        if (this.failReadsAfter-- <= 0) throw new Error('read failed')
+        return super.getMany(keys)
+      }
+    }
+    const backend = new FailingReads(true)
+    const cache = createCache({ domainKey: 'D', backend })
+    cache.on('error', () => {})
+    let version = 1
+    const f = cache.wrap(
+      'F',
+      async (n: number) => {
+        const seen = version
+        await new Promise((resolve) => setTimeout(resolve, 1_000))
+        return `v${seen}-${n}`
+      },
+      { ttl: '10s', failSafe: '1h', softTimeout: '100ms' },
+    )
+    const first = f(1)
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(await first).toBe('v1-1')
+    vi.setSystemTime(Date.now() + 20_000)
+    version = 2
+    backend.failReadsAfter = 1 // the call's read passes; the soft timeout's check fails
+    const answer = f(1)
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(await answer).toBe('v2-1')
+    await cache.close()
+  })
+})
+
+describe('fail-safe on a store of one process that hands out a new buffer at every read', () => {
+  it('the kept result is recognised by its bytes', () => {
+    vi.useFakeTimers()
+    /** Synchronous, unshared, byte-storing (local coordination over bytes), copying on every read. */
+    class CopyingBytes extends FullMapBackend {
+      override readonly capabilities = {
+        sync: true,
+        persistent: false,
+        shared: false,
+        inProcessValues: false,
+      } as const
+      override get(key: string): unknown {
+        const value = super.get(key)
+        return value instanceof Uint8Array ? Buffer.from(value) : value
+      }
+    }
+    const cache = createCache({ domainKey: 'D', backend: new CopyingBytes(false) })
+    let fail = false
+    const f = cache.wrap(
+      'F',
+      (n: number) => {
+        if (fail) throw new Error('source down')
+        return n * 2
+      },
+      { ttl: '10s', failSafe: '1h' },
+    )
+    expect(f(21)).toBe(42)
+    vi.setSystemTime(Date.now() + 20_000)
+    fail = true
+    expect(f(21)).toBe(42)
+  })
+})

@@ -437,7 +437,15 @@ export abstract class FunctionEngine {
     return new Promise((resolve, reject) => {
       let settled = false
       const timer = setTimeout(() => {
-        void Promise.resolve(this.fallbackValid(key, fallback)).then(
+        // A check that fails (even synchronously, on a synchronous store) leaves the caller waiting for
+        // the computation: a throw here, in a timer, would crash the process.
+        let checked: MaybePromise<boolean>
+        try {
+          checked = this.fallbackValid(key, fallback)
+        } catch {
+          return
+        }
+        void Promise.resolve(checked).then(
           (valid) => {
             if (!valid || settled) return
             settled = true
@@ -472,8 +480,6 @@ export abstract class FunctionEngine {
     if (this.ctx.onError === 'raise') throw error
     return this.fn.apply(self, args as unknown[])
   }
-
-  // ---- computing and storing ----------------------------------------------------------------------
 
   // ---- computing and storing ----------------------------------------------------------------------
 

@@ -49,11 +49,17 @@ export class LocalFunction extends FunctionEngine {
   protected fallbackValid(key: string, fallback: Fallback): boolean {
     const argumentKey = key.slice(this.entryPrefix.length)
     if (this.localStamp(argumentKey) !== fallback.stamp) return false
+    let now: unknown
     try {
-      return this.view.get(argumentKey) === fallback.stored
+      now = this.view.get(argumentKey)
     } catch {
       return false
     }
+    // The very entry (in-process values), or the same bytes (a byte-storing backend such as SQLite
+    // `:memory:` hands out a new buffer at each read).
+    if (now === fallback.stored) return true
+    const kept = fallback.stored
+    return now instanceof Uint8Array && kept instanceof Uint8Array && Buffer.compare(now, kept) === 0
   }
 
   protected recompute(self: unknown, args: readonly unknown[], key: string): unknown {
@@ -87,15 +93,15 @@ export class LocalFunction extends FunctionEngine {
         ) {
           if (!this.judging) return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
           // Never-die's calls are kept by argument key; the entry carries its call's record (no lookup).
+          const now = coarseNow()
           const keptAlive =
-            this.keepAlive !== undefined &&
-            this.keepAlive.touchEntry(stored, argumentKey, self, args, coarseNow())
+            this.keepAlive !== undefined && this.keepAlive.touchEntry(stored, argumentKey, self, args, now)
           // The common case under freshness strategies, inline: fresh whatever they say.
           const { freshness } = this
           if (
             freshness !== undefined &&
             this.hitLimit === undefined &&
-            coarseNow() < freshness.surelyFreshUntil(stored.storedAt, stored.computeMs)
+            now < freshness.surelyFreshUntil(stored.storedAt, stored.computeMs)
           ) {
             return this.hit(this.entryPrefix, argumentKey, stored.value, stored.async, false)
           }

@@ -190,7 +190,6 @@ export class SharedFunction extends FunctionEngine {
     return afterRead(read)
   }
 
-  /** The valid stored result of `key` under the current generations, if any (the hit path, as a value). */
   /** See `LockHost.restamp`: only a provisional guard can be overtaken by a generation created meanwhile. */
   private async restamp(key: string, flight: Flight): Promise<Flight> {
     const { ctx } = this
@@ -214,16 +213,12 @@ export class SharedFunction extends FunctionEngine {
     return fresh
   }
 
+  /** The valid stored result of `key` under the current generations, if any (the hit path, as a value). */
   async lookUp(key: string, since?: number): Promise<{ value: unknown; async: boolean } | undefined> {
-    const { ctx } = this
-    const [stored, result, fn, domain] = await ctx.store.getMany([
-      key,
-      ...this.generations.generationKeys(key),
-    ])
-    if (stored === undefined || result === undefined || fn === undefined || domain === undefined)
-      return undefined
-    const decoded = this.decode(stored, key)
-    const stamp = `${ctx.values.decodeToken(domain)}.${ctx.values.decodeToken(fn)}.${ctx.values.decodeToken(result)}`
+    const values = await this.ctx.store.getMany([key, ...this.generations.generationKeys(key)])
+    const stamp = this.generations.stampOf(values, 1)
+    if (values[0] === undefined || stamp === undefined) return undefined
+    const decoded = this.decode(values[0], key)
     if (decoded === undefined || decoded.stamp !== stamp) return undefined
     // Under freshness strategies a result found must have been stored since this computation began (a
     // little clock slack between processes aside): the one kept past its ttl, or the one a background
@@ -268,7 +263,7 @@ export class SharedFunction extends FunctionEngine {
   protected override claimNow(key: string): (() => void) | 'held' | undefined {
     const { lock, ctx } = this
     if (lock === undefined || !ctx.store.sync || this.knownAsync) return undefined
-    const lockKey = this.lockPrefix + key.slice(this.entryPrefix.length)
+    const lockKey = this.lockKeyOf(key)
     const owner = ctx.values.encodeToken(randomToken())
     try {
       if (ctx.store.setNx(lockKey, owner, lock.ttlMs) !== true) return 'held'
@@ -286,10 +281,15 @@ export class SharedFunction extends FunctionEngine {
     }
   }
 
+  /** The cross-process computation lock of a result key. */
+  private lockKeyOf(key: string): string {
+    return this.lockPrefix + key.slice(this.entryPrefix.length)
+  }
+
   /** What the cross-process lock needs of this function. */
   private readonly lockHost = {
     ctx: this.ctx,
-    lockKey: (key: string) => this.lockPrefix + key.slice(this.entryPrefix.length),
+    lockKey: (key: string) => this.lockKeyOf(key),
     lookUp: (key: string, since: number) => this.lookUp(key, since),
     runAndStore: (self: unknown, args: readonly unknown[], key: string, flight: Flight) =>
       this.runAndStore(self, args, key, flight),

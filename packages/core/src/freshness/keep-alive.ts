@@ -58,10 +58,7 @@ export class KeepAlive {
       this.schedule(key, fresh, this.idleMs)
       return false
     }
-    kept.self = self
-    kept.args = args
-    kept.lastCalledAt = now
-    return kept.storedHere
+    return renew(kept, self, args, now)
   }
 
   /**
@@ -76,14 +73,7 @@ export class KeepAlive {
     now: number,
   ): boolean {
     const kept = entry.kept as KeptCall | undefined
-    if (kept !== undefined && !kept.forgotten) {
-      // The latest call's `this` and arguments: what the key leaves out (`excludeArgs`, a custom `key`, an
-      // unkeyed `this`) may differ between calls, and a refresh must not run with a stale one.
-      kept.self = self
-      kept.args = args
-      kept.lastCalledAt = now
-      return kept.storedHere
-    }
+    if (kept !== undefined && !kept.forgotten) return renew(kept, self, args, now)
     const keptAlive = this.touch(key, self, args, now)
     entry.kept = this.calls.get(key)
     return keptAlive
@@ -161,4 +151,16 @@ export class KeepAlive {
       }
     })
   }
+}
+
+/**
+ * A call made again: it keeps its latest `this` and arguments (what the key leaves out, `excludeArgs`, a
+ * custom `key`, an unkeyed `this`, may differ between calls, and a refresh must not run with a stale one).
+ * Answers whether this process keeps it alive.
+ */
+function renew(kept: KeptCall, self: unknown, args: readonly unknown[], now: number): boolean {
+  kept.self = self
+  kept.args = args
+  kept.lastCalledAt = now
+  return kept.storedHere
 }
