@@ -74,4 +74,14 @@ export type { CacheWhenSlowOption } from './strategies/slow-calls.js'
 export { withTimeout } from './timeout.js'
 export { parseTtl, type Ttl } from './ttl.js'
 export type { CachedFunction, CachedMethod, CachedResult } from './types.js'
+export {
+  type AsyncUrlScheme,
+  type BackendFromUrlOptions,
+  backendFromUrl,
+  type OpenBackendUrl,
+  registerBackendScheme,
+  type SyncUrlScheme,
+} from './url/backend-url.js'
+export { redactUrl } from './url/redact-url.js'
+export { readUrlOptions, type UrlOptionKind, type UrlOptionSpec } from './url/url-options.js'
 export type { WrapOptions } from './wrap-options.js'

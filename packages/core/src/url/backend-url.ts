@@ -1,0 +1,186 @@
+import { createRequire } from 'node:module'
+import { isAbsolute, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { AnyBackend } from '../backend/contract.js'
+import { BackendUnavailableError, InvalidOptionError, RapideError } from '../errors.js'
+import { redactUrl } from './redact-url.js'
+
+/** Where a scheme's backend comes from: a package exporting a class with a static `fromUrl(url)`. */
+interface PackagedScheme {
+  readonly packageName: string
+  readonly exportName: string
+}
+
+/** Opens a backend for a URL of a scheme registered with {@link registerBackendScheme}. */
+export type OpenBackendUrl = (url: string) => AnyBackend
+
+/**
+ * The schemes rapide knows. Each backend package exports a class with a static `fromUrl(url)` that reads
+ * its own options from the URL (validated like constructor options), so the packages stay the only place
+ * that knows what their options mean.
+ */
+const BUILT_IN_SCHEMES: Readonly<Record<string, PackagedScheme>> = {
+  mem: { packageName: '@rapide/backend-memory', exportName: 'MemoryBackend' },
+  disk: { packageName: '@rapide/backend-disk', exportName: 'DiskBackend' },
+  sqlite: { packageName: '@rapide/backend-sqlite', exportName: 'SqliteBackend' },
+  redis: { packageName: '@rapide/backend-redis', exportName: 'RedisBackend' },
+  rediss: { packageName: '@rapide/backend-redis', exportName: 'RedisBackend' },
+  'redis+cluster': { packageName: '@rapide/backend-redis', exportName: 'RedisBackend' },
+  'rediss+cluster': { packageName: '@rapide/backend-redis', exportName: 'RedisBackend' },
+}
+
+/** The schemes whose backends answer synchronously: the types of a cache built from such a URL say so. */
+export type SyncUrlScheme = 'mem' | 'disk' | 'sqlite'
+/** The schemes whose backends answer with promises. */
+export type AsyncUrlScheme = 'redis' | 'rediss' | 'redis+cluster' | 'rediss+cluster'
+
+const registered = new Map<string, OpenBackendUrl>()
+
+/**
+ * Teaches {@link backendFromUrl} (and `createCache({ backend: url })`, `RAPIDE_URL`, the `rapide` CLI) a
+ * scheme of a third-party backend. Built-in schemes cannot be replaced.
+ *
+ * @example
+ * import { registerBackendScheme } from '@rapide/core'
+ * registerBackendScheme('dynamo', (url) => DynamoBackend.fromUrl(url))
+ * const cache = createCache({ domainKey: 'APP', backend: 'dynamo://table-name?region=eu-west-1' })
+ */
+export function registerBackendScheme(scheme: string, open: OpenBackendUrl): void {
+  const name = scheme.toLowerCase().replace(/:$/, '')
+  if (!/^[a-z][a-z0-9+.-]*$/.test(name))
+    throw new InvalidOptionError(`registerBackendScheme: "${scheme}" is not a URL scheme`)
+  if (name in BUILT_IN_SCHEMES) throw new InvalidOptionError(`registerBackendScheme: "${name}" is built in`)
+  if (typeof open !== 'function') throw new InvalidOptionError('registerBackendScheme: expected a function')
+  registered.set(name, open)
+}
+
+/** Options of {@link backendFromUrl}. */
+export interface BackendFromUrlOptions {
+  /**
+   * Where to look for the backend package (a file path or `file:` URL, such as `import.meta.url`), tried
+   * before the defaults: the current directory, the main script's directory and this package's own place.
+   * A tool that ships its own backends (the `rapide` CLI) passes its location.
+   */
+  readonly resolveFrom?: string | URL
+}
+
+/**
+ * Builds a backend from a URL, loading its package on demand:
+ *
+ * | URL | backend |
+ * |---|---|
+ * | `mem://?maxEntries=10000` | `MemoryBackend` |
+ * | `disk:///var/cache/app` | `DiskBackend` |
+ * | `sqlite:///var/cache/app.db`, `sqlite://:memory:` | `SqliteBackend` |
+ * | `redis://user:pass@host:6379/0`, `rediss://…` (TLS) | `RedisBackend` |
+ * | `redis+cluster://host1:7000,host2:7001` | `RedisBackend` over a Redis Cluster |
+ *
+ * Query-string options are the backend's constructor options, validated the same way (an unknown one is an
+ * `InvalidOptionError`). A backend package that is not installed is a `BackendUnavailableError` saying
+ * which package to install. No message ever shows the URL's password.
+ *
+ * @example
+ * const backend = backendFromUrl(process.env.CACHE_URL ?? 'sqlite:///var/cache/app.db')
+ */
+export function backendFromUrl(url: string, options: BackendFromUrlOptions = {}): AnyBackend {
+  if (typeof url !== 'string')
+    throw new InvalidOptionError(`backendFromUrl: expected a URL string, got ${typeof url}`)
+  const match = /^([a-z][a-z0-9+.-]*):/i.exec(url.trim())
+  if (match === null) {
+    throw new InvalidOptionError(
+      `"${redactUrl(url)}" is not a backend URL: it needs a scheme (${knownSchemes().join(', ')})`,
+    )
+  }
+  const scheme = match[1]!.toLowerCase()
+  const open = registered.get(scheme)
+  if (open !== undefined) return checked(open(url.trim()), scheme, url)
+  const packaged = BUILT_IN_SCHEMES[scheme]
+  if (packaged === undefined) {
+    throw new InvalidOptionError(
+      `Unknown backend URL scheme "${scheme}:" in "${redactUrl(url)}"; known schemes: ${knownSchemes().join(', ')} (a third-party backend registers its own with registerBackendScheme)`,
+    )
+  }
+  const backendClass = loadExport(packaged, scheme, options.resolveFrom) as {
+    fromUrl?: (url: string) => AnyBackend
+  }
+  if (typeof backendClass.fromUrl !== 'function') {
+    throw new BackendUnavailableError(
+      `${packaged.packageName} is installed but too old to open URLs (${packaged.exportName}.fromUrl is missing): update it`,
+    )
+  }
+  try {
+    return checked(backendClass.fromUrl(url.trim()), scheme, url)
+  } catch (error) {
+    // A backend's own typed error passes as it is (its messages never quote the URL's password); anything
+    // else, from a driver, is wrapped with a redacted URL.
+    if (RapideError.isInstance(error)) throw error
+    throw new BackendUnavailableError(
+      `Cannot open "${redactUrl(url)}": ${String((error as Error)?.message ?? error)}`,
+      error,
+    )
+  }
+}
+
+function checked(backend: AnyBackend, scheme: string, url: string): AnyBackend {
+  if (backend === null || typeof backend !== 'object') {
+    throw new InvalidOptionError(`The "${scheme}:" scheme did not give a backend for "${redactUrl(url)}"`)
+  }
+  return backend
+}
+
+function knownSchemes(): string[] {
+  return [...Object.keys(BUILT_IN_SCHEMES), ...registered.keys()].map((name) => `${name}://`)
+}
+
+/**
+ * Loads a backend package synchronously (Node ≥ 20.19 `require`s ES modules), so `createCache` stays
+ * synchronous and a synchronous backend keeps synchronous types. The package is looked for from each
+ * place in turn: in a pnpm or Yarn PnP install, the application's directory sees its own dependencies,
+ * while this package's directory may not.
+ */
+function loadExport(scheme: PackagedScheme, name: string, resolveFrom: string | URL | undefined): unknown {
+  const { packageName, exportName } = scheme
+  let resolved: string | undefined
+  let require: NodeJS.Require | undefined
+  for (const base of searchBases(resolveFrom)) {
+    try {
+      require = createRequire(base)
+      resolved = require.resolve(packageName)
+      break
+    } catch {
+      // not from here: try the next place
+    }
+  }
+  if (resolved === undefined || require === undefined) {
+    throw new BackendUnavailableError(
+      `The "${name}:" scheme needs ${packageName}, which is not installed: \`npm install ${packageName}\` (or pnpm add / yarn add)`,
+    )
+  }
+  let loaded: Record<string, unknown>
+  try {
+    loaded = require(resolved) as Record<string, unknown>
+  } catch (error) {
+    if (RapideError.isInstance(error)) throw error
+    throw new BackendUnavailableError(
+      `${packageName} is installed but does not load: ${String((error as Error)?.message ?? error)}`,
+      error,
+    )
+  }
+  const exported = loaded[exportName]
+  if (typeof exported !== 'function') {
+    throw new BackendUnavailableError(
+      `${packageName} does not export ${exportName}: is it a rapide backend package?`,
+    )
+  }
+  return exported
+}
+
+function searchBases(resolveFrom: string | URL | undefined): (string | URL)[] {
+  const bases: (string | URL)[] = []
+  if (resolveFrom !== undefined) bases.push(resolveFrom)
+  bases.push(pathToFileURL(join(process.cwd(), 'noop.js')))
+  const main = process.argv[1]
+  if (main !== undefined && isAbsolute(main)) bases.push(pathToFileURL(main))
+  bases.push(import.meta.url)
+  return bases
+}
