@@ -1,0 +1,87 @@
+import {
+  type Attributes,
+  context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api'
+import type { ComputeInfo } from '../instrumentation.js'
+import { isPromiseLike } from '../maybe-promise.js'
+import { errorType } from './error-type.js'
+import {
+  ATTR_CACHE_HIT,
+  ATTR_ERROR_TYPE,
+  ATTR_RAPIDE_BACKEND,
+  ATTR_RAPIDE_DOMAIN,
+  ATTR_RAPIDE_FUNCTION,
+  ATTR_RAPIDE_KEY,
+  ATTR_RAPIDE_REFRESH,
+  SPAN_RAPIDE_COMPUTE,
+} from './names.js'
+
+/**
+ * Runs one computation inside a `rapide.compute` span made the active span, so the spans the function
+ * makes itself (a database query, an HTTP call) are its children. `context.with` runs `run` at once and
+ * hands back its result untouched: a synchronous function stays synchronous, a promise is the caller's
+ * very promise (the span ends when it settles).
+ */
+export function computeInSpan<T>(tracer: Tracer, recordKeys: boolean, info: ComputeInfo, run: () => T): T {
+  const attributes: Attributes = {
+    [ATTR_RAPIDE_DOMAIN]: info.domainKey,
+    [ATTR_RAPIDE_FUNCTION]: info.functionKey,
+    [ATTR_RAPIDE_BACKEND]: info.backend,
+    [ATTR_RAPIDE_REFRESH]: info.refresh,
+  }
+  // A computation the caller waits for follows a lookup that found nothing; a background refresh
+  // follows no lookup of its own.
+  if (!info.refresh) attributes[ATTR_CACHE_HIT] = false
+  if (recordKeys) attributes[ATTR_RAPIDE_KEY] = info.key
+  const parent = context.active()
+  const span = tracer.startSpan(
+    // `{operation} {target}` with a low-cardinality target, as OpenTelemetry names spans (`SELECT users`).
+    `${SPAN_RAPIDE_COMPUTE} ${info.functionKey}`,
+    { kind: SpanKind.INTERNAL, attributes },
+    parent,
+  )
+  let result: T
+  try {
+    result = context.with(trace.setSpan(parent, span), run)
+  } catch (error) {
+    fail(span, error)
+    span.end()
+    throw error
+  }
+  if (!isPromiseLike(result)) {
+    span.end()
+    return result
+  }
+  // A derived promise that handles both outcomes: it ends the span and leaves the rejection to the
+  // caller, who holds the original promise (no unhandled rejection is created here).
+  try {
+    result.then(
+      () => span.end(),
+      (error: unknown) => {
+        fail(span, error)
+        span.end()
+      },
+    )
+  } catch (error) {
+    // A thenable whose `then` throws: the caller meets the same failure when awaiting it.
+    fail(span, error)
+    span.end()
+  }
+  return result
+}
+
+function fail(span: Span, error: unknown): void {
+  span.setAttribute(ATTR_ERROR_TYPE, errorType(error))
+  if (error instanceof Error) {
+    span.recordException(error)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+  } else {
+    span.recordException(String(error))
+    span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) })
+  }
+}
