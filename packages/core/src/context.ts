@@ -5,6 +5,7 @@ import { BackendError, ClosedError, RapideError } from './errors.js'
 import type { CacheEvents, EventHub } from './events.js'
 import type { KeyLayout } from './keys/key-layout.js'
 import type { Serializer } from './serialization/serializer.js'
+import type { Signer } from './serialization/signing.js'
 import { StoredValues } from './serialization/stored-values.js'
 
 export type ErrorPolicy = 'silent' | 'raise'
@@ -48,14 +49,19 @@ export class CacheContext {
     readonly onError: ErrorPolicy,
     readonly timeoutMs: number,
     readonly defaultTtlMs: number | undefined,
+    /** Signs and verifies stored values and results (the `sign` option); none on an in-process backend. */
+    signer?: Signer,
   ) {
     const { backend, accelerations, version } = checked
     const { capabilities } = backend
     this.store = new Store(backend, accelerations, version, timeoutMs, (operation, error, key) =>
       this.failure(operation, error, key),
     )
-    this.values = new StoredValues(serializer, capabilities.inProcessValues, (operation, error, key) =>
-      this.report(operation, error, key),
+    this.values = new StoredValues(
+      serializer,
+      capabilities.inProcessValues,
+      (operation, error, key) => this.report(operation, error, key),
+      signer,
     )
     this.state = backendState(backend)
     this.coordination =

@@ -7,6 +7,7 @@ import { EventHub } from './events.js'
 import { KeyLayout } from './keys/key-layout.js'
 import { checkOptions } from './options.js'
 import type { Serializer } from './serialization/serializer.js'
+import { type SignOptions, signerOf } from './serialization/signing.js'
 import { v8Serializer } from './serialization/v8-serializer.js'
 import { parseOptionalTtl, parseTtl, type Ttl } from './ttl.js'
 
@@ -32,6 +33,14 @@ export interface CacheOptions<B extends AnyBackend> {
   keyPrefix?: string
   /** Default version in every key (impcache-style); bump it to ignore everything stored before. Default `1`. */
   version?: string | number
+  /**
+   * Signs every stored value and result with an HMAC-SHA256 bound to its storage key; an entry that does
+   * not verify (forged, copied from another key, unsigned) is a reported miss. `acceptedKeys` are also
+   * accepted when reading (key rotation). Nothing to sign on an in-process backend (memory): accepted
+   * there and inert. See "Signed values" in the README.
+   * @example sign: { key: process.env.CACHE_SIGNING_KEY! } // `openssl rand -base64 32`
+   */
+  sign?: SignOptions
 }
 
 /** Every option `createCache` knows: anything else is refused, never silently ignored. */
@@ -44,6 +53,7 @@ const CACHE_OPTIONS = [
   'timeout',
   'keyPrefix',
   'version',
+  'sign',
 ] as const
 
 /**
@@ -75,6 +85,8 @@ export function createCache<B extends AnyBackend>(options: CacheOptions<B>): Cac
   }
   const defaultTtlMs = parseOptionalTtl(options.defaultTtl, 'createCache: defaultTtl')
   const timeoutMs = parseTtl(options.timeout ?? '1s', 'createCache: timeout')
+  // Before the backend is resolved: a refused key must not leave a store opened.
+  const signer = signerOf(options.sign)
   const { backend, owned } = resolveBackend(options.backend)
   const events = new EventHub()
   const layout = new KeyLayout(keyPrefix, domainKey, String(version))
@@ -87,6 +99,7 @@ export function createCache<B extends AnyBackend>(options: CacheOptions<B>): Cac
     onError,
     timeoutMs,
     defaultTtlMs,
+    signer,
   )
   return new Cache<B>(ctx, events, owned)
 }

@@ -39,8 +39,13 @@ export const ErrorCodes = {
   COUNTER_OVERFLOW: 'E_COUNTER_OVERFLOW',
   /** A glob pattern is malformed (an unclosed class, a reversed range such as `[z-a]`). */
   INVALID_PATTERN: 'E_INVALID_PATTERN',
-  /** A stored entry failed its integrity check (checksum or signature); it is treated as a miss. */
+  /** A stored entry failed its integrity check (checksum, format); it is treated as a miss. */
   CORRUPT_ENTRY: 'E_CORRUPT_ENTRY',
+  /**
+   * A cache with `sign` read an entry whose signature does not verify (forged, moved from another key,
+   * unsigned, or signed by a key it does not accept): a miss. A `CorruptEntryError` too.
+   */
+  BAD_SIGNATURE: 'E_BAD_SIGNATURE',
   /** A value is larger than the backend can hold (for example above the memory backend's `maxBytes`). */
   VALUE_TOO_LARGE: 'E_VALUE_TOO_LARGE',
   /** A user callback (an event listener, a hook such as `onCircuitChange`) threw or rejected. */
@@ -221,6 +226,32 @@ export class InvalidPatternError extends RapideError {
 export class CorruptEntryError extends RapideError {
   constructor(reason: string) {
     super(ErrorCodes.CORRUPT_ENTRY, `Stored entry is corrupt: ${reason}`)
+  }
+}
+
+/**
+ * A cache with `sign` read an entry whose signature does not verify; it is a miss, reported through the
+ * `error` event (operation `'decode'`). `reason`: `'unsigned'` (written by a cache without `sign`),
+ * `'unknown-key'` (signed by a key neither `sign.key` nor in `sign.acceptedKeys`: a rotation step missed,
+ * or a forgery), `'mismatch'` (a known key, but the entry or its storage key was changed: a forgery or an
+ * entry copied to another key). `keyId` is the id the entry carries (see `signingKeyId`).
+ *
+ * @example
+ * cache.on('error', ({ error }) => { if (error instanceof SignatureError) alert(error.reason, error.keyId) })
+ */
+export class SignatureError extends CorruptEntryError {
+  override readonly code: ErrorCode = ErrorCodes.BAD_SIGNATURE
+  constructor(
+    readonly reason: 'unsigned' | 'unknown-key' | 'mismatch',
+    readonly keyId?: string,
+  ) {
+    super(
+      reason === 'unsigned'
+        ? 'it is not signed, and this cache verifies signatures'
+        : reason === 'unknown-key'
+          ? `it is signed by key ${keyId}, which is neither sign.key nor in sign.acceptedKeys`
+          : `its signature (key ${keyId}) does not match its content and storage key`,
+    )
   }
 }
 

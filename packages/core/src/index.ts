@@ -45,6 +45,7 @@ export {
   RapideError,
   RateLimitError,
   SerializationError,
+  SignatureError,
   UnkeyableArgumentError,
   ValueTooLargeError,
 } from './errors.js'
@@ -67,6 +68,7 @@ export type { MaybePromise } from './maybe-promise.js'
 export { checkOptions } from './options.js'
 export { jsonSerializer } from './serialization/json-serializer.js'
 export type { Serializer } from './serialization/serializer.js'
+export { type SignOptions, signingKeyId } from './serialization/signing.js'
 export { v8Serializer } from './serialization/v8-serializer.js'
 export type { HitLimitOption } from './strategies/hit-limit.js'
 export type { LinkedTarget } from './strategies/linked-invalidation.js'

@@ -86,7 +86,7 @@ export class KeyValueApi<B extends AnyBackend> {
       const { ctx } = this
       const full = this.key(key, options, SET_OPTIONS)
       const ttlMs = this.ttlMs(options)
-      const stored = ctx.values.encodeValue(value)
+      const stored = ctx.values.encodeValue(value, full)
       return typed(ctx.store.set(full, stored, ttlMs))
     })
   }
@@ -99,7 +99,7 @@ export class KeyValueApi<B extends AnyBackend> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
       const full = this.key(key, options, SET_OPTIONS)
-      return typed(ctx.store.setNx(full, ctx.values.encodeValue(value), this.ttlMs(options)))
+      return typed(ctx.store.setNx(full, ctx.values.encodeValue(value, full), this.ttlMs(options)))
     })
   }
 
@@ -127,11 +127,10 @@ export class KeyValueApi<B extends AnyBackend> {
       const { ctx } = this
       const ttlMs = this.ttlMs(options)
       const pairs = Symbol.iterator in entries ? [...entries] : Object.entries(entries)
-      const writes = pairs.map(([key, value]) => ({
-        key: this.key(key, options, SET_OPTIONS),
-        value: ctx.values.encodeValue(value),
-        ttlMs,
-      }))
+      const writes = pairs.map(([key, value]) => {
+        const full = this.key(key, options, SET_OPTIONS)
+        return { key: full, value: ctx.values.encodeValue(value, full), ttlMs }
+      })
       return typed<B, void>(ctx.store.setMany(writes))
     })
   }

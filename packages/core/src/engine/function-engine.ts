@@ -13,7 +13,7 @@ import { LiveEntry } from '../live-entry.js'
 import { chain, isPromiseLike, type MaybePromise } from '../maybe-promise.js'
 import { checkOptions } from '../options.js'
 import { isGeneratorObject } from '../sequences.js'
-import { type DecodedEnvelope, decodeEnvelope } from '../serialization/envelope.js'
+import type { DecodedEnvelope } from '../serialization/envelope.js'
 import { HitLimit } from '../strategies/hit-limit.js'
 import { RateLimiter } from '../strategies/rate-limit.js'
 import { SlowCalls } from '../strategies/slow-calls.js'
@@ -276,7 +276,7 @@ export abstract class FunctionEngine {
 
   protected decode(stored: unknown, key: string): DecodedEnvelope | undefined {
     try {
-      return decodeEnvelope(this.ctx.serializer, stored, this.judging)
+      return this.ctx.values.decodeResult(stored, key, this.judging)
     } catch (error) {
       this.ctx.report('decode', error, key)
       return undefined
@@ -748,7 +748,7 @@ export abstract class FunctionEngine {
     try {
       stored = ctx.inProcessValues
         ? this.liveEntry(key, value, async, flight, storedAt, computeMs)
-        : ctx.values.encodeResult(value, flight.stamp, async, { storedAt, computeMs })
+        : ctx.values.encodeResult(value, flight.stamp, async, { storedAt, computeMs }, key)
     } catch (error) {
       finish()
       ctx.report('encode', error, key)

@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib'
-import { CorruptEntryError, RapideError, SerializationError } from '../errors.js'
+import { CorruptEntryError, RapideError, SerializationError, SignatureError } from '../errors.js'
 import type { Serializer } from './serializer.js'
+import { SIGNATURE_BYTES, type Signer } from './signing.js'
 
 /**
  * The byte layout of a stored entry on byte-storing backends:
@@ -8,6 +9,11 @@ import type { Serializer } from './serializer.js'
  * ```
  * 0xF2 | flags (u8) | header length (u16 BE) | header: "{serializer}\n{stamp}" (utf8) | payload | CRC-32 (u32 LE)
  * ```
+ *
+ * An entry written by a cache with `sign` (flag `SIGNED`) carries a signature between the payload and the
+ * CRC: the signing key's id (4 bytes) and an HMAC-SHA256 (32 bytes) over the storage key and everything
+ * before the MAC (see {@link Signer}). A cache with `sign` refuses an entry without it; a cache without
+ * `sign` reads a signed entry as any other (it trusts its store).
  *
  * A function result carries when it was stored and how long it took to compute (flag `TIMED`): its header
  * is then `"{serializer}\n{storedAt}:{computeMs}\n{stamp}"`, the timing before the stamp because a stamp
@@ -28,7 +34,8 @@ const MAGIC = 0xf2
 const UNCHECKSUMMED_MAGIC = 0xf1
 const FLAG_ASYNC = 1
 const FLAG_TIMED = 2
-const KNOWN_FLAGS = FLAG_ASYNC | FLAG_TIMED
+const FLAG_SIGNED = 4
+const KNOWN_FLAGS = FLAG_ASYNC | FLAG_TIMED | FLAG_SIGNED
 /** CRC-32 of any message followed by its own CRC-32 in little-endian order. */
 const CRC32_RESIDUE = 0x2144df1c
 /** `{storedAt}:{computeMs}`: whole milliseconds since the epoch, and a duration in milliseconds. */
@@ -54,8 +61,9 @@ export interface EntryTiming {
 }
 
 /**
- * Encodes a value with its serializer name, stamp and async flag. Throws a {@link SerializationError}
- * (whatever the serializer threw is its `cause`) if the value cannot be stored.
+ * Encodes a value with its serializer name, stamp and async flag, signed for `storageKey` when a signer is
+ * given. Throws a {@link SerializationError} (whatever the serializer threw is its `cause`) if the value
+ * cannot be stored.
  */
 export function encodeEnvelope(
   serializer: Serializer,
@@ -63,6 +71,8 @@ export function encodeEnvelope(
   stamp: string,
   async: boolean,
   timing?: EntryTiming,
+  signer?: Signer,
+  storageKey?: string,
 ): Buffer {
   let payload: Uint8Array
   try {
@@ -86,13 +96,21 @@ export function encodeEnvelope(
       `The entry header (serializer name and stamp) is ${header.length} bytes, over 65535`,
     )
   }
-  const end = PREFIX_BYTES + header.length + payload.byteLength
+  const payloadEnd = PREFIX_BYTES + header.length + payload.byteLength
+  const end = signer === undefined ? payloadEnd : payloadEnd + SIGNATURE_BYTES
   const out = Buffer.allocUnsafe(end + CHECKSUM_BYTES)
   out[0] = MAGIC
-  out[1] = (async ? FLAG_ASYNC : 0) | (timing === undefined ? 0 : FLAG_TIMED)
+  out[1] =
+    (async ? FLAG_ASYNC : 0) |
+    (timing === undefined ? 0 : FLAG_TIMED) |
+    (signer === undefined ? 0 : FLAG_SIGNED)
   out.writeUInt16BE(header.length, 2)
   header.copy(out, PREFIX_BYTES)
   out.set(payload, PREFIX_BYTES + header.length)
+  if (signer !== undefined) {
+    if (storageKey === undefined) throw new TypeError('a signed entry needs its storage key')
+    signer.sign(storageKey, out, payloadEnd)
+  }
   out.writeUInt32LE(crc32(out.subarray(0, end)), end)
   return out
 }
@@ -101,13 +119,23 @@ export function encodeEnvelope(
  * Decodes an envelope; throws {@link CorruptEntryError} for anything corrupt, malformed, foreign, written
  * by another serializer or by the format before checksums. The engine reports it and treats it as a miss.
  * `timing`: read when the result was stored (what freshness strategies need); without it the hit path
- * skips parsing it (`storedAt` and `computeMs` are then 0).
+ * skips parsing it (`storedAt` and `computeMs` are then 0). With a signer, the entry must carry a
+ * signature that verifies for `storageKey` ({@link SignatureError} otherwise), checked before anything
+ * else of the entry is read.
  */
-export function decodeEnvelope(serializer: Serializer, stored: unknown, timing = true): DecodedEnvelope {
+export function decodeEnvelope(
+  serializer: Serializer,
+  stored: unknown,
+  timing = true,
+  signer?: Signer,
+  storageKey?: string,
+): DecodedEnvelope {
   const { bytes, stamp, headerEnd, payloadEnd, storedAt, computeMs } = checkEnvelope(
     serializer,
     stored,
     timing,
+    signer,
+    storageKey,
   )
   let value: unknown
   try {
@@ -122,7 +150,8 @@ export function decodeEnvelope(serializer: Serializer, stored: unknown, timing =
 
 /**
  * The stamp of an entry, checked like {@link decodeEnvelope} (checksum, format, serializer) but without
- * decoding the payload: what the background reclamation needs to judge a result.
+ * decoding the payload: what the background reclamation needs to judge a result. The signature is not
+ * verified: the stamp only decides whether to delete an entry, which anyone able to forge one can do.
  */
 export function decodeStamp(serializer: Serializer, stored: unknown): string {
   return checkEnvelope(serializer, stored, false).stamp
@@ -139,6 +168,8 @@ function checkEnvelope(
   serializer: Serializer,
   stored: unknown,
   readTiming: boolean,
+  signer?: Signer,
+  storageKey?: string,
 ): {
   bytes: Buffer
   stamp: string
@@ -159,8 +190,17 @@ function checkEnvelope(
     throw new CorruptEntryError('not a rapide entry')
   }
   if (crc32(bytes) !== CRC32_RESIDUE) throw new CorruptEntryError('checksum mismatch')
-  if ((bytes[1]! & ~KNOWN_FLAGS) !== 0) throw new CorruptEntryError(`unknown flags ${bytes[1]}`)
-  const payloadEnd = bytes.length - CHECKSUM_BYTES
+  const flags = bytes[1]!
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new CorruptEntryError(`unknown flags ${flags}`)
+  let payloadEnd = bytes.length - CHECKSUM_BYTES
+  if ((flags & FLAG_SIGNED) !== 0) {
+    payloadEnd -= SIGNATURE_BYTES
+    if (payloadEnd < PREFIX_BYTES) throw new CorruptEntryError('truncated signature')
+    // Before the header is parsed or the payload decoded: nothing an unverified writer chose is read.
+    if (signer !== undefined) signer.verify(storageKey!, bytes, payloadEnd)
+  } else if (signer !== undefined) {
+    throw new SignatureError('unsigned')
+  }
   const headerEnd = PREFIX_BYTES + bytes.readUInt16BE(2)
   if (headerEnd > payloadEnd) throw new CorruptEntryError('truncated header')
   const header = bytes.toString('utf8', PREFIX_BYTES, headerEnd)
