@@ -60,7 +60,13 @@ export { InvalidationBatch } from './invalidation-batch.js'
 export { isolateCallback } from './isolate-callback.js'
 export type { KeyOptions, LockOptions, SetOptions } from './key-value.js'
 export { type CacheKeyable, cacheKey } from './keys/cache-key.js'
-export { type DescribedKey, describeKey, type KeyKind } from './keys/describe-key.js'
+export {
+  type DescribedKey,
+  describeKey,
+  generationKeysOf,
+  type KeyKind,
+  namespaceOf,
+} from './keys/describe-key.js'
 export { encodeArguments, MAX_KEY_BYTES, MAX_KEY_DEPTH, MAX_KEY_SLOTS } from './keys/encode-arguments.js'
 export { compileGlob, type GlobMatcher, globToRegExp } from './keys/glob.js'
 export type { ArgumentKeyOptions } from './keys/key-options.js'

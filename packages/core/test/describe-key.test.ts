@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createCache, encodeArguments } from '../src/index.js'
-import { describeKey } from '../src/keys/describe-key.js'
+import { describeKey, generationKeysOf, namespaceOf } from '../src/keys/describe-key.js'
 import { boundArgumentKey, closeGroup, functionGenerationSuffix, KeyLayout } from '../src/keys/key-layout.js'
 import { CountingStoreBackend } from './support/backends.js'
 
@@ -95,6 +95,16 @@ describe('describeKey reads back what KeyLayout builds', () => {
             name: other,
           })
           expect(describeKey(layout.lock(other))).toEqual({ ...where, kind: 'lock', name: other })
+          expect(generationKeysOf(layout.resultNamespace(fn) + closed)).toEqual([
+            layout.domainGeneration,
+            layout.functionNamespace(fn) + functionGenerationSuffix,
+            layout.resultGenerationNamespace(fn) + closed,
+          ])
+          expect(generationKeysOf(layout.resultGenerationNamespace(fn) + closed)).toBeUndefined()
+          expect(namespaceOf({ keyPrefix: prefix, domainKey: domain })).toBe(layout.namespace)
+          const prefixOnly = namespaceOf({ keyPrefix: prefix })
+          expect(layout.namespace.startsWith(prefixOnly)).toBe(true)
+          expect(describeKey(`${prefixOnly}x:@ping`)?.keyPrefix).toBe(prefix)
         },
       ),
       { numRuns: 300 },
@@ -133,6 +143,7 @@ describe('describeKey reads back what KeyLayout builds', () => {
       expect(described!.kind, key).not.toBe('foreign')
       kinds.add(described!.kind)
       if (described!.kind === 'result') {
+        for (const generation of generationKeysOf(key)!) expect(store.has(generation), generation).toBe(true)
         expect(described).toMatchObject({
           functionKey: 'get:price',
           version: '1',

@@ -1,3 +1,5 @@
+import { closeGroup, functionGenerationSuffix, KeyLayout } from './key-layout.js'
+
 /**
  * What one storage key holds, by the key layout of `key-layout.ts`:
  *
@@ -185,4 +187,38 @@ function functionSegments(text: string): { functionKey: string; version: string;
 function openGroup(tail: string, closed: boolean): string | undefined {
   if (tail.endsWith('}')) return undoEscapes(tail.slice(0, -1), ARGUMENT_ESCAPE, ARGUMENT_UNESCAPES, /\}/)
   return closed || tail === '' || tail.includes('}') ? undefined : tail
+}
+
+/**
+ * Where every key of a domain starts (`{keyPrefix}|{domain}:`, escaped as the cache escapes them), or
+ * without a domain, every key of a key prefix: the prefix to list to see what a domain or an application
+ * stores. Throws `InvalidOptionError` for names a cache would refuse.
+ *
+ * @example
+ * backend.keys(namespaceOf({ keyPrefix: 'app', domainKey: 'SHOP' })) // every key of SHOP under 'app'
+ */
+export function namespaceOf(where: { keyPrefix?: string; domainKey?: string }): string {
+  const { keyPrefix = '', domainKey } = where
+  const namespace = new KeyLayout(keyPrefix, domainKey ?? '-', '1').namespace
+  return domainKey === undefined ? namespace.slice(0, namespace.lastIndexOf('|') + 1) : namespace
+}
+
+/**
+ * The three generations a stored result is valid under, in the order of its stamp
+ * (`{domain}.{function}.{result}`): the result is live while its stamp holds their current tokens, dead
+ * once an invalidation replaced one (or one is gone). `undefined` for a key that is not a result.
+ *
+ * @example
+ * const [domain, fn, result] = generationKeysOf('app|SHOP:r:{GET_PRICE:1:"A-1"}')!
+ */
+export function generationKeysOf(key: string): readonly [string, string, string] | undefined {
+  const described = describeKey(key)
+  if (described?.kind !== 'result') return undefined
+  const { keyPrefix, domain, functionKey, version, argumentKey } = described
+  const layout = new KeyLayout(keyPrefix, domain, version!)
+  return [
+    layout.domainGeneration,
+    layout.functionNamespace(functionKey!) + functionGenerationSuffix,
+    layout.resultGenerationNamespace(functionKey!) + closeGroup(argumentKey!),
+  ]
 }
