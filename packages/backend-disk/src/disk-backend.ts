@@ -14,6 +14,7 @@ import {
 } from '@rapide/core'
 import { prepareDirectory } from './cache-directory.js'
 import { entriesOf, SUBDIRECTORIES } from './directory-walk.js'
+import { diskOptionsFromUrl } from './from-url.js'
 import { fileSystemError } from './fs-errors.js'
 import { GroupLocks } from './group-lock.js'
 import { GROUP_FILE_NAME, GroupPaths } from './group-paths.js'
@@ -89,6 +90,20 @@ export class DiskBackend
   private readonly housekeeping: Housekeeping
   private readonly timer: NodeJS.Timeout | undefined
   private closed = false
+
+  /**
+   * A disk backend from a URL: `disk:///var/cache/app` (absolute), `disk:./cache` (relative to the working
+   * directory), `disk://` (the default directory), with options in the query string (`maxBytes`,
+   * `lockTimeout`, `busyTimeout`, `pruneInterval`, `openFiles`) checked as constructor options are.
+   * `onCorruptFile` is a function and cannot come from a URL. What `createCache({ backend: 'disk:…' })`
+   * and `RAPIDE_URL` use.
+   *
+   * @example
+   * const backend = DiskBackend.fromUrl('disk:///var/cache/app?maxBytes=1000000000&pruneInterval=5m')
+   */
+  static fromUrl(url: string): DiskBackend {
+    return new DiskBackend(diskOptionsFromUrl(url))
+  }
 
   constructor(options: DiskBackendOptions = {}) {
     this.settings = resolveOptions(options)

@@ -15,6 +15,7 @@ import {
 } from '@rapide/core'
 import { LRUCache } from 'lru-cache'
 import { estimateSize } from './estimate-size.js'
+import { memoryOptionsFromUrl } from './from-url.js'
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -76,6 +77,18 @@ export class MemoryBackend
 
   /** The byte bound, when there is one. */
   private readonly maxBytes: number | undefined
+
+  /**
+   * A memory backend from a URL: `mem://`, with the options in the query string (`maxEntries`,
+   * `maxBytes`), checked as constructor options are (an unknown or ill-typed one is an
+   * `InvalidOptionError`). What `createCache({ backend: 'mem://…' })` and `RAPIDE_URL` use.
+   *
+   * @example
+   * const backend = MemoryBackend.fromUrl('mem://?maxEntries=50000&maxBytes=67108864')
+   */
+  static fromUrl(url: string): MemoryBackend {
+    return new MemoryBackend(memoryOptionsFromUrl(url))
+  }
 
   constructor(options: MemoryBackendOptions = {}) {
     checkOptions(options, OPTIONS, 'MemoryBackend')
