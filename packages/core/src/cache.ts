@@ -3,13 +3,14 @@ import type { CacheContext } from './context.js'
 import type { FunctionEngine as Engine } from './engine/function-engine.js'
 import { LocalFunction } from './engine/local-function.js'
 import { SharedFunction } from './engine/shared-function.js'
-import { DuplicateFunctionKeyError, InvalidOptionError } from './errors.js'
+import { DuplicateFunctionKeyError, InvalidOptionError, NotSupportedError } from './errors.js'
 import type { CacheEventName, CacheListener, EventHub } from './events.js'
 import { applyInvalidations, type InvalidationTarget } from './invalidation.js'
 import { InvalidationBatch } from './invalidation-batch.js'
 import { KeyValueApi } from './key-value.js'
 import { chain, isPromiseLike, type MaybePromise } from './maybe-promise.js'
 import { collecting, replay, sequenceKind } from './sequences.js'
+import type { CacheStatisticsSnapshot } from './statistics.js'
 import { flushExpired } from './strategies/flush-expired.js'
 import { type LinkedTarget, linkedTargets } from './strategies/linked-invalidation.js'
 import type { Ttl } from './ttl.js'
@@ -344,7 +345,28 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
     return applyInvalidations(this.ctx, [{ level: 'result', fn: engine, key }], false)
   }
 
-  // ---- events and lifecycle ---------------------------------------------------------------------
+  // ---- statistics, events and lifecycle ----------------------------------------------------------
+
+  /**
+   * This cache's counters: per wrapped function and in total (hits, misses, stale answers, computations,
+   * failures, cache-side errors, invalidations, compute time, hit ratio), since the cache was created or
+   * the last `stats({ reset: true })`. Counting costs the hit path one increment; `createCache({ stats:
+   * false })` turns it off, and then this throws `NotSupportedError`.
+   *
+   * @example
+   * const { total, functions } = cache.stats()
+   * console.log(`hit ratio ${(total.hitRatio ?? 0) * 100}%`, functions.GET_USER?.computeMs)
+   * setInterval(() => exporter.push(cache.stats({ reset: true })), 60_000) // per-minute deltas
+   */
+  stats(options: { reset?: boolean } = {}): CacheStatisticsSnapshot {
+    const { statistics } = this.ctx
+    if (statistics === undefined) {
+      throw new NotSupportedError(
+        `Cache "${this.ctx.domainKey}" was created with stats: false; it counts nothing`,
+      )
+    }
+    return statistics.snapshot(options.reset === true)
+  }
 
   /**
    * Subscribes to an event; returns the unsubscribe function.

@@ -3,10 +3,15 @@ import { Store } from './backend/store.js'
 import { type BackendState, backendState, type GenerationCounter } from './coordination/backend-state.js'
 import { BackendError, ClosedError, RapideError } from './errors.js'
 import type { CacheEvents, EventHub } from './events.js'
+import type { ComputeInfo } from './instrumentation.js'
 import type { KeyLayout } from './keys/key-layout.js'
 import type { Serializer } from './serialization/serializer.js'
 import type { Signer } from './serialization/signing.js'
 import { StoredValues } from './serialization/stored-values.js'
+import type { CacheStatistics } from './statistics.js'
+
+/** One instrumentation's `compute` hook (see `CacheInstrumentation`). */
+export type ComputeHook = <T>(info: ComputeInfo, run: () => T) => T
 
 export type ErrorPolicy = 'silent' | 'raise'
 
@@ -39,6 +44,10 @@ export class CacheContext {
 
   /** How values, results and tokens are stored on this backend. */
   readonly values: StoredValues
+  /** The cache's counters (`cache.stats()`); `undefined` with `stats: false`. Set by `createCache`. */
+  statistics: CacheStatistics | undefined
+  /** The instrumentation hooks that wrap computations (tracing), in order; empty without any. */
+  computeHooks: readonly ComputeHook[] = []
 
   constructor(
     checked: CheckedBackend,
@@ -165,6 +174,7 @@ export class CacheContext {
   }
 
   report(operation: string, error: unknown, key?: string): void {
+    this.statistics?.countError(operation, key)
     if (this.events.has('error')) this.events.emit('error', { operation, error, key } as CacheEvents['error'])
   }
 }

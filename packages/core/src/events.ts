@@ -7,6 +7,11 @@ export interface CacheEvents {
   hit: { functionKey: string; key: string }
   /** A wrapped call found nothing valid and computes. */
   miss: { functionKey: string; key: string }
+  /**
+   * A computation of a wrapped function settled (a miss, a `refresh()`, a background refresh): how long it
+   * took, and its error if it failed. What compute-time metrics are built on.
+   */
+  compute: { functionKey: string; key: string; ms: number; refresh: boolean; error?: unknown }
   /** A computed result was stored. */
   set: { functionKey: string; key: string }
   /**

@@ -23,7 +23,14 @@ export { Cache, type MethodReturn } from './cache.js'
 export type { ErrorPolicy } from './context.js'
 export type { ComputationLockOption } from './coordination/computation-lock.js'
 export { reclaimTiming } from './coordination/reclaim-dead-results.js'
-export { type CacheOptions, createCache } from './create-cache.js'
+export {
+  type BackendOfUrl,
+  type CacheOptions,
+  createCache,
+  type EnvironmentCacheOptions,
+  RAPIDE_URL,
+  type UrlCacheOptions,
+} from './create-cache.js'
 export {
   BackendError,
   BackendTimeoutError,
@@ -56,6 +63,7 @@ export type {
   FailSafeOption,
   NeverDieOption,
 } from './freshness/freshness-policy.js'
+export type { CacheInstrumentation, ComputeInfo } from './instrumentation.js'
 export { InvalidationBatch } from './invalidation-batch.js'
 export { isolateCallback } from './isolate-callback.js'
 export type { KeyOptions, LockOptions, SetOptions } from './key-value.js'
@@ -76,6 +84,7 @@ export { jsonSerializer } from './serialization/json-serializer.js'
 export type { Serializer } from './serialization/serializer.js'
 export { type SignOptions, signingKeyId } from './serialization/signing.js'
 export { v8Serializer } from './serialization/v8-serializer.js'
+export type { CacheStatisticsSnapshot, CallStatistics } from './statistics.js'
 export type { HitLimitOption } from './strategies/hit-limit.js'
 export type { LinkedTarget } from './strategies/linked-invalidation.js'
 export type { RateLimitOption } from './strategies/rate-limit.js'

@@ -74,7 +74,16 @@ export function applyInvalidations(
     }
   }
   const announced = () => {
-    if (!announce || !ctx.events.has('invalidate')) return
+    if (!announce) return
+    const { statistics } = ctx
+    if (statistics !== undefined) {
+      for (const target of targets)
+        statistics.countInvalidation(
+          target.level,
+          target.level === 'domain' ? undefined : target.fn.functionKey,
+        )
+    }
+    if (!ctx.events.has('invalidate')) return
     for (const target of targets) ctx.events.emit('invalidate', describe(target))
   }
   return chain(ctx.store.setMany(writes), () =>

@@ -14,7 +14,9 @@ export type CachedResult<B extends AnyBackend, R> = [R] extends [
   : [R] extends [Generator<infer T, infer TReturn, never>]
     ? B['capabilities']['sync'] extends true
       ? Generator<T, TReturn, undefined>
-      : AsyncGenerator<T, TReturn, undefined>
+      : B['capabilities']['sync'] extends false
+        ? AsyncGenerator<T, TReturn, undefined>
+        : Generator<T, TReturn, undefined> | AsyncGenerator<T, TReturn, undefined>
     : [R] extends [PromiseLike<infer V>]
       ? Promise<V>
       : OnBackend<B, R>

@@ -240,8 +240,15 @@ export type AnyBackend = SyncBackend<unknown> | AsyncBackend<unknown> | BackendV
 /** A backend class the cache can construct with its defaults. */
 export type BackendClass<B extends AnyBackend> = new () => B
 
-/** `T` on a synchronous backend, `Promise<T>` on an asynchronous one. */
-export type OnBackend<B extends AnyBackend, T> = B['capabilities']['sync'] extends true ? T : Promise<T>
+/**
+ * `T` on a synchronous backend, `Promise<T>` on an asynchronous one, and `T | Promise<T>` on a backend
+ * that may be either (one chosen at run time, by `RAPIDE_URL` for instance): `await` works on all three.
+ */
+export type OnBackend<B extends AnyBackend, T> = B['capabilities']['sync'] extends true
+  ? T
+  : B['capabilities']['sync'] extends false
+    ? Promise<T>
+    : T | Promise<T>
 
 /** The names of the optional groups, as the feature table and the conformance summary use them. */
 export const BACKEND_GROUPS = {

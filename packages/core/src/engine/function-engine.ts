@@ -14,6 +14,7 @@ import { chain, isPromiseLike, type MaybePromise } from '../maybe-promise.js'
 import { checkOptions } from '../options.js'
 import { isGeneratorObject } from '../sequences.js'
 import type { DecodedEnvelope } from '../serialization/envelope.js'
+import { DISCARDED_COUNTERS, type FunctionCounters } from '../statistics.js'
 import { HitLimit } from '../strategies/hit-limit.js'
 import { RateLimiter } from '../strategies/rate-limit.js'
 import { SlowCalls } from '../strategies/slow-calls.js'
@@ -80,6 +81,8 @@ export abstract class FunctionEngine {
    * them at hand: the argument key under local coordination, the whole key under shared.
    */
   private readonly refreshing = new Set<string>()
+  /** This function's statistics (`cache.stats()`), or a sink nobody reads under `stats: false`. */
+  protected readonly counters: FunctionCounters
 
   constructor(
     protected readonly ctx: CacheContext,
@@ -137,6 +140,7 @@ export abstract class FunctionEngine {
     }
     this.judging = this.freshness !== undefined || this.hitLimit !== undefined
     this.options = options
+    this.counters = ctx.statistics?.forFunction(functionKey, this.entryPrefix) ?? DISCARDED_COUNTERS
   }
 
   /**
@@ -285,6 +289,12 @@ export abstract class FunctionEngine {
 
   /** A hit on `prefix + rest` (two parts so the memory hit path builds no key unless a listener wants it). */
   protected hit(prefix: string, rest: string, value: unknown, async: boolean, viaPromise: boolean): unknown {
+    this.counters.hits++
+    return this.answer(prefix, rest, value, async, viaPromise)
+  }
+
+  /** Answers a call with a stored value (a hit, or a stale fallback after a miss: counted by the caller). */
+  private answer(prefix: string, rest: string, value: unknown, async: boolean, viaPromise: boolean): unknown {
     const { events } = this.ctx
     if (events.has('hit')) events.emit('hit', { functionKey: this.functionKey, key: prefix + rest })
     return !viaPromise && (async || this.knownAsync) ? Promise.resolve(value) : value
@@ -326,6 +336,7 @@ export abstract class FunctionEngine {
     if (verdict === 'fresh') return this.hit(prefix, rest, value, async, viaPromise)
     if (verdict === 'early' || verdict === 'stale') {
       const { events } = this.ctx
+      if (verdict === 'stale') this.counters.stale++
       if (verdict === 'stale' && events.has('stale')) {
         const reason = this.keepAlive === undefined ? 'staleWhileRevalidate' : 'neverDie'
         events.emit('stale', { functionKey: this.functionKey, key: prefix + rest, reason })
@@ -339,6 +350,7 @@ export abstract class FunctionEngine {
     const key = prefix + rest
     const current = stamp ?? this.currentStamp(key)
     const fallback = verdict === 'fallback' ? { value, async, stamp: current, stored } : undefined
+    this.counters.misses++
     return this.compute(self, args, key, current, true, fallback)
   }
 
@@ -407,9 +419,10 @@ export abstract class FunctionEngine {
     return chain(checked, (valid) => {
       if (!valid) throw error
       const { events } = this.ctx
+      this.counters.stale++
       if (events.has('stale'))
         events.emit('stale', { functionKey: this.functionKey, key, reason: 'failSafe', error })
-      return this.hit(key, '', fallback.value, fallback.async, viaPromise)
+      return this.answer(key, '', fallback.value, fallback.async, viaPromise)
     })
   }
 
@@ -450,6 +463,7 @@ export abstract class FunctionEngine {
             if (!valid || settled) return
             settled = true
             const { events } = this.ctx
+            this.counters.stale++
             if (events.has('stale'))
               events.emit('stale', { functionKey: this.functionKey, key, reason: 'softTimeout' })
             resolve(fallback.value)
@@ -476,9 +490,10 @@ export abstract class FunctionEngine {
   }
 
   /** The backend could not be read: `raise` throws, `silent` computes without the cache. */
-  protected readFailed(error: unknown, self: unknown, args: readonly unknown[]): unknown {
+  protected readFailed(error: unknown, self: unknown, args: readonly unknown[], key: string): unknown {
+    this.counters.misses++
     if (this.ctx.onError === 'raise') throw error
-    return this.fn.apply(self, args as unknown[])
+    return this.runFunction(self, args, key)
   }
 
   // ---- computing and storing ----------------------------------------------------------------------
@@ -539,10 +554,11 @@ export abstract class FunctionEngine {
           }
         }
         if (valid && fallback !== undefined) {
+          this.counters.stale++
           if (ctx.events.has('stale'))
             ctx.events.emit('stale', { functionKey: this.functionKey, key, reason: 'lock' })
           this.settleGuard(guard)
-          return this.hit(key, '', fallback.value, fallback.async, false)
+          return this.answer(key, '', fallback.value, fallback.async, false)
         }
       } else if (claimed !== undefined) {
         let out: unknown
@@ -586,7 +602,7 @@ export abstract class FunctionEngine {
     const computeStartedAt = performance.now()
     let invoked: { result: unknown; poisoned: boolean }
     try {
-      invoked = this.invoke(self, args, guard)
+      invoked = this.invoke(self, args, key, guard)
     } catch (error) {
       return this.failedOver(error, fallback, key, false)
     }
@@ -654,7 +670,7 @@ export abstract class FunctionEngine {
     let async = false
     const computeStartedAt = performance.now()
     try {
-      const { result, poisoned } = this.invoke(self, args, flight.guard)
+      const { result, poisoned } = this.invoke(self, args, key, flight.guard)
       async = isPromiseLike(result)
       if (poisoned) flight.poisoned = true
       value = await result
@@ -673,13 +689,14 @@ export abstract class FunctionEngine {
   private invoke(
     self: unknown,
     args: readonly unknown[],
+    key: string,
     guard: FlightGuard | undefined,
   ): { result: unknown; poisoned: boolean } {
     const { state } = this.ctx
     const invalidationsBefore = state.invalidations
     let result: unknown
     try {
-      result = this.fn.apply(self, args as unknown[])
+      result = this.runFunction(self, args, key)
     } catch (error) {
       this.settleGuard(guard)
       throw error
@@ -688,6 +705,83 @@ export abstract class FunctionEngine {
     // that returns one): a later synchronous failure then rejects as well.
     if (!this.knownAsync && isPromiseLike(result)) this.knownAsync = true
     return { result, poisoned: state.invalidations !== invalidationsBefore }
+  }
+
+  /**
+   * Runs the function itself, through the instrumentation hooks if any, and counts it: every computation
+   * (a miss, a refresh, a background refresh, a call computed after a failed read) goes through here. A
+   * thenable that is not a promise is turned into one here, so that it is subscribed to once (a lazy query
+   * builder runs its query on each `then`).
+   */
+  private runFunction(self: unknown, args: readonly unknown[], key: string): unknown {
+    const { ctx } = this
+    this.counters.computations++
+    const startedAt = performance.now()
+    let result: unknown
+    try {
+      result =
+        ctx.computeHooks.length === 0
+          ? this.fn.apply(self, args as unknown[])
+          : this.runHooked(self, args, key, 0)
+    } catch (error) {
+      this.computed(key, startedAt, error, true)
+      throw error
+    }
+    if (!isPromiseLike(result)) {
+      this.computed(key, startedAt, undefined, false)
+      return result
+    }
+    const promise = result instanceof Promise ? result : Promise.resolve(result)
+    promise.then(
+      () => this.computed(key, startedAt, undefined, false),
+      (error: unknown) => this.computed(key, startedAt, error, true),
+    )
+    return promise
+  }
+
+  /** Runs the function inside hooks `at..` (the first one outermost). */
+  private runHooked(self: unknown, args: readonly unknown[], key: string, at: number): unknown {
+    const { ctx } = this
+    let ran = false
+    const run = () => {
+      ran = true
+      return at === ctx.computeHooks.length - 1
+        ? this.fn.apply(self, args as unknown[])
+        : this.runHooked(self, args, key, at + 1)
+    }
+    const info = {
+      domainKey: ctx.domainKey,
+      functionKey: this.functionKey,
+      key,
+      backend: ctx.store.backend.name,
+      refresh: this.refreshing.has(this.refreshKeyOf(key)),
+    }
+    try {
+      return ctx.computeHooks[at]!(info, run)
+    } catch (error) {
+      if (ran) throw error
+      // A hook that failed before running the function: the function runs without it.
+      ctx.report('instrumentation', error, key)
+      return run()
+    }
+  }
+
+  /** A computation settled: its time counted, and the `compute` event. */
+  private computed(key: string, startedAt: number, error: unknown, failed: boolean): void {
+    const ms = performance.now() - startedAt
+    const { counters } = this
+    counters.computeMs += ms
+    if (failed) counters.failures++
+    const { events } = this.ctx
+    if (events.has('compute')) {
+      const refresh = this.refreshing.has(this.refreshKeyOf(key))
+      events.emit(
+        'compute',
+        failed
+          ? { functionKey: this.functionKey, key, ms, refresh, error }
+          : { functionKey: this.functionKey, key, ms, refresh },
+      )
+    }
   }
 
   /**

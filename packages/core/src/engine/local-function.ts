@@ -83,7 +83,12 @@ export class LocalFunction extends FunctionEngine {
       // Raw reads, no adapter wrapper: this is the memory hit path, and a throw is caught right here.
       stored = view.get(argumentKey)
     } catch (error) {
-      return this.readFailed(ctx.failure('get', error, this.entryPrefix + argumentKey), self, args)
+      return this.readFailed(
+        ctx.failure('get', error, this.entryPrefix + argumentKey),
+        self,
+        args,
+        this.entryPrefix + argumentKey,
+      )
     }
     if (stored !== undefined) {
       if (stored instanceof LiveEntry) {
@@ -147,6 +152,7 @@ export class LocalFunction extends FunctionEngine {
       }
     }
     this.keepAlive?.touch(argumentKey, self, args, coarseNow())
+    this.counters.misses++
     return this.compute(self, args, this.entryPrefix + argumentKey, this.localStamp(argumentKey), true)
   }
 

@@ -90,12 +90,12 @@ export class SharedFunction extends FunctionEngine {
     try {
       superseded = supersede(key)
     } catch (error) {
-      return this.readFailed(error, self, args)
+      return this.readFailed(error, self, args, key)
     }
     if (superseded instanceof Promise) {
       return superseded.then(
         () => this.callShared(self, args, key, true),
-        (error: unknown) => this.readFailed(error, self, args),
+        (error: unknown) => this.readFailed(error, self, args, key),
       )
     }
     return this.callShared(self, args, key, true)
@@ -122,7 +122,7 @@ export class SharedFunction extends FunctionEngine {
     try {
       read = ctx.store.getMany(readKeys)
     } catch (error) {
-      return this.readFailed(error, self, args)
+      return this.readFailed(error, self, args, key)
     }
     const viaPromise = read instanceof Promise
     const afterRead = (values: unknown[]): unknown => {
@@ -150,6 +150,7 @@ export class SharedFunction extends FunctionEngine {
             )
           }
         }
+        if (!skipRead) this.counters.misses++
         return this.compute(self, args, key, stamp, join)
       }
       // Creating a missing generation is backend I/O too: its failure follows the error policy.
@@ -157,10 +158,10 @@ export class SharedFunction extends FunctionEngine {
       try {
         stamp = this.generations.ensureGenerations(generationKeys, values, skipRead ? 0 : 1)
       } catch (error) {
-        return this.readFailed(error, self, args)
+        return this.readFailed(error, self, args, key)
       }
       if (stamp instanceof Promise) {
-        return stamp.then(useStamp, (error: unknown) => this.readFailed(error, self, args))
+        return stamp.then(useStamp, (error: unknown) => this.readFailed(error, self, args, key))
       }
       return useStamp(stamp)
     }
@@ -183,7 +184,7 @@ export class SharedFunction extends FunctionEngine {
         },
         (error: unknown) => {
           ctx.callEnded()
-          return this.readFailed(error, self, args)
+          return this.readFailed(error, self, args, key)
         },
       )
     }

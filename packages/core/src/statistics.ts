@@ -1,0 +1,160 @@
+/**
+ * What happened to the calls of one wrapped function (or of all of them: the cache's total) since the
+ * cache was created or its statistics were last reset. Every call counts once as a hit or a miss.
+ */
+export interface CallStatistics {
+  /** Calls answered from a stored result without waiting for a computation. */
+  readonly hits: number
+  /** Calls that found no usable stored result: they computed, or waited for a computation under way. */
+  readonly misses: number
+  /**
+   * Calls answered with a result past its ttl, whatever the strategy: stale-while-revalidate and never-die
+   * (counted among hits too), fail-safe, soft timeout and a held lock (counted among misses too).
+   */
+  readonly stale: number
+  /** Times the function itself ran: misses that did not join a computation, refreshes, background refreshes. */
+  readonly computations: number
+  /** Computations that threw or rejected. */
+  readonly failures: number
+  /** Cache-side failures on this function's keys: backend operations, entries that did not decode or encode. */
+  readonly errors: number
+  /** Result- and function-level invalidations of this function (domain-level ones are counted on the cache). */
+  readonly invalidations: number
+  /** Total time spent computing, in milliseconds (failed computations included). */
+  readonly computeMs: number
+  /** `hits / (hits + misses)`, or `undefined` before the first call. */
+  readonly hitRatio: number | undefined
+}
+
+/** What `cache.stats()` answers. */
+export interface CacheStatisticsSnapshot {
+  /** When counting started: the cache's creation or the last `stats({ reset: true })` (ms since the epoch). */
+  readonly since: number
+  /** Every wrapped function's counters summed. */
+  readonly total: CallStatistics
+  /** Counters per function key (functions wrapped but never called show zeros). */
+  readonly functions: Readonly<Record<string, CallStatistics>>
+  /** Domain-level invalidations (`invalidateDomain`, `clear`). */
+  readonly domainInvalidations: number
+  /**
+   * Every failure reported through the `error` event, by operation (`get`, `decode`, `encode`,
+   * `refresh:stale`…), including those on keys of no wrapped function (key-value API, background work).
+   */
+  readonly errorsByOperation: Readonly<Record<string, number>>
+}
+
+/**
+ * The live counters of one function. Plain fields, incremented in place: the hit path pays one property
+ * increment, no allocation and no call.
+ */
+export class FunctionCounters {
+  hits = 0
+  misses = 0
+  stale = 0
+  computations = 0
+  failures = 0
+  errors = 0
+  invalidations = 0
+  computeMs = 0
+
+  reset(): void {
+    this.hits = this.misses = this.stale = this.computations = 0
+    this.failures = this.errors = this.invalidations = this.computeMs = 0
+  }
+
+  snapshot(): CallStatistics {
+    const { hits, misses, stale, computations, failures, errors, invalidations, computeMs } = this
+    const calls = hits + misses
+    return {
+      hits,
+      misses,
+      stale,
+      computations,
+      failures,
+      errors,
+      invalidations,
+      computeMs: Math.round(computeMs * 1000) / 1000,
+      hitRatio: calls === 0 ? undefined : hits / calls,
+    }
+  }
+
+  add(other: FunctionCounters): void {
+    this.hits += other.hits
+    this.misses += other.misses
+    this.stale += other.stale
+    this.computations += other.computations
+    this.failures += other.failures
+    this.errors += other.errors
+    this.invalidations += other.invalidations
+    this.computeMs += other.computeMs
+  }
+}
+
+/**
+ * Counters a cache created with `stats: false` writes to and nobody reads: the engines count
+ * unconditionally (cheaper than testing a flag), into this.
+ */
+export const DISCARDED_COUNTERS = new FunctionCounters()
+
+/** One cache's statistics: counters per function, plus what belongs to no function. */
+export class CacheStatistics {
+  private readonly functions = new Map<string, { counters: FunctionCounters; entryPrefix: string }>()
+  private readonly errorsByOperation = new Map<string, number>()
+  private domainInvalidations = 0
+  private since = Date.now()
+
+  /**
+   * The counters of a wrapped function, whose result keys start with `entryPrefix`. A second engine for
+   * the same key (a `wrap` about to be refused as a duplicate) gets the same counters, never resets them.
+   */
+  forFunction(functionKey: string, entryPrefix: string): FunctionCounters {
+    const known = this.functions.get(functionKey)
+    if (known !== undefined) return known.counters
+    const counters = new FunctionCounters()
+    this.functions.set(functionKey, { counters, entryPrefix })
+    return counters
+  }
+
+  countInvalidation(level: 'result' | 'function' | 'domain', functionKey: string | undefined): void {
+    if (level === 'domain' || functionKey === undefined) this.domainInvalidations++
+    else {
+      const found = this.functions.get(functionKey)
+      if (found !== undefined) found.counters.invalidations++
+    }
+  }
+
+  /** A reported failure: counted by operation, and on the function whose result key it concerns. */
+  countError(operation: string, key: string | undefined): void {
+    this.errorsByOperation.set(operation, (this.errorsByOperation.get(operation) ?? 0) + 1)
+    if (key === undefined) return
+    for (const { counters, entryPrefix } of this.functions.values()) {
+      if (key.startsWith(entryPrefix)) {
+        counters.errors++
+        return
+      }
+    }
+  }
+
+  snapshot(reset: boolean): CacheStatisticsSnapshot {
+    const total = new FunctionCounters()
+    const functions: Record<string, CallStatistics> = {}
+    for (const [functionKey, { counters }] of this.functions) {
+      functions[functionKey] = counters.snapshot()
+      total.add(counters)
+      if (reset) counters.reset()
+    }
+    const out: CacheStatisticsSnapshot = {
+      since: this.since,
+      total: total.snapshot(),
+      functions,
+      domainInvalidations: this.domainInvalidations,
+      errorsByOperation: Object.fromEntries(this.errorsByOperation),
+    }
+    if (reset) {
+      this.errorsByOperation.clear()
+      this.domainInvalidations = 0
+      this.since = Date.now()
+    }
+    return out
+  }
+}
