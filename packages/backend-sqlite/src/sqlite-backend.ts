@@ -10,6 +10,7 @@ import type {
 import type { Database } from 'better-sqlite3'
 import { Connection, describeError } from './connection.js'
 import { resolvedFile } from './file-identity.js'
+import { sqliteOptionsFromUrl } from './from-url.js'
 import { Housekeeping, type SweepReport } from './housekeeping.js'
 import { resolveOptions, type SqliteBackendOptions, type SqliteSettings } from './options.js'
 import { Reader } from './reader.js'
@@ -75,6 +76,20 @@ export class SqliteBackend
   private reader!: Reader
   private writer!: Writer
   private housekeeping!: Housekeeping
+
+  /**
+   * A SQLite backend from a URL: `sqlite:///var/cache/app.db` (absolute), `sqlite:./cache.db` (relative to
+   * the working directory), `sqlite://` (the default file), `sqlite::memory:` or `sqlite://:memory:`, with
+   * options in the query string (`table`, `busyTimeout`, `maxEntries`, `maxBytes`, `sweepInterval`,
+   * `onCorrupt`, `readCache`, `fileCheckInterval`) checked as constructor options are. What
+   * `createCache({ backend: 'sqlite:…' })` and `RAPIDE_URL` use.
+   *
+   * @example
+   * const backend = SqliteBackend.fromUrl('sqlite:///var/cache/app.db?maxEntries=100000&onCorrupt=rebuild')
+   */
+  static fromUrl(url: string): SqliteBackend {
+    return new SqliteBackend(sqliteOptionsFromUrl(url))
+  }
 
   constructor(options: SqliteBackendOptions = {}) {
     this.settings = resolveOptions(options)
