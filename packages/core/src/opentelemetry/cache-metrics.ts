@@ -1,9 +1,10 @@
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api'
+import type { Attributes, Counter, Histogram, Meter, ObservableCounter } from '@opentelemetry/api'
 import type { AnyBackend } from '../backend/contract.js'
 import type { Cache } from '../cache.js'
+import { NotSupportedError } from '../errors.js'
 import { errorType } from './error-type.js'
+import { LookupTotals } from './lookup-totals.js'
 import {
-  ATTR_CACHE_HIT,
   ATTR_ERROR_TYPE,
   ATTR_RAPIDE_DOMAIN,
   ATTR_RAPIDE_FUNCTION,
@@ -26,20 +27,26 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
 
 /**
  * The instruments, made once per `openTelemetry()` and shared by every cache it is attached to (the
- * domain attribute tells the caches apart). Fed by the cache's events only: no key ever reaches a
- * metric (keys carry arguments, and one series per key would swamp any metrics backend).
+ * domain attribute tells the caches apart). Lookups are read from the caches' statistics when collected
+ * (see {@link LookupTotals}); everything else is fed by the cache's events, none of which is on the
+ * hit path. No key ever reaches a metric (keys carry arguments, and one series per key would swamp any
+ * metrics backend).
  */
 export class CacheMetrics {
-  private readonly lookups: Counter
+  private readonly lookups: ObservableCounter
+  private readonly lookupTotals = new Set<LookupTotals>()
   private readonly staleAnswers: Counter
   private readonly computeDuration: Histogram
   private readonly errors: Counter
   private readonly invalidations: Counter
 
   constructor(meter: Meter) {
-    this.lookups = meter.createCounter(METRIC_RAPIDE_LOOKUPS, {
-      description: 'Lookups of wrapped calls, answered from the cache (cache.hit=true) or not',
+    this.lookups = meter.createObservableCounter(METRIC_RAPIDE_LOOKUPS, {
+      description: 'Calls of wrapped functions, answered from the cache (cache.hit=true) or not',
       unit: '{lookup}',
+    })
+    this.lookups.addCallback((result) => {
+      for (const totals of this.lookupTotals) if (!totals.report(result)) this.lookupTotals.delete(totals)
     })
     this.staleAnswers = meter.createCounter(METRIC_RAPIDE_STALE_ANSWERS, {
       description: 'Calls answered with a result past its ttl, by reason',
@@ -63,28 +70,9 @@ export class CacheMetrics {
   /** Feeds the instruments from `cache`'s events; answers the function that stops it. */
   observe(cache: Cache<AnyBackend>): () => void {
     const domain = cache.domainKey
-    // A hit is the hot path: its attribute sets are built once per function, not once per call.
-    const hitAttributes = new Map<string, Attributes>()
-    const missAttributes = new Map<string, Attributes>()
-    const lookup = (cached: Map<string, Attributes>, functionKey: string, hit: boolean): Attributes => {
-      let attributes = cached.get(functionKey)
-      if (attributes === undefined) {
-        attributes = {
-          [ATTR_RAPIDE_DOMAIN]: domain,
-          [ATTR_RAPIDE_FUNCTION]: functionKey,
-          [ATTR_CACHE_HIT]: hit,
-        }
-        cached.set(functionKey, attributes)
-      }
-      return attributes
-    }
+    const totals = statisticsOf(cache)
+    if (totals !== undefined) this.lookupTotals.add(totals)
     const offs = [
-      cache.on('hit', ({ functionKey }) => {
-        this.lookups.add(1, lookup(hitAttributes, functionKey, true))
-      }),
-      cache.on('miss', ({ functionKey }) => {
-        this.lookups.add(1, lookup(missAttributes, functionKey, false))
-      }),
       cache.on('stale', ({ functionKey, reason, error }) => {
         const attributes: Attributes = {
           [ATTR_RAPIDE_DOMAIN]: domain,
@@ -121,7 +109,19 @@ export class CacheMetrics {
       }),
     ]
     return () => {
+      if (totals !== undefined) this.lookupTotals.delete(totals)
       for (const off of offs) off()
     }
   }
+}
+
+/** The lookup totals of a cache that keeps statistics; none under `createCache({ stats: false })`. */
+function statisticsOf(cache: Cache<AnyBackend>): LookupTotals | undefined {
+  try {
+    cache.stats()
+  } catch (error) {
+    if (error instanceof NotSupportedError) return undefined
+    throw error
+  }
+  return new LookupTotals(cache)
 }
