@@ -1,17 +1,19 @@
 import { join } from 'node:path'
-import { createCache } from '@rapide/core'
+import { createCache, redactUrl } from '@rapide/core'
 import { buildApp } from './service/app.js'
 import { cacheBackend } from './service/cache-backend.js'
 import { CustomerStore } from './service/customer-store.js'
 
 /**
  * Starts the customer service (`pnpm demo`). Environment:
+ * - `RAPIDE_URL`: the cache's backend by URL (`sqlite:///…`, `disk:///…`, `redis://…`); else
  * - `REDIS_URL`: cache on Redis; else `CACHE_DIR`: on the disk backend in that directory; else on the
  *   embedded SQLite file;
  * - `PORT` (default 3000), `HOST` (default 127.0.0.1);
  * - `DATA_FILE`: the customers database (default `node_modules/.cache/rapide-example/customers.sqlite`);
  * - `CACHE_FILE`: the SQLite cache file, when not on Redis;
- * - `READ_DELAY_MS`: how slow a database read is (default 50).
+ * - `READ_DELAY_MS`: how slow a database read is (default 50);
+ * - `CACHE_SIGNING_KEY`: signs every cached entry (HMAC-SHA256, at least 32 bytes; see "Signed values").
  */
 const env = process.env
 const store = new CustomerStore(
@@ -20,7 +22,12 @@ const store = new CustomerStore(
 )
 const seeded = store.seed(100)
 const backend = cacheBackend(env)
-const cache = createCache({ domainKey: 'CUSTOMERS', backend, defaultTtl: '10m' })
+const cache = createCache({
+  domainKey: 'CUSTOMERS',
+  backend,
+  defaultTtl: '10m',
+  ...(env.CACHE_SIGNING_KEY ? { sign: { key: env.CACHE_SIGNING_KEY } } : {}),
+})
 cache.on('error', ({ operation, error }) => {
   console.warn(`cache ${operation} failed, served from the database: ${(error as Error).message}`)
 })
@@ -33,11 +40,13 @@ const app = buildApp(store, cache)
 const port = Number(env.PORT ?? 3000)
 const host = env.HOST ?? '127.0.0.1'
 const address = await app.listen({ port, host })
-const where = env.REDIS_URL
-  ? `Redis (${env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')})`
-  : env.CACHE_DIR
-    ? `disk (${env.CACHE_DIR})`
-    : 'SQLite (embedded)'
+const where = env.RAPIDE_URL
+  ? redactUrl(env.RAPIDE_URL)
+  : env.REDIS_URL
+    ? `Redis (${env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')})`
+    : env.CACHE_DIR
+      ? `disk (${env.CACHE_DIR})`
+      : 'SQLite (embedded)'
 console.log(`customer service listening on ${address}, cache on ${where}`)
 console.log(`  curl ${address}/customers/1            # twice: the second answer is x-cache: HIT`)
 console.log(

@@ -130,6 +130,44 @@ describe('the customer service', () => {
     }
   })
 
+  it.each([
+    ['a SQLite file', (dir: string) => `sqlite://${join(dir, 'url-cache.sqlite')}`, 'sqlite'],
+    ['a disk directory', (dir: string) => `disk://${join(dir, 'url-cache')}`, 'disk'],
+  ])(
+    'on %s named by RAPIDE_URL, with signed entries and statistics at /stats',
+    async (_name, url, backend) => {
+      const service = await startService({
+        RAPIDE_URL: url(folder),
+        CACHE_SIGNING_KEY: 'an example signing key of more than 32 bytes',
+        DATA_FILE: join(folder, `${backend}-url-data.sqlite`),
+        READ_DELAY_MS: '40',
+      })
+      try {
+        expect(service.output()).toContain(`cache on ${url(folder)}`)
+        await scenario(service.url)
+        expect((await send(service.url, 'GET', '/health')).body).toMatchObject({
+          cache: backend,
+          answers: true,
+        })
+        const stats = (await send(service.url, 'GET', '/stats')).body as {
+          functions: Record<string, { hits: number; misses: number; invalidations: number }>
+        }
+        // The scenario's reads: 5 HIT; 6 MISS plus 3 JOINED (a joined call is a miss without a computation);
+        // a rename and a creation (one result each) and a delete-all (the function): 3 invalidations.
+        expect(stats.functions.GET_CUSTOMER).toMatchObject({
+          hits: 5,
+          misses: 10,
+          computations: 7,
+          invalidations: 3,
+          failures: 0,
+          errors: 0,
+        })
+      } finally {
+        await service.stop()
+      }
+    },
+  )
+
   it.skipIf(!redis)('on Redis, by setting REDIS_URL', async () => {
     const server = await RedisServer.start()
     const service = await startService({

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { DiskBackend } from '@rapide/backend-disk'
 import type { RedisBackend } from '@rapide/backend-redis'
 import type { SqliteBackend } from '@rapide/backend-sqlite'
-import type { Cache } from '@rapide/core'
+import type { AnyBackend, Cache } from '@rapide/core'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { CustomerStore } from './customer-store.js'
 
@@ -36,8 +36,9 @@ const MAX_ID = Number.MAX_SAFE_INTEGER
  * - `POST /customers` creates one (and invalidates its id, whose absence may have been cached).
  * - `DELETE /customers` deletes every customer and invalidates every result of the read.
  * - `GET /health` says which backend serves the cache and whether it answers.
+ * - `GET /stats` answers the cache's statistics (`cache.stats()`): hits, misses, hit ratio, compute time.
  */
-export function buildApp(store: CustomerStore, cache: Cache<Backend>): FastifyInstance {
+export function buildApp(store: CustomerStore, cache: Cache<AnyBackend>): FastifyInstance {
   const functionKey = 'GET_CUSTOMER'
   const getCustomer = cache.wrap(functionKey, async (id: number) => {
     const context = request.getStore()
@@ -61,6 +62,7 @@ export function buildApp(store: CustomerStore, cache: Cache<Backend>): FastifyIn
       'POST /customers {"name","email"}',
       'DELETE /customers',
       'GET /health',
+      'GET /stats',
     ],
   }))
 
@@ -119,9 +121,11 @@ export function buildApp(store: CustomerStore, cache: Cache<Backend>): FastifyIn
     }
   })
 
+  app.get('/stats', async () => cache.stats())
+
   app.get('/health', async () => {
     const backend = cache.backend as Backend
-    const answers = await Promise.resolve(backend.ping()).catch(() => false)
+    const answers = await Promise.resolve(cache.ping()).catch(() => false)
     return {
       cache: backend.name,
       answers,

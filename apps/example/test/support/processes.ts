@@ -11,7 +11,15 @@ export async function startService(
   const port = await freePort()
   const child = spawn(process.execPath, [join(exampleRoot, 'dist', 'serve.js')], {
     cwd: exampleRoot,
-    env: { ...process.env, REDIS_URL: '', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: {
+      ...process.env,
+      REDIS_URL: '',
+      RAPIDE_URL: '',
+      CACHE_SIGNING_KEY: '',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
