@@ -411,11 +411,14 @@ describe('key rotation', () => {
       { key: NEW, acceptedKeys: [OLD] },
       { key: NEW },
     ]
+    // Steps 1 and 2 (0 → 1, 1 → 2): old and new instances run side by side. Step 3 (2 → 3) comes after
+    // the longest ttl, once no entry signed by the old key is left (next test).
     for (let i = 0; i < 2; i++) {
-      for (const [first, second] of [
+      const pairs: [SignOptions, SignOptions][] = [
         [states[i]!, states[i + 1]!],
         [states[i + 1]!, states[i]!],
-      ]) {
+      ]
+      for (const [first, second] of pairs) {
         const { computed, readByB, errors } = await crossRead(first, second)
         expect(errors).toEqual([])
         expect(computed).toBe(2)

@@ -163,21 +163,41 @@ export function decodeTiming(serializer: Serializer, stored: unknown): EntryTimi
   return { storedAt, computeMs }
 }
 
-/** Verifies an entry and reads its header; throws {@link CorruptEntryError} like `decodeEnvelope`. */
+/** An entry's parts, checked (see {@link readEnvelope}). */
+export interface EnvelopeParts {
+  readonly bytes: Buffer
+  readonly flags: number
+  /** The name of the serializer that wrote it. */
+  readonly serializer: string
+  readonly stamp: string
+  readonly headerEnd: number
+  /** Where the payload ends: the signature (when `signed`) or the CRC begins there. */
+  readonly payloadEnd: number
+  readonly storedAt: number
+  readonly computeMs: number
+}
+
+export const ENTRY_FLAGS = { async: FLAG_ASYNC, timed: FLAG_TIMED, signed: FLAG_SIGNED } as const
+
+/**
+ * Checks an entry (checksum, format, the signature when a signer is given) and reads its header, whoever
+ * its serializer: what `describeEntry` shows. Throws {@link CorruptEntryError} like `decodeEnvelope`.
+ */
+export function readEnvelope(stored: unknown, signer?: Signer, storageKey?: string): EnvelopeParts {
+  return checkEnvelope(undefined, stored, true, signer, storageKey)
+}
+
+/**
+ * Verifies an entry and reads its header; throws {@link CorruptEntryError} like `decodeEnvelope`, also
+ * for an entry written by another serializer than `serializer` (when given).
+ */
 function checkEnvelope(
-  serializer: Serializer,
+  serializer: Serializer | undefined,
   stored: unknown,
   readTiming: boolean,
   signer?: Signer,
   storageKey?: string,
-): {
-  bytes: Buffer
-  stamp: string
-  headerEnd: number
-  payloadEnd: number
-  storedAt: number
-  computeMs: number
-} {
+): EnvelopeParts {
   if (!(stored instanceof Uint8Array)) throw new CorruptEntryError(`expected bytes, got ${typeof stored}`)
   const bytes =
     stored instanceof Buffer ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.length)
@@ -207,15 +227,17 @@ function checkEnvelope(
   const newline = header.indexOf('\n')
   if (newline < 0) throw new CorruptEntryError('malformed header')
   const name = header.slice(0, newline)
-  if (name !== serializer.name) {
+  if (serializer !== undefined && name !== serializer.name) {
     throw new CorruptEntryError(`written by serializer "${name}", this cache uses "${serializer.name}"`)
   }
-  if ((bytes[1]! & FLAG_TIMED) === 0) {
-    return { bytes, stamp: header.slice(newline + 1), headerEnd, payloadEnd, storedAt: 0, computeMs: 0 }
+  if ((flags & FLAG_TIMED) === 0) {
+    const stamp = header.slice(newline + 1)
+    return { bytes, flags, serializer: name, stamp, headerEnd, payloadEnd, storedAt: 0, computeMs: 0 }
   }
   const timingEnd = header.indexOf('\n', newline + 1)
   if (!readTiming && timingEnd >= 0) {
-    return { bytes, stamp: header.slice(timingEnd + 1), headerEnd, payloadEnd, storedAt: 0, computeMs: 0 }
+    const stamp = header.slice(timingEnd + 1)
+    return { bytes, flags, serializer: name, stamp, headerEnd, payloadEnd, storedAt: 0, computeMs: 0 }
   }
   const timing = TIMING.exec(timingEnd < 0 ? '' : header.slice(newline + 1, timingEnd))
   if (timing === null) throw new CorruptEntryError('malformed timing')
@@ -223,7 +245,8 @@ function checkEnvelope(
   const computeMs = Number(timing[2])
   // Stored more than a day ahead of this clock: no clock is that far off, and it would stay fresh forever.
   if (storedAt > Date.now() + FUTURE_SLACK_MS) throw new CorruptEntryError('stored in the future')
-  return { bytes, stamp: header.slice(timingEnd + 1), headerEnd, payloadEnd, storedAt, computeMs }
+  const stamp = header.slice(timingEnd + 1)
+  return { bytes, flags, serializer: name, stamp, headerEnd, payloadEnd, storedAt, computeMs }
 }
 
 /** Counters are stored as decimal text. */

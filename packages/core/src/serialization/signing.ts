@@ -86,23 +86,23 @@ export class Signer {
   private readonly byId = new Map<number, Buffer>()
   private readonly lengthPrefix = Buffer.alloc(4)
 
-  constructor(options: SignOptions) {
-    this.secret = keyBytes(options.key, 'createCache: `sign.key`')
+  constructor(options: SignOptions, where = 'createCache') {
+    this.secret = keyBytes(options.key, `${where}: \`sign.key\``)
     this.keyId = keyIdOf(this.secret)
     this.byId.set(this.keyId.readUInt32BE(0), this.secret)
     const accepted = options.acceptedKeys ?? []
     if (!Array.isArray(accepted)) {
-      throw new InvalidOptionError('createCache: `sign.acceptedKeys` must be an array of keys')
+      throw new InvalidOptionError(`${where}: \`sign.acceptedKeys\` must be an array of keys`)
     }
     accepted.forEach((key: unknown, i) => {
-      const secret = keyBytes(key, `createCache: \`sign.acceptedKeys[${i}]\``)
+      const secret = keyBytes(key, `${where}: \`sign.acceptedKeys[${i}]\``)
       const id = keyIdOf(secret).readUInt32BE(0)
       const known = this.byId.get(id)
       if (known === undefined) this.byId.set(id, secret)
       else if (!known.equals(secret)) {
         // One chance in four billion per pair; verifying would try the wrong key and refuse good entries.
         throw new InvalidOptionError(
-          `createCache: \`sign.acceptedKeys[${i}]\` has the same key id as another key; generate another key`,
+          `${where}: \`sign.acceptedKeys[${i}]\` has the same key id as another key; generate another key`,
         )
       }
     })
@@ -150,13 +150,13 @@ function hexId(id: number): string {
 }
 
 /** Builds the signer of a `sign` option (validated), or `undefined` without one. */
-export function signerOf(sign: unknown): Signer | undefined {
+export function signerOf(sign: unknown, where = 'createCache'): Signer | undefined {
   if (sign === undefined) return undefined
   if (typeof sign !== 'object' || sign === null || Array.isArray(sign)) {
     throw new InvalidOptionError(
-      'createCache: `sign` must be an object such as { key }, with a key from `openssl rand -base64 32`',
+      `${where}: \`sign\` must be an object such as { key }, with a key from \`openssl rand -base64 32\``,
     )
   }
-  checkOptions(sign, SIGN_OPTIONS, 'createCache: `sign`')
-  return new Signer(sign as SignOptions)
+  checkOptions(sign, SIGN_OPTIONS, `${where}: \`sign\``)
+  return new Signer(sign as SignOptions, where)
 }
