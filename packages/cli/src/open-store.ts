@@ -1,0 +1,71 @@
+import { type AnyBackend, type Backend, ErrorCodes, RapideError, redactUrl } from '@rapide/core'
+import { CliError, ExitCode } from './exit-codes.js'
+import { standInBackendFromUrl } from './stand-in-backend-from-url.js'
+
+/** A store opened from a URL, for one command. */
+export interface OpenStore {
+  /** The backend; every call is awaited, so synchronous and asynchronous backends read the same. */
+  readonly backend: Backend<unknown>
+  /** The URL with its password hidden: the only form of it the CLI ever prints. */
+  readonly label: string
+  close(): Promise<void>
+}
+
+/**
+ * Opens the store a URL names, with the backend packages this CLI ships (`resolveFrom`), so `npx
+ * @rapide/cli` opens any of them without an install next to it.
+ *
+ * `mem://` is refused unless `inProcess` (only `ping` allows it): a memory store lives inside the
+ * application that created it, and this process would only see a new, empty one.
+ */
+export function openStore(url: string, options: { inProcess?: boolean } = {}): OpenStore {
+  const label = redactUrl(url)
+  if (/^\s*mem:/i.test(url) && options.inProcess !== true) {
+    throw new CliError(
+      `${label}: a memory store lives inside the application that created it; another process cannot see it. Point the CLI at a disk, SQLite or Redis store, or inspect the memory store from inside the app (cache.stats()).`,
+      ExitCode.inProcessStore,
+    )
+  }
+  let backend: AnyBackend
+  try {
+    backend = standInBackendFromUrl(url)
+  } catch (error) {
+    throw asCliError(error)
+  }
+  if (backend.specificationVersion !== 2) {
+    throw new CliError(`${label}: the backend speaks an older contract the CLI cannot use`, ExitCode.failed)
+  }
+  const v2 = backend as Backend<unknown>
+  return {
+    backend: v2,
+    label,
+    close: async () => {
+      try {
+        await v2.close?.()
+      } catch {
+        // Closing after a failure must not hide the failure the user needs to see.
+      }
+    },
+  }
+}
+
+/** The exit code an error of the core or a backend stands for: bad options are usage errors. */
+export function asCliError(error: unknown): CliError {
+  if (error instanceof CliError) return error
+  if (RapideError.isInstance(error)) {
+    const message = redactMessage(error.message)
+    const usage: readonly string[] = [
+      ErrorCodes.INVALID_OPTION,
+      ErrorCodes.INVALID_PATTERN,
+      ErrorCodes.INVALID_TTL,
+    ]
+    return new CliError(message, usage.includes(error.code) ? ExitCode.usage : ExitCode.failed)
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return new CliError(redactMessage(message), ExitCode.failed)
+}
+
+/** Hides the password of any URL a driver's message may quote. */
+function redactMessage(message: string): string {
+  return message.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'`]+/gi, (url) => redactUrl(url))
+}
