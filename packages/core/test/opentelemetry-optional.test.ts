@@ -1,5 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
@@ -52,6 +54,36 @@ describe('without instrumentation, nothing of OpenTelemetry is loaded', () => {
       expect(
         fromOpenTelemetry(packagesLoadedFrom(resolve(root, 'dist/opentelemetry/index.js'), '.js')),
       ).toEqual(['@opentelemetry/api'])
+    },
+  )
+
+  it.runIf(existsSync(resolve(root, 'dist/opentelemetry/index.js')))(
+    'the build, where @opentelemetry/api is not installed: the main entry loads, the subpath names what is missing',
+    () => {
+      // The published files alone in an application's node_modules, with no OpenTelemetry package.
+      const app = mkdtempSync(join(tmpdir(), 'rapide-no-otel-'))
+      try {
+        const installed = join(app, 'node_modules', '@rapide', 'core')
+        mkdirSync(installed, { recursive: true })
+        cpSync(resolve(root, 'dist'), join(installed, 'dist'), { recursive: true })
+        cpSync(resolve(root, 'package.json'), join(installed, 'package.json'))
+        const run = (code: string) =>
+          execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+            cwd: app,
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
+        expect(
+          run("const core = await import('@rapide/core'); console.log(typeof core.createCache)").trim(),
+        ).toBe('function')
+        expect(
+          run(
+            "try { await import('@rapide/core/opentelemetry'); console.log('loaded') } catch (e) { console.log(e.code, e.message) }",
+          ),
+        ).toMatch(/^ERR_MODULE_NOT_FOUND .*'@opentelemetry\/api'/)
+      } finally {
+        rmSync(app, { recursive: true, force: true })
+      }
     },
   )
 

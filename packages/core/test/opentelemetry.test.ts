@@ -322,14 +322,19 @@ describe('metrics', () => {
     const durations = (await points('rapide.compute.duration')).filter(
       (point) => point.attributes['rapide.function'] === 'PRICE',
     )
-    const misses = durations.find((point) => point.attributes['rapide.refresh'] === false)
-    const refreshes = durations.find((point) => point.attributes['rapide.refresh'] === true)
-    expect((misses?.value as Histogram).count).toBe(2)
-    expect((misses?.value as Histogram).sum).toBeCloseTo(0.5, 6) // seconds, not milliseconds
-    expect((refreshes?.value as Histogram).count).toBe(1)
-    expect((refreshes?.value as Histogram).sum).toBeCloseTo(0.25, 6)
+    const histogramWhere = (refresh: boolean): Histogram => {
+      const point = durations.find((p) => p.attributes['rapide.refresh'] === refresh)
+      expect(point, `a duration point with rapide.refresh=${refresh}`).toBeDefined()
+      return point?.value as Histogram
+    }
+    const misses = histogramWhere(false)
+    const refreshes = histogramWhere(true)
+    expect(misses.count).toBe(2)
+    expect(misses.sum).toBeCloseTo(0.5, 6) // seconds, not milliseconds
+    expect(refreshes.count).toBe(1)
+    expect(refreshes.sum).toBeCloseTo(0.25, 6)
     // The advised bounds are in seconds: 0.25 s falls in the (0.1, 0.25] bucket.
-    const { boundaries, counts } = (misses?.value as Histogram).buckets
+    const { boundaries, counts } = misses.buckets
     expect(boundaries).toContain(0.25)
     expect(counts[boundaries.indexOf(0.25)]).toBe(2)
 
