@@ -73,7 +73,13 @@ export class KeyValueApi<B extends AnyBackend> {
     return this.ctx.guard(this.ctx.async, () => {
       const { ctx } = this
       const full = this.key(key, options)
-      return typed(chain(ctx.store.get(full), (s) => ctx.values.decodeValue(s, full) as T))
+      return typed(
+        chain(ctx.store.get(full), (s) => {
+          const value = ctx.values.decodeValue(s, full) as T
+          ctx.statistics?.countKeyValueRead(value !== undefined)
+          return value
+        }),
+      )
     })
   }
 
@@ -110,7 +116,11 @@ export class KeyValueApi<B extends AnyBackend> {
       const full = keys.map((key) => this.key(key, options))
       return typed(
         chain(ctx.store.getMany(full), (values) =>
-          values.map((s, i) => ctx.values.decodeValue(s, full[i]!) as T),
+          values.map((s, i) => {
+            const value = ctx.values.decodeValue(s, full[i]!) as T
+            ctx.statistics?.countKeyValueRead(value !== undefined)
+            return value
+          }),
         ),
       )
     })

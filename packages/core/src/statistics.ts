@@ -36,6 +36,8 @@ export interface CacheStatisticsSnapshot {
   readonly functions: Readonly<Record<string, CallStatistics>>
   /** Domain-level invalidations (`invalidateDomain`, `clear`). */
   readonly domainInvalidations: number
+  /** Reads of the key-value API (`get`, `getMany`: one per key): found or not. */
+  readonly keyValue: { readonly hits: number; readonly misses: number; readonly hitRatio: number | undefined }
   /**
    * Every failure reported through the `error` event, by operation (`get`, `decode`, `encode`,
    * `refresh:stale`…), including those on keys of no wrapped function (key-value API, background work).
@@ -101,6 +103,8 @@ export class CacheStatistics {
   private readonly functions = new Map<string, { counters: FunctionCounters; entryPrefix: string }>()
   private readonly errorsByOperation = new Map<string, number>()
   private domainInvalidations = 0
+  private keyValueHits = 0
+  private keyValueMisses = 0
   private since = Date.now()
 
   /**
@@ -121,6 +125,11 @@ export class CacheStatistics {
       const found = this.functions.get(functionKey)
       if (found !== undefined) found.counters.invalidations++
     }
+  }
+
+  countKeyValueRead(found: boolean): void {
+    if (found) this.keyValueHits++
+    else this.keyValueMisses++
   }
 
   /** A reported failure: counted by operation, and on the function whose result key it concerns. */
@@ -148,9 +157,18 @@ export class CacheStatistics {
       total: total.snapshot(),
       functions,
       domainInvalidations: this.domainInvalidations,
+      keyValue: {
+        hits: this.keyValueHits,
+        misses: this.keyValueMisses,
+        hitRatio:
+          this.keyValueHits + this.keyValueMisses === 0
+            ? undefined
+            : this.keyValueHits / (this.keyValueHits + this.keyValueMisses),
+      },
       errorsByOperation: Object.fromEntries(this.errorsByOperation),
     }
     if (reset) {
+      this.keyValueHits = this.keyValueMisses = 0
       this.errorsByOperation.clear()
       this.domainInvalidations = 0
       this.since = Date.now()

@@ -160,3 +160,17 @@ describe('statistics: stale answers, errors and the off switch', () => {
     await cache.close()
   })
 })
+
+describe.each(stores)('key-value statistics on %s', (_name, makeBackend) => {
+  it('counts reads found and not found, per key', async () => {
+    const cache = createCache({ domainKey: 'STATS', backend: makeBackend() })
+    await cache.set('a', 1)
+    expect(await cache.get('a')).toBe(1)
+    expect(await cache.get('missing')).toBeUndefined()
+    expect(await cache.getMany(['a', 'b', 'c'])).toEqual([1, undefined, undefined])
+    expect(cache.stats().keyValue).toEqual({ hits: 2, misses: 3, hitRatio: 2 / 5 })
+    expect(cache.stats({ reset: true }).keyValue.hits).toBe(2)
+    expect(cache.stats().keyValue).toEqual({ hits: 0, misses: 0, hitRatio: undefined })
+    await cache.close()
+  })
+})
