@@ -210,7 +210,7 @@ export function correctnessTests<B extends AnyBackend>(harness: Harness<B>, prob
         // The calls are still reading when close() is called.
         backend.faults.inject({ kind: 'delay', ms: 50, operations: READ_OPERATIONS })
         const running = [1, 2, 3].flatMap((n) => [f(n), g(n)])
-        for (const call of running) call.catch(() => undefined)
+        for (const call of running) Promise.resolve(call).catch(() => undefined)
         await cache.close()
         const closedAt = performance.now()
         // Under onError 'raise', none of them rejects (with E_CLOSED or anything else).
