@@ -38,7 +38,11 @@ export function connect(
   }
   if (!cluster && urls.length === 1) return new Redis(urls[0]!, common)
   return new Cluster(
-    parsed.map((u) => ({ host: u.hostname, port: u.port === '' ? 6379 : Number(u.port) })),
+    // An IPv6 host is bracketed in a URL (`[::1]`), not in a socket address.
+    parsed.map((u) => ({
+      host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: u.port === '' ? 6379 : Number(u.port),
+    })),
     {
       clusterRetryStrategy: (times: number) => Math.min(times * 100, 1000),
       retryDelayOnFailover: 0,

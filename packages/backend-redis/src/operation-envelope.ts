@@ -10,6 +10,7 @@ import {
 import type { Cluster, Redis } from 'ioredis'
 import type { CircuitBreaker, CircuitState } from './circuit-breaker.js'
 import { Deadlines, type Pending } from './deadlines.js'
+import { hideCommandCredentials } from './hide-credentials.js'
 import { isMigrationError } from './slots.js'
 
 /** Client states in which a command would only wait in the offline queue: refuse it at once instead. */
@@ -174,7 +175,9 @@ export class OperationEnvelope {
   }
 
   /** The typed error for a failure of `operation` (our own typed refusals pass through). */
-  classify(operation: string, error: unknown): Error {
+  classify(operation: string, failure: unknown): Error {
+    // Becomes the cause of ours, and so reaches logs and events: a failed AUTH must not carry the password.
+    const error = hideCommandCredentials(failure)
     if (
       error instanceof BackendTimeoutError ||
       error instanceof NotACounterError ||

@@ -19,6 +19,7 @@ import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import { ClusterFanOut } from './cluster-fan-out.js'
 import { positiveMs, scriptTtl, setCommand, toBuffer } from './command-arguments.js'
 import { connect, DEFAULT_REDIS_URL, resendingOptions, storeIdOfClient, storeIdOfUrls } from './connect.js'
+import { redisOptionsFromUrl } from './from-url.js'
 import { escapeGlob } from './glob-escape.js'
 import { OperationEnvelope } from './operation-envelope.js'
 import { ReadBatcher, type ReadResult } from './read-batcher.js'
@@ -99,6 +100,20 @@ export class RedisBackend
   private readonly fanOut: ClusterFanOut | undefined
   /** Merges the `getMany` calls of one tick into one read. */
   private readonly reads: ReadBatcher
+
+  /**
+   * A Redis backend from a URL: `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS),
+   * `redis+cluster://host1:7000,host2:7001` or `rediss+cluster://…` (a Redis Cluster's seed nodes), with
+   * `timeout` and `circuitBreaker` in the query string, checked as constructor options are. The backend
+   * owns its client. No error, event or `storeId` shows the password. What
+   * `createCache({ backend: 'redis://…' })` and `RAPIDE_URL` use.
+   *
+   * @example
+   * const backend = RedisBackend.fromUrl('rediss://app:s3cret@cache.internal:6380/2?timeout=1s')
+   */
+  static fromUrl(url: string): RedisBackend {
+    return new RedisBackend(redisOptionsFromUrl(url))
+  }
 
   constructor(options: RedisBackendOptions = {}) {
     checkOptions(options, OPTION_NAMES, 'new RedisBackend()')
