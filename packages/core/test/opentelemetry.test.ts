@@ -46,6 +46,7 @@ beforeEach(() => {
 })
 afterEach(async () => {
   vi.useRealTimers()
+  vi.restoreAllMocks()
   await tracerProvider.shutdown()
   await meterProvider.shutdown()
 })
@@ -101,9 +102,8 @@ describe('compute spans', () => {
     expect(compute.attributes).toEqual({
       'rapide.domain': 'SHOP',
       'rapide.function': 'PRICE',
-      'rapide.backend': expect.any(String),
+      'rapide.backend': 'sync-map',
       'rapide.refresh': false,
-      'cache.hit': false,
     })
     expect(compute.status.code).toBe(SpanStatusCode.UNSET)
   })
@@ -213,7 +213,7 @@ describe('compute spans', () => {
     }
   })
 
-  it('a background refresh is its own compute span: rapide.refresh=true, no cache.hit', async () => {
+  it('a background refresh is its own compute span, rapide.refresh=true', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'performance', 'setTimeout', 'clearTimeout', 'setImmediate'] })
     const cache = createCache({ domainKey: 'SHOP', backend: new SyncMapBackend(), instrumentation: otel() })
     let version = 0
@@ -228,7 +228,6 @@ describe('compute spans', () => {
     expect(await price('A-1')).toBe('A-1:2')
     const computes = spans().filter((span) => span.name === 'rapide.compute PRICE')
     expect(computes.map((span) => span.attributes['rapide.refresh'])).toEqual([false, true])
-    expect(computes[1]?.attributes).not.toHaveProperty('cache.hit')
   })
 })
 
@@ -430,6 +429,55 @@ describe('metrics', () => {
         found.map((point) => [point.attributes['error.type'], (point.value as Histogram).count]),
       ).toEqual([['RangeError', 1]])
     })
+  })
+
+  it('a fail-safe answer: counted as a stale answer with the error.type of the failure, whose computation failed', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance', 'setTimeout', 'clearTimeout', 'setImmediate'] })
+    const cache = createCache({ domainKey: 'SHOP', backend: new SyncMapBackend(), instrumentation: otel() })
+    let failing = false
+    const price = cache.wrap(
+      'PRICE',
+      async (sku: string) => {
+        if (failing) throw new RangeError('price service down')
+        return `${sku}:10`
+      },
+      { ttl: '1m', failSafe: '1h' },
+    )
+    expect(await price('A-1')).toBe('A-1:10')
+    vi.advanceTimersByTime(61_000)
+    failing = true
+    expect(await price('A-1')).toBe('A-1:10')
+    expect(
+      await counted('rapide.stale_answers', {
+        'rapide.function': 'PRICE',
+        'rapide.stale.reason': 'failSafe',
+        'error.type': 'RangeError',
+      }),
+    ).toBe(1)
+    const [first, second] = spans().filter((span) => span.name === 'rapide.compute PRICE')
+    expect([first?.status.code, second?.status.code]).toEqual([SpanStatusCode.UNSET, SpanStatusCode.ERROR])
+    const failed = (await points('rapide.compute.duration')).filter((point) => point.attributes['error.type'])
+    expect(failed.map((point) => [point.attributes['error.type'], (point.value as Histogram).count])).toEqual(
+      [['RangeError', 1]],
+    )
+  })
+
+  it('a failing backend read is counted under its operation', async () => {
+    const backend = new SharedStoreBackend(new Map())
+    const cache = createCache({ domainKey: 'SHOP', backend, instrumentation: otel() })
+    const price = cache.wrap('PRICE', async (sku: string) => `${sku}:10`)
+    vi.spyOn(backend, 'get').mockRejectedValue(
+      Object.assign(new Error('connection reset'), { code: 'ECONNRESET' }),
+    )
+    expect(await price('A-1')).toBe('A-1:10') // onError 'silent': computed without the cache
+    // Every failed read, as `cache.stats()` counts them; the backend's failure reaches callers wrapped as a
+    // BackendError, whose code is the error.type.
+    const reads = cache.stats().errorsByOperation.get ?? 0
+    expect(reads).toBeGreaterThan(0)
+    const found = await points('rapide.errors')
+    expect(found.map((point) => [point.value, point.attributes])).toEqual([
+      [reads, { 'rapide.domain': 'SHOP', 'rapide.operation': 'get', 'error.type': 'E_BACKEND' }],
+    ])
   })
 
   it('errors the cache reports are counted by operation and error.type', async () => {

@@ -11,7 +11,6 @@ import type { ComputeInfo } from '../instrumentation.js'
 import { isPromiseLike } from '../maybe-promise.js'
 import { errorType } from './error-type.js'
 import {
-  ATTR_CACHE_HIT,
   ATTR_ERROR_TYPE,
   ATTR_RAPIDE_BACKEND,
   ATTR_RAPIDE_DOMAIN,
@@ -34,9 +33,6 @@ export function computeInSpan<T>(tracer: Tracer, recordKeys: boolean, info: Comp
     [ATTR_RAPIDE_BACKEND]: info.backend,
     [ATTR_RAPIDE_REFRESH]: info.refresh,
   }
-  // A computation the caller waits for follows a lookup that found nothing; a background refresh
-  // follows no lookup of its own.
-  if (!info.refresh) attributes[ATTR_CACHE_HIT] = false
   if (recordKeys) attributes[ATTR_RAPIDE_KEY] = info.key
   const parent = context.active()
   const span = tracer.startSpan(

@@ -25,7 +25,7 @@ export const ATTR_RAPIDE_STALE_REASON = 'rapide.stale.reason'
 export const ATTR_RAPIDE_INVALIDATION_LEVEL = 'rapide.invalidation.level'
 /** The operation that failed, as the `error` event names it (`get`, `set`, `decode`, `listener:hit`, …). */
 export const ATTR_RAPIDE_OPERATION = 'rapide.operation'
-/** Whether a lookup was answered from the cache. */
+/** Whether a call was answered from the cache (on `rapide.lookups`; a compute span is a computation, not a lookup). */
 export const ATTR_CACHE_HIT = 'cache.hit'
 /** OpenTelemetry's stable attribute: a failure's error code (a rapide error's `code`) or class name. */
 export const ATTR_ERROR_TYPE = 'error.type'
