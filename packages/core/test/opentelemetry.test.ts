@@ -151,6 +151,50 @@ describe('compute spans', () => {
     expect(spans().filter((span) => span.name.startsWith('rapide.'))).toHaveLength(1)
   })
 
+  it('a lazy thenable (a query builder) is subscribed to once, and the span ends when it settles', async () => {
+    const cache = createCache({
+      domainKey: 'SHOP',
+      backend: new SharedStoreBackend(new Map()),
+      instrumentation: otel(),
+    })
+    let queries = 0
+    const lazyQuery = (sku: string): PromiseLike<string> => ({
+      // Each `then` runs the query again, as query builders do.
+      // biome-ignore lint/suspicious/noThenProperty: the point of the test
+      then(resolve, reject) {
+        queries++
+        return Promise.resolve(`${sku}:10`).then(resolve, reject)
+      },
+    })
+    const price = cache.wrap('PRICE', lazyQuery)
+    expect(await price('A-1')).toBe('A-1:10')
+    expect(queries).toBe(1)
+    expect(spanNamed('rapide.compute PRICE').ended).toBe(true)
+  })
+
+  it('under another instrumentation that makes a context active, the compute span still nests the function', () => {
+    const outer = appTracer().startSpan('outer hook')
+    const cache = createCache({
+      domainKey: 'SHOP',
+      backend: new SyncMapBackend(),
+      instrumentation: [
+        { compute: (_info, run) => context.with(trace.setSpan(context.active(), outer), run) },
+        otel(),
+      ],
+    })
+    const price = cache.wrap('PRICE', (sku: string) =>
+      appTracer().startActiveSpan('db.query', (span) => {
+        span.end()
+        return sku
+      }),
+    )
+    expect(price('A-1')).toBe('A-1')
+    outer.end()
+    const compute = spanNamed('rapide.compute PRICE')
+    expect(parentOf(compute)).toBe(outer.spanContext().spanId)
+    expect(parentOf(spanNamed('db.query'))).toBe(compute.spanContext().spanId)
+  })
+
   it('a synchronous throw: status ERROR, the exception recorded, error.type, the caller gets the very error', () => {
     const cache = createCache({ domainKey: 'SHOP', backend: new SyncMapBackend(), instrumentation: otel() })
     const failure = new TypeError('no such sku')

@@ -67,51 +67,45 @@ export class CacheMetrics {
     })
   }
 
-  /** Feeds the instruments from `cache`'s events; answers the function that stops it. */
-  observe(cache: Cache<AnyBackend>): () => void {
+  /** Feeds the instruments from `cache`'s statistics and events, for as long as the cache lives. */
+  observe(cache: Cache<AnyBackend>): void {
     const domain = cache.domainKey
     const totals = statisticsOf(cache)
     if (totals !== undefined) this.lookupTotals.add(totals)
-    const offs = [
-      cache.on('stale', ({ functionKey, reason, error }) => {
-        const attributes: Attributes = {
-          [ATTR_RAPIDE_DOMAIN]: domain,
-          [ATTR_RAPIDE_FUNCTION]: functionKey,
-          [ATTR_RAPIDE_STALE_REASON]: reason,
-        }
-        // Fail-safe answers because the computation failed: say with what.
-        if (error !== undefined) attributes[ATTR_ERROR_TYPE] = errorType(error)
-        this.staleAnswers.add(1, attributes)
-      }),
-      cache.on('compute', ({ functionKey, ms, refresh, error }) => {
-        const attributes: Attributes = {
-          [ATTR_RAPIDE_DOMAIN]: domain,
-          [ATTR_RAPIDE_FUNCTION]: functionKey,
-          [ATTR_RAPIDE_REFRESH]: refresh,
-        }
-        if (error !== undefined) attributes[ATTR_ERROR_TYPE] = errorType(error)
-        this.computeDuration.record(ms / 1000, attributes)
-      }),
-      cache.on('error', ({ operation, error }) => {
-        this.errors.add(1, {
-          [ATTR_RAPIDE_DOMAIN]: domain,
-          [ATTR_RAPIDE_OPERATION]: operation,
-          [ATTR_ERROR_TYPE]: errorType(error),
-        })
-      }),
-      cache.on('invalidate', ({ level, functionKey }) => {
-        const attributes: Attributes = {
-          [ATTR_RAPIDE_DOMAIN]: domain,
-          [ATTR_RAPIDE_INVALIDATION_LEVEL]: level,
-        }
-        if (functionKey !== undefined) attributes[ATTR_RAPIDE_FUNCTION] = functionKey
-        this.invalidations.add(1, attributes)
-      }),
-    ]
-    return () => {
-      if (totals !== undefined) this.lookupTotals.delete(totals)
-      for (const off of offs) off()
-    }
+    cache.on('stale', ({ functionKey, reason, error }) => {
+      const attributes: Attributes = {
+        [ATTR_RAPIDE_DOMAIN]: domain,
+        [ATTR_RAPIDE_FUNCTION]: functionKey,
+        [ATTR_RAPIDE_STALE_REASON]: reason,
+      }
+      // Fail-safe answers because the computation failed: say with what.
+      if (error !== undefined) attributes[ATTR_ERROR_TYPE] = errorType(error)
+      this.staleAnswers.add(1, attributes)
+    })
+    cache.on('compute', ({ functionKey, ms, refresh, error }) => {
+      const attributes: Attributes = {
+        [ATTR_RAPIDE_DOMAIN]: domain,
+        [ATTR_RAPIDE_FUNCTION]: functionKey,
+        [ATTR_RAPIDE_REFRESH]: refresh,
+      }
+      if (error !== undefined) attributes[ATTR_ERROR_TYPE] = errorType(error)
+      this.computeDuration.record(ms / 1000, attributes)
+    })
+    cache.on('error', ({ operation, error }) => {
+      this.errors.add(1, {
+        [ATTR_RAPIDE_DOMAIN]: domain,
+        [ATTR_RAPIDE_OPERATION]: operation,
+        [ATTR_ERROR_TYPE]: errorType(error),
+      })
+    })
+    cache.on('invalidate', ({ level, functionKey }) => {
+      const attributes: Attributes = {
+        [ATTR_RAPIDE_DOMAIN]: domain,
+        [ATTR_RAPIDE_INVALIDATION_LEVEL]: level,
+      }
+      if (functionKey !== undefined) attributes[ATTR_RAPIDE_FUNCTION] = functionKey
+      this.invalidations.add(1, attributes)
+    })
   }
 }
 

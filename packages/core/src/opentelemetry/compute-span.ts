@@ -23,8 +23,8 @@ import {
 /**
  * Runs one computation inside a `rapide.compute` span made the active span, so the spans the function
  * makes itself (a database query, an HTTP call) are its children. `context.with` runs `run` at once and
- * hands back its result untouched: a synchronous function stays synchronous, a promise is the caller's
- * very promise (the span ends when it settles).
+ * hands back its result: a synchronous function stays synchronous, a promise is the caller's very
+ * promise (the span ends when it settles).
  */
 export function computeInSpan<T>(tracer: Tracer, recordKeys: boolean, info: ComputeInfo, run: () => T): T {
   const attributes: Attributes = {
@@ -53,22 +53,19 @@ export function computeInSpan<T>(tracer: Tracer, recordKeys: boolean, info: Comp
     span.end()
     return result
   }
+  // A thenable that is not a promise (a lazy query builder) may do its work on each `then`: it becomes a
+  // promise here, subscribed to once, as the core would make it anyway.
+  const promise = result instanceof Promise ? result : Promise.resolve(result)
   // A derived promise that handles both outcomes: it ends the span and leaves the rejection to the
-  // caller, who holds the original promise (no unhandled rejection is created here).
-  try {
-    result.then(
-      () => span.end(),
-      (error: unknown) => {
-        fail(span, error)
-        span.end()
-      },
-    )
-  } catch (error) {
-    // A thenable whose `then` throws: the caller meets the same failure when awaiting it.
-    fail(span, error)
-    span.end()
-  }
-  return result
+  // caller, who holds `promise` (no unhandled rejection is created here).
+  promise.then(
+    () => span.end(),
+    (error: unknown) => {
+      fail(span, error)
+      span.end()
+    },
+  )
+  return promise as T
 }
 
 function fail(span: Span, error: unknown): void {
