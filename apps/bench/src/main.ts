@@ -18,6 +18,7 @@ import {
 } from './freshness-subjects.js'
 import { measure, measureInFlight } from './measure.js'
 import { growthMarkdown, growthSvg, memoryGrowth } from './memory-growth.js'
+import { runOperationsSection } from './operations-cost.js'
 import { formatReadme, updateReadme } from './readme.js'
 import { benchRedis } from './redis-server.js'
 import { redisSubjects } from './redis-subjects.js'
@@ -50,12 +51,13 @@ import { memorySubjects, type Subject } from './subjects.js'
 import { HOT_KEYS } from './workload.js'
 
 /**
- * `pnpm bench [--quick] [--section peers|growth|scale|freshness] [--backend memory|sqlite|redis|disk] [--filter <text>]`:
+ * `pnpm bench [--quick] [--section peers|growth|scale|freshness|operations] [--backend memory|sqlite|redis|disk] [--filter <text>]`:
  * measures every subject's hit and miss in this one process and prints tables with the MISSION.md target
  * ratios; writes results/<backend>.md and results/<backend>-hit.svg for each backend measured without a
  * filter. Then the memory-growth check, then the scale check (hits and invalidations with 1 000 and
  * 1 000 000 entries stored), then the freshness section (the hit with freshness options on against a
- * plain hit, memory and Redis; the stampede row on Redis). `--section` runs one of the four only.
+ * plain hit, memory and Redis; the stampede row on Redis), then the operations section (the hit cost of
+ * signed values and of statistics; see operations-cost.ts). `--section` runs one of the five only.
  */
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -65,7 +67,7 @@ const option = (name: string) => {
 }
 const filter = option('--filter')
 const onlyBackend = option('--backend')
-const SECTIONS = ['peers', 'growth', 'scale', 'freshness'] as const
+const SECTIONS = ['peers', 'growth', 'scale', 'freshness', 'operations'] as const
 const onlySection = option('--section')
 if (onlySection !== undefined && !SECTIONS.some((s) => s === onlySection)) {
   console.error(`--section must be one of ${SECTIONS.join(', ')}`)
@@ -524,6 +526,19 @@ if (runs('freshness') && !filter && (!onlyBackend || onlyBackend === 'memory' ||
         `updated the stampede table in ${path === readme ? 'the root README' : 'apps/bench/README.md'}`,
       )
     }
+  }
+}
+
+// The operations section: signed vs unsigned hits (SQLite, disk, Redis), statistics on vs off (memory, SQLite).
+if (runs('operations') && !filter && !onlyBackend) {
+  const content = await runOperationsSection(options, quick, results)
+  for (const path of quick ? [] : [benchReadme, readme]) {
+    if (!updateReadme(path, 'operations', content)) continue
+    if (path === readme) rootReadmeChanged = true
+    else benchReadmeChanged = true
+    console.log(
+      `updated the operations tables in ${path === readme ? 'the root README' : 'apps/bench/README.md'}`,
+    )
   }
 }
 

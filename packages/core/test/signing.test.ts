@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -11,6 +12,7 @@ import {
   signingKeyId,
   v8Serializer,
 } from '../src/index.js'
+import { Signer } from '../src/serialization/signing.js'
 import { CountingStoreBackend, FullMapBackend } from './support/backends.js'
 
 const OLD = 'old-signing-key-0123456789abcdef0123456789'
@@ -106,6 +108,36 @@ function signatureErrors(errors: unknown[]) {
     return (error as SignatureError).reason
   })
 }
+
+describe('the MAC', () => {
+  it('is HMAC-SHA256 (as createHmac computes it) over the tag, the length-prefixed storage key and the entry', () => {
+    for (const keyLength of [32, 63, 64, 65, 200]) {
+      const key = randomBytes(keyLength)
+      const signer = new Signer({ key })
+      for (const [storageKey, entryLength] of [
+        ['|D:r:{F:1:[1]}', 40],
+        ['préfixe|DOMAINE:k:1:clé ✓', 3000],
+        ['', 0],
+      ] as const) {
+        const out = randomBytes(entryLength + 36)
+        signer.sign(storageKey, out, entryLength)
+        const length = Buffer.alloc(4)
+        length.writeUInt32BE(Buffer.byteLength(storageKey))
+        const expected = createHmac('sha256', key)
+          .update('rapide signed entry v1\0')
+          .update(length)
+          .update(storageKey)
+          .update(out.subarray(0, entryLength + 4))
+          .digest()
+        expect(out.subarray(entryLength, entryLength + 4).toString('hex')).toBe(signingKeyId(key))
+        expect(out.subarray(entryLength + 4).equals(expected)).toBe(true)
+        expect(() => signer.verify(storageKey, out, entryLength)).not.toThrow()
+        out[entryLength + 35]! ^= 1
+        expect(() => signer.verify(storageKey, out, entryLength)).toThrow(SignatureError)
+      }
+    }
+  })
+})
 
 describe('sign option', () => {
   it('refuses a key under 32 bytes, saying how to generate one, before opening the backend', () => {
