@@ -1,14 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { inspect } from 'node:util'
-import {
-  BackendError,
-  backendFromUrl,
-  createCache,
-  InvalidOptionError,
-  InvalidTtlError,
-  RapideError,
-} from '@rapide/core'
+import { backendFromUrl, createCache, InvalidOptionError, InvalidTtlError, RapideError } from '@rapide/core'
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { redisOptionsFromUrl } from '../src/from-url.js'
@@ -301,7 +294,7 @@ describe.runIf(binaries)('credentials when nothing answers', () => {
     const port = await freePort()
     const backend = open(`redis://app:${SECRET}@127.0.0.1:${port}/1?timeout=200ms&circuitBreaker=5s`)
     const first = await failure(backend.get('k'))
-    expect([BackendError, RapideError].some((type) => first instanceof type)).toBe(true)
+    expect(['E_BACKEND_UNAVAILABLE', 'E_BACKEND_TIMEOUT']).toContain(first.code)
     // The circuit is open now: the next call is refused at once, still without the password.
     const second = await failure(backend.set('k', new Uint8Array(1), 1000))
     expect(second.code).toBe('E_BACKEND_UNAVAILABLE')
