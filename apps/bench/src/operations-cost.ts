@@ -215,14 +215,14 @@ export function measureMac(rounds: number): MacResult {
     const digest = inner.copy().update(tag).update(length).update(storageKey).update(entry).digest()
     return outer.copy().update(digest).digest()
   }
-  const innerBlock = Buffer.from(block.map((b) => b ^ 0x36))
   const outerBlock = Buffer.alloc(96)
   Buffer.from(block.map((b) => b ^ 0x5c)).copy(outerBlock)
+  // As the core does: K ⊕ ipad and the tag written once at the start of the inner message.
   const scratch = Buffer.alloc(1024)
+  Buffer.from(block.map((b) => b ^ 0x36)).copy(scratch)
+  tag.copy(scratch, 64)
+  const keyAt = 64 + tag.length + 4
   const viaOneShot = () => {
-    innerBlock.copy(scratch, 0)
-    tag.copy(scratch, 64)
-    const keyAt = 64 + tag.length + 4
     const keyLength = scratch.write(storageKey, keyAt, 'utf8')
     scratch.writeUInt32BE(keyLength, keyAt - 4)
     entry.copy(scratch, keyAt + keyLength)

@@ -87,8 +87,6 @@ export class Signer {
   private readonly signing: PaddedKey
   /** Every accepted key (the signing key first) by its id, read as a u32. */
   private readonly byId = new Map<number, PaddedKey>()
-  /** Where the inner message is assembled (grown for a larger entry): one hash call over it, no Hmac object. */
-  private scratch = Buffer.allocUnsafe(1024)
 
   constructor(options: SignOptions, where = 'createCache') {
     const secret = keyBytes(options.key, `${where}: \`sign.key\``)
@@ -141,28 +139,30 @@ export class Signer {
 
   /** HMAC-SHA256 under `key` of: the tag, the storage key (u32 BE UTF-8 length, then its bytes), `bytes[0, end)`. */
   private mac(key: PaddedKey, storageKey: string, bytes: Buffer, end: number): Buffer {
-    const keyAt = BLOCK_BYTES + ENTRY_TAG.length + 4
-    const size = keyAt + Buffer.byteLength(storageKey, 'utf8') + end
-    if (size > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(size, this.scratch.length * 2))
-    const scratch = this.scratch
-    key.inner.copy(scratch, 0)
-    ENTRY_TAG.copy(scratch, BLOCK_BYTES)
-    const keyLength = scratch.write(storageKey, keyAt, 'utf8')
-    scratch.writeUInt32BE(keyLength, keyAt - 4)
-    bytes.copy(scratch, keyAt + keyLength, 0, end)
-    hash('sha256', scratch.subarray(0, keyAt + keyLength + end), 'buffer').copy(key.outer, BLOCK_BYTES)
+    // At most 3 UTF-8 bytes per UTF-16 unit: room enough without measuring the key first.
+    const inner = key.innerMessage(KEY_AT + storageKey.length * 3 + end)
+    const keyLength = inner.write(storageKey, KEY_AT, 'utf8')
+    inner.writeUInt32BE(keyLength, KEY_AT - 4)
+    bytes.copy(inner, KEY_AT + keyLength, 0, end)
+    hash('sha256', inner.subarray(0, KEY_AT + keyLength + end), 'buffer').copy(key.outer, BLOCK_BYTES)
     return hash('sha256', key.outer, 'buffer')
   }
 }
 
 /** SHA-256's block size: HMAC pads its key to it. */
 const BLOCK_BYTES = 64
+/** Where the storage key starts in the inner message: after K ⊕ ipad, the tag and the key's length. */
+const KEY_AT = BLOCK_BYTES + ENTRY_TAG.length + 4
 
 /** A key's HMAC blocks (RFC 2104), computed once: K ⊕ ipad, and K ⊕ opad followed by room for the inner hash. */
 class PaddedKey {
-  readonly inner = Buffer.alloc(BLOCK_BYTES)
   /** K ⊕ opad, then the inner hash of the MAC being computed (written in place: one buffer, no concat). */
   readonly outer = Buffer.alloc(BLOCK_BYTES + MAC_BYTES)
+  /**
+   * Where the inner message is assembled, K ⊕ ipad and the tag written once at its start: one hash call
+   * over it, no Hmac object per MAC. Grown for a larger entry.
+   */
+  private inner = Buffer.alloc(1024)
 
   constructor(readonly secret: Buffer) {
     // A key longer than a block is replaced by its hash, as RFC 2104 says; a shorter one is zero-padded.
@@ -172,6 +172,17 @@ class PaddedKey {
       this.inner[i] = block[i]! ^ 0x36
       this.outer[i] = block[i]! ^ 0x5c
     }
+    ENTRY_TAG.copy(this.inner, BLOCK_BYTES)
+  }
+
+  /** The inner message buffer, at least `size` bytes, its fixed start in place. */
+  innerMessage(size: number): Buffer {
+    if (size > this.inner.length) {
+      const grown = Buffer.alloc(Math.max(size, this.inner.length * 2))
+      this.inner.copy(grown, 0, 0, KEY_AT)
+      this.inner = grown
+    }
+    return this.inner
   }
 }
 
