@@ -307,7 +307,7 @@ export function operationsMarkdown(
     '',
     `${stamp}. ${quick ? 'Quick run.' : 'Full run.'}`,
     '',
-    'Workload: see `src/workload.ts` (1 000 hot keys, every call a hit, the synchronous function: it stays synchronous on SQLite and disk). Each variant has its own cache and file, folder or key prefix; the two variants of a row are measured round by round in turn. Redis: one call in flight.',
+    'Workload: see `src/workload.ts` (1 000 hot keys, every call a hit, the synchronous function: it stays synchronous on SQLite and disk). Each variant has its own cache, in its own file, folder or domain; the two variants of a row are measured round by round in turn. Redis: one call in flight.',
     '',
     '## Signed values',
     '',
