@@ -163,6 +163,13 @@ export class Cache<B extends AnyBackend> extends KeyValueApi<B> {
       throw new DuplicateFunctionKeyError(ctx.domainKey, functionKey)
     }
     this.functions.set(functionKey, engine)
+    const { statistics } = ctx
+    if (statistics !== undefined) {
+      engine.counters = statistics.forFunction(functionKey, [
+        engine.entryPrefix,
+        engine.resultGenerationNamespace,
+      ])
+    }
     return engine
   }
 

@@ -161,7 +161,7 @@ export function createCache(
     checked = checkBackend(backend)
   } catch (error) {
     // A store this call opened (from a class or a URL) is not left open behind a refusal.
-    if (owned) void Promise.resolve(backend.close?.()).catch(() => {})
+    closeQuietly(backend, owned)
     throw error
   }
   const events = new EventHub()
@@ -181,8 +181,25 @@ export function createCache(
     plugin.compute === undefined ? [] : [plugin.compute.bind(plugin) as ComputeHook],
   )
   const cache = new Cache<AnyBackend>(ctx, events, owned)
-  for (const plugin of instrumentations) plugin.attach?.(cache)
+  try {
+    for (const plugin of instrumentations) plugin.attach?.(cache)
+  } catch (error) {
+    ctx.markClosed()
+    closeQuietly(backend, owned)
+    throw error
+  }
   return cache
+}
+
+/**
+ * Closes a backend this call opened (from a class or a URL) behind a refusal, so no store is left open;
+ * its own failure to close must not hide why it was refused (a synchronous throw included).
+ */
+function closeQuietly(backend: AnyBackend, owned: boolean): void {
+  if (!owned) return
+  void Promise.resolve()
+    .then(() => backend.close?.())
+    .catch(() => {})
 }
 
 /**

@@ -3,9 +3,12 @@ import { isolateCallback } from './isolate-callback.js'
 
 /** What the cache reports. Subscribe with `cache.on(event, listener)`. */
 export interface CacheEvents {
-  /** A wrapped call was answered from the cache. */
+  /** A wrapped call was answered from a stored result without waiting for a computation. */
   hit: { functionKey: string; key: string }
-  /** A wrapped call found nothing valid and computes. */
+  /**
+   * A wrapped call found nothing valid: it computes, or waits for a computation of the same call under way.
+   * Once per call, like `cache.stats()` counts it (a background refresh is no call's miss).
+   */
   miss: { functionKey: string; key: string }
   /**
    * A computation of a wrapped function settled (a miss, a `refresh()`, a background refresh): how long it

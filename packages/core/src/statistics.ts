@@ -1,6 +1,7 @@
 /**
  * What happened to the calls of one wrapped function (or of all of them: the cache's total) since the
- * cache was created or its statistics were last reset. Every call counts once as a hit or a miss.
+ * cache was created or its statistics were last reset. Every call counts once: as a hit, a miss, or a
+ * call refused by its rate limit.
  */
 export interface CallStatistics {
   /** Calls answered from a stored result without waiting for a computation. */
@@ -12,6 +13,8 @@ export interface CallStatistics {
    * (counted among hits too), fail-safe, soft timeout and a held lock (counted among misses too).
    */
   readonly stale: number
+  /** Calls refused by the function's `rateLimit` (answered by `onLimit` or a `RateLimitError`). */
+  readonly rateLimited: number
   /** Times the function itself ran: misses that did not join a computation, refreshes, background refreshes. */
   readonly computations: number
   /** Computations that threw or rejected. */
@@ -52,6 +55,7 @@ export interface CacheStatisticsSnapshot {
 export class FunctionCounters {
   hits = 0
   misses = 0
+  rateLimited = 0
   stale = 0
   computations = 0
   failures = 0
@@ -60,16 +64,18 @@ export class FunctionCounters {
   computeMs = 0
 
   reset(): void {
-    this.hits = this.misses = this.stale = this.computations = 0
+    this.hits = this.misses = this.rateLimited = this.stale = this.computations = 0
     this.failures = this.errors = this.invalidations = this.computeMs = 0
   }
 
   snapshot(): CallStatistics {
-    const { hits, misses, stale, computations, failures, errors, invalidations, computeMs } = this
+    const { hits, misses, rateLimited, stale, computations, failures, errors, invalidations, computeMs } =
+      this
     const calls = hits + misses
     return {
       hits,
       misses,
+      rateLimited,
       stale,
       computations,
       failures,
@@ -83,6 +89,7 @@ export class FunctionCounters {
   add(other: FunctionCounters): void {
     this.hits += other.hits
     this.misses += other.misses
+    this.rateLimited += other.rateLimited
     this.stale += other.stale
     this.computations += other.computations
     this.failures += other.failures
@@ -100,7 +107,7 @@ export const DISCARDED_COUNTERS = new FunctionCounters()
 
 /** One cache's statistics: counters per function, plus what belongs to no function. */
 export class CacheStatistics {
-  private readonly functions = new Map<string, { counters: FunctionCounters; entryPrefix: string }>()
+  private readonly functions = new Map<string, { counters: FunctionCounters; prefixes: readonly string[] }>()
   private readonly errorsByOperation = new Map<string, number>()
   private domainInvalidations = 0
   private keyValueHits = 0
@@ -108,14 +115,12 @@ export class CacheStatistics {
   private since = Date.now()
 
   /**
-   * The counters of a wrapped function, whose result keys start with `entryPrefix`. A second engine for
-   * the same key (a `wrap` about to be refused as a duplicate) gets the same counters, never resets them.
+   * The counters of a function once it is wrapped (never before: a function only invalidated by name is
+   * no function of these statistics); its keys start with one of `prefixes` (results, their generations).
    */
-  forFunction(functionKey: string, entryPrefix: string): FunctionCounters {
-    const known = this.functions.get(functionKey)
-    if (known !== undefined) return known.counters
+  forFunction(functionKey: string, prefixes: readonly string[]): FunctionCounters {
     const counters = new FunctionCounters()
-    this.functions.set(functionKey, { counters, entryPrefix })
+    this.functions.set(functionKey, { counters, prefixes })
     return counters
   }
 
@@ -132,12 +137,16 @@ export class CacheStatistics {
     else this.keyValueMisses++
   }
 
-  /** A reported failure: counted by operation, and on the function whose result key it concerns. */
+  /**
+   * A reported failure: counted by operation, and on the function whose key it concerns. A failed
+   * background refresh (`refresh:*`) is the function's own failure, counted as one already (or a store
+   * failure reported on its own): it stays out of the function's cache-side errors.
+   */
   countError(operation: string, key: string | undefined): void {
     this.errorsByOperation.set(operation, (this.errorsByOperation.get(operation) ?? 0) + 1)
-    if (key === undefined) return
-    for (const { counters, entryPrefix } of this.functions.values()) {
-      if (key.startsWith(entryPrefix)) {
+    if (key === undefined || operation.startsWith('refresh:')) return
+    for (const { counters, prefixes } of this.functions.values()) {
+      if (prefixes.some((prefix) => key.startsWith(prefix))) {
         counters.errors++
         return
       }

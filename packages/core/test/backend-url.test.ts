@@ -108,8 +108,7 @@ describe('backendFromUrl: the scheme', () => {
 
 describe('backendFromUrl: credentials in malformed URLs', () => {
   // Known gap of redactUrl (see redact-url.test.ts), reported with the fix: a URL whose credentials are not
-  // in a `scheme://…@` authority keeps them in these messages. Drop `.fails` once fixed.
-  it.fails('hides the password of a URL without its scheme or its "//"', () => {
+  it('hides the password of a URL without its scheme or its "//"', () => {
     refusal(() => backendFromUrl('app:s3cret@cache:6379'))
     refusal(() => backendFromUrl('//app:s3cret@cache:6379'))
     refusal(() => backendFromUrl('postgres:/app:s3cret@db.internal'))
@@ -237,8 +236,7 @@ describe('backendFromUrl: loading the backend package', () => {
   })
 
   // Known gap, reported to the owner of backend-url.ts with the fix: the wrapped error's own message (and
-  // cause) is kept as it is, so a driver that quotes the URL leaks its password. Drop `.fails` once fixed.
-  it.fails('hides the password when the wrapped error quotes the URL', () => {
+  it('hides the password when the wrapped error quotes the URL', () => {
     const resolveFrom = installed(
       '@rapide/backend-redis',
       `exports.RedisBackend = class { static fromUrl(url) { throw new TypeError('Invalid URL: ' + url) } }`,

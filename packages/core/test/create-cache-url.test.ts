@@ -1,3 +1,4 @@
+import Module from 'node:module'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import {
   type AnyBackend,
@@ -53,12 +54,13 @@ describe('createCache({ backend: url })', () => {
     expect(backend.closed).toBe(1)
   })
 
-  it('closes a backend it opened when the backend is then refused', () => {
+  it('closes a backend it opened when the backend is then refused', async () => {
     const before = opened.length
     expect(() => createCache({ domainKey: 'URL', backend: 'testbroken://x' })).toThrow(
       IncompatibleBackendError,
     )
     expect(opened.length).toBe(before + 1)
+    await Promise.resolve() // closed right after the refusal, off the caller's stack
     expect(opened.at(-1)!.closed).toBe(1)
   })
 
@@ -77,10 +79,17 @@ describe('createCache({ backend: url })', () => {
 
   it('says which package to install when a built-in scheme has no package next to the app', () => {
     // The core package's own tests have no backend packages to resolve (they are not its dependencies).
+    // Nowhere to find them: not from the working directory, the main script, nor NODE_PATH (which pnpm's
+    // launchers point at the store, where every workspace package is; Node reads it at start-up, hence
+    // `_initPaths`).
     const cwd = process.cwd()
     const argv1 = process.argv[1]
+    const nodePath = process.env.NODE_PATH
+    const initPaths = () => (Module as unknown as { _initPaths(): void })._initPaths()
     process.chdir('/')
     process.argv[1] = '/nonexistent/main.js'
+    delete process.env.NODE_PATH
+    initPaths()
     try {
       expect(() => createCache({ domainKey: 'URL', backend: 'sqlite:///tmp/app.db' })).toThrow(
         BackendUnavailableError,
@@ -91,6 +100,8 @@ describe('createCache({ backend: url })', () => {
     } finally {
       process.chdir(cwd)
       process.argv[1] = argv1!
+      if (nodePath !== undefined) process.env.NODE_PATH = nodePath
+      initPaths()
     }
   })
 

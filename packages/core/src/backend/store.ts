@@ -155,7 +155,8 @@ export class Store {
 
   getMany(keys: readonly string[]): MaybePromise<unknown[]> {
     const { backend } = this
-    if (backend.getMany) return this.io('getMany', () => backend.getMany!(keys))
+    // The first key names what failed (the `error` event, and the statistics of its function).
+    if (backend.getMany) return this.io('getMany', () => backend.getMany!(keys), keys[0])
     const reads = keys.map((key) => this.get(key))
     return reads.some((r) => r instanceof Promise) ? Promise.all(reads) : (reads as unknown[])
   }

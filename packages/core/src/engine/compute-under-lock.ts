@@ -11,7 +11,13 @@ export interface LockHost {
   /** The valid stored result of `key`, if another process has stored it since `since` (ms since the epoch). */
   lookUp(key: string, since: number): Promise<{ value: unknown; async: boolean } | undefined>
   /** Runs the function and stores its result. */
-  runAndStore(self: unknown, args: readonly unknown[], key: string, flight: Flight): Promise<unknown>
+  runAndStore(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    flight: Flight,
+    background: boolean,
+  ): Promise<unknown>
   /**
    * The flight to compute under now that the lock is held: the same one, or, when the result's
    * generation was created meanwhile with another token than the one this flight's store is guarded by,
@@ -21,8 +27,8 @@ export interface LockHost {
   restamp(key: string, flight: Flight): Promise<Flight>
   /** Ends the computation without storing (its result was found). */
   finish(key: string, flight: Flight): void
-  /** Answers a call with a found result (reported as a hit). */
-  hit(key: string, value: unknown, async: boolean): unknown
+  /** Answers a call with the result another process stored (the call was counted as a miss already). */
+  answer(value: unknown, async: boolean): unknown
 }
 
 /**
@@ -38,6 +44,8 @@ export async function lockThenCompute(
   key: string,
   lock: ComputationLock,
   flight: Flight,
+  /** A background refresh, not a caller's computation (what the compute hook and event are told). */
+  background: boolean,
 ): Promise<unknown> {
   const { ctx } = host
   const { store } = ctx
@@ -55,7 +63,7 @@ export async function lockThenCompute(
         host.finish(key, flight)
         throw error
       }
-      return host.runAndStore(self, args, key, flight)
+      return host.runAndStore(self, args, key, flight, background)
     }
     if (acquired) {
       try {
@@ -63,23 +71,23 @@ export async function lockThenCompute(
         const stored = await host.lookUp(key, since).catch(() => undefined)
         if (stored !== undefined) {
           host.finish(key, flight)
-          return host.hit(key, stored.value, stored.async)
+          return host.answer(stored.value, stored.async)
         }
         const current = await host.restamp(key, flight).catch(() => flight)
-        return await host.runAndStore(self, args, key, current)
+        return await host.runAndStore(self, args, key, current, background)
       } finally {
         // Only its owner releases it; if that fails, the lock expires after its ttl.
         await Promise.resolve(store.deleteIfEquals(lockKey, owner)).catch(() => undefined)
       }
     }
     const left = deadline - Date.now()
-    if (left <= 0) return host.runAndStore(self, args, key, flight)
+    if (left <= 0) return host.runAndStore(self, args, key, flight, background)
     await sleep(Math.min(pause, left))
     pause = Math.min(pause * 2, MAX_POLL_MS)
     const found = await host.lookUp(key, since).catch(() => undefined)
     if (found !== undefined) {
       host.finish(key, flight)
-      return host.hit(key, found.value, found.async)
+      return host.answer(found.value, found.async)
     }
   }
 }

@@ -3,10 +3,11 @@ import type { GenerationCounter } from '../coordination/backend-state.js'
 import { type ComputationLock, parseComputationLock } from '../coordination/computation-lock.js'
 import { type Flight, type FlightGuard, Flights } from '../coordination/flights.js'
 import { PROVISIONAL_STORE_WINDOW_MS } from '../coordination/invalidation-markers.js'
-import { InvalidOptionError, NotSupportedError, RateLimitError } from '../errors.js'
+import { CallbackError, InvalidOptionError, NotSupportedError, RateLimitError } from '../errors.js'
 import { coarseNow } from '../freshness/coarse-clock.js'
 import { FreshnessPolicy } from '../freshness/freshness-policy.js'
 import { KeepAlive } from '../freshness/keep-alive.js'
+import type { ComputeInfo } from '../instrumentation.js'
 import { functionGenerationSuffix } from '../keys/key-layout.js'
 import { createKeyDeriver, type KeyDeriver } from '../keys/key-options.js'
 import { LiveEntry } from '../live-entry.js'
@@ -81,8 +82,12 @@ export abstract class FunctionEngine {
    * them at hand: the argument key under local coordination, the whole key under shared.
    */
   private readonly refreshing = new Set<string>()
-  /** This function's statistics (`cache.stats()`), or a sink nobody reads under `stats: false`. */
-  protected readonly counters: FunctionCounters
+  /**
+   * This function's statistics (`cache.stats()`), given by the cache once the function is wrapped; a sink
+   * nobody reads under `stats: false` and for the throwaway engines of functions only named by an
+   * invalidation.
+   */
+  counters: FunctionCounters = DISCARDED_COUNTERS
 
   constructor(
     protected readonly ctx: CacheContext,
@@ -140,7 +145,6 @@ export abstract class FunctionEngine {
     }
     this.judging = this.freshness !== undefined || this.hitLimit !== undefined
     this.options = options
-    this.counters = ctx.statistics?.forFunction(functionKey, this.entryPrefix) ?? DISCARDED_COUNTERS
   }
 
   /**
@@ -167,6 +171,7 @@ export abstract class FunctionEngine {
    * counted (the store failed) lets the call through under `onError: 'silent'` (reported).
    */
   protected limited(self: unknown, args: readonly unknown[], retryAfterMs: number): unknown {
+    this.counters.rateLimited++
     if (this.onLimit !== undefined) return this.onLimit.apply(self, args as unknown[])
     throw new RateLimitError(this.functionKey, this.rateLimiter!.limit, retryAfterMs)
   }
@@ -265,6 +270,7 @@ export abstract class FunctionEngine {
     stamp: string,
     startedAt: number,
     guard: FlightGuard | undefined,
+    background: boolean,
   ): Promise<unknown> | undefined
 
   /** Whether an invalidation has overtaken the computation (its result would never be accepted). */
@@ -290,14 +296,27 @@ export abstract class FunctionEngine {
   /** A hit on `prefix + rest` (two parts so the memory hit path builds no key unless a listener wants it). */
   protected hit(prefix: string, rest: string, value: unknown, async: boolean, viaPromise: boolean): unknown {
     this.counters.hits++
-    return this.answer(prefix, rest, value, async, viaPromise)
-  }
-
-  /** Answers a call with a stored value (a hit, or a stale fallback after a miss: counted by the caller). */
-  private answer(prefix: string, rest: string, value: unknown, async: boolean, viaPromise: boolean): unknown {
     const { events } = this.ctx
     if (events.has('hit')) events.emit('hit', { functionKey: this.functionKey, key: prefix + rest })
+    return this.answer(value, async, viaPromise)
+  }
+
+  /**
+   * Answers a call with a value it did not compute itself: a hit, or a stale fallback after a miss
+   * (fail-safe, a held lock), which the caller has counted and reported as a miss and a stale answer.
+   */
+  protected answer(value: unknown, async: boolean, viaPromise: boolean): unknown {
     return !viaPromise && (async || this.knownAsync) ? Promise.resolve(value) : value
+  }
+
+  /**
+   * A call that found no usable stored result (`prefix + rest` is its key): it computes, or waits for a
+   * computation under way. Counted and reported here, once per call; a refresh is no call's miss.
+   */
+  protected missed(prefix: string, rest: string): void {
+    this.counters.misses++
+    const { events } = this.ctx
+    if (events.has('miss')) events.emit('miss', { functionKey: this.functionKey, key: prefix + rest })
   }
 
   /**
@@ -350,7 +369,7 @@ export abstract class FunctionEngine {
     const key = prefix + rest
     const current = stamp ?? this.currentStamp(key)
     const fallback = verdict === 'fallback' ? { value, async, stamp: current, stored } : undefined
-    this.counters.misses++
+    this.missed(key, '')
     return this.compute(self, args, key, current, true, fallback)
   }
 
@@ -422,7 +441,7 @@ export abstract class FunctionEngine {
       this.counters.stale++
       if (events.has('stale'))
         events.emit('stale', { functionKey: this.functionKey, key, reason: 'failSafe', error })
-      return this.answer(key, '', fallback.value, fallback.async, viaPromise)
+      return this.answer(fallback.value, fallback.async, viaPromise)
     })
   }
 
@@ -489,11 +508,20 @@ export abstract class FunctionEngine {
     })
   }
 
-  /** The backend could not be read: `raise` throws, `silent` computes without the cache. */
-  protected readFailed(error: unknown, self: unknown, args: readonly unknown[], key: string): unknown {
-    this.counters.misses++
+  /**
+   * The backend could not be read: `raise` throws, `silent` computes without the cache. `kind`: a caller's
+   * call (then one miss), a `refresh()` or a background refresh (no caller's miss).
+   */
+  protected readFailed(
+    error: unknown,
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    kind: 'call' | 'refresh' | 'background' = 'call',
+  ): unknown {
+    if (kind === 'call') this.missed(key, '')
     if (this.ctx.onError === 'raise') throw error
-    return this.runFunction(self, args, key)
+    return this.runFunction(self, args, key, kind === 'background')
   }
 
   // ---- computing and storing ----------------------------------------------------------------------
@@ -509,6 +537,8 @@ export abstract class FunctionEngine {
     stamp: string,
     join: boolean,
     fallback?: Fallback,
+    /** A background refresh (stale-while-revalidate, never-die…), not a caller's computation. */
+    background = false,
   ): unknown {
     const { ctx } = this
     const { flights } = ctx.state
@@ -525,12 +555,11 @@ export abstract class FunctionEngine {
         return this.withSoftTimeout(answered as Promise<unknown>, fallback, key)
       }
     }
-    if (ctx.events.has('miss')) ctx.events.emit('miss', { functionKey: this.functionKey, key })
     // The result generation this stamp was built on, fixed now: the store writes the entry only if the
     // generation still holds it (creating it if absent), never with a token handed out later.
     const guard = this.guardFor(key, stamp)
     if (join) {
-      const locked = this.computeUnderLock(self, args, key, stamp, startedAt, guard)
+      const locked = this.computeUnderLock(self, args, key, stamp, startedAt, guard, background)
       if (locked !== undefined) {
         const answered =
           fallback === undefined
@@ -558,12 +587,12 @@ export abstract class FunctionEngine {
           if (ctx.events.has('stale'))
             ctx.events.emit('stale', { functionKey: this.functionKey, key, reason: 'lock' })
           this.settleGuard(guard)
-          return this.answer(key, '', fallback.value, fallback.async, false)
+          return this.answer(fallback.value, fallback.async, false)
         }
       } else if (claimed !== undefined) {
         let out: unknown
         try {
-          out = this.computeNow(self, args, key, stamp, startedAt, guard, fallback)
+          out = this.computeNow(self, args, key, stamp, startedAt, guard, fallback, background)
         } catch (error) {
           claimed()
           throw error
@@ -573,7 +602,7 @@ export abstract class FunctionEngine {
         return out
       }
     }
-    return this.computeNow(self, args, key, stamp, startedAt, guard, fallback)
+    return this.computeNow(self, args, key, stamp, startedAt, guard, fallback, background)
   }
 
   /**
@@ -594,6 +623,7 @@ export abstract class FunctionEngine {
     startedAt: number,
     guard: FlightGuard | undefined,
     fallback: Fallback | undefined,
+    background: boolean,
   ): unknown {
     const { ctx } = this
     const { flights } = ctx.state
@@ -602,7 +632,7 @@ export abstract class FunctionEngine {
     const computeStartedAt = performance.now()
     let invoked: { result: unknown; poisoned: boolean }
     try {
-      invoked = this.invoke(self, args, key, guard)
+      invoked = this.invoke(self, args, key, guard, background)
     } catch (error) {
       return this.failedOver(error, fallback, key, false)
     }
@@ -665,12 +695,13 @@ export abstract class FunctionEngine {
     args: readonly unknown[],
     key: string,
     flight: Flight,
+    background: boolean,
   ): Promise<unknown> {
     let value: unknown
     let async = false
     const computeStartedAt = performance.now()
     try {
-      const { result, poisoned } = this.invoke(self, args, key, flight.guard)
+      const { result, poisoned } = this.invoke(self, args, key, flight.guard, background)
       async = isPromiseLike(result)
       if (poisoned) flight.poisoned = true
       value = await result
@@ -691,12 +722,13 @@ export abstract class FunctionEngine {
     args: readonly unknown[],
     key: string,
     guard: FlightGuard | undefined,
+    background: boolean,
   ): { result: unknown; poisoned: boolean } {
     const { state } = this.ctx
     const invalidationsBefore = state.invalidations
     let result: unknown
     try {
-      result = this.runFunction(self, args, key)
+      result = this.runFunction(self, args, key, background)
     } catch (error) {
       this.settleGuard(guard)
       throw error
@@ -713,7 +745,7 @@ export abstract class FunctionEngine {
    * thenable that is not a promise is turned into one here, so that it is subscribed to once (a lazy query
    * builder runs its query on each `then`).
    */
-  private runFunction(self: unknown, args: readonly unknown[], key: string): unknown {
+  private runFunction(self: unknown, args: readonly unknown[], key: string, background: boolean): unknown {
     const { ctx } = this
     this.counters.computations++
     const startedAt = performance.now()
@@ -722,64 +754,124 @@ export abstract class FunctionEngine {
       result =
         ctx.computeHooks.length === 0
           ? this.fn.apply(self, args as unknown[])
-          : this.runHooked(self, args, key, 0)
+          : this.runHooked(self, args, key, 0, background)
     } catch (error) {
-      this.computed(key, startedAt, error, true)
+      this.computed(key, startedAt, error, true, background)
       throw error
     }
     if (!isPromiseLike(result)) {
-      this.computed(key, startedAt, undefined, false)
+      this.computed(key, startedAt, undefined, false, background)
       return result
     }
     const promise = result instanceof Promise ? result : Promise.resolve(result)
     promise.then(
-      () => this.computed(key, startedAt, undefined, false),
-      (error: unknown) => this.computed(key, startedAt, error, true),
+      () => this.computed(key, startedAt, undefined, false, background),
+      (error: unknown) => this.computed(key, startedAt, error, true, background),
     )
     return promise
   }
 
-  /** Runs the function inside hooks `at..` (the first one outermost). */
-  private runHooked(self: unknown, args: readonly unknown[], key: string, at: number): unknown {
+  /**
+   * Runs the function inside hooks `at..` (the first one outermost), holding each hook to its contract
+   * so that no plug-in can change what a call answers: the function runs once, whatever the hook does;
+   * the call answers what the function returned or throws what it threw. A hook that breaks the contract
+   * (skips `run`, calls it twice, answers something else, swallows the function's error, throws after
+   * it) is reported (`error` event, operation `instrumentation`) and overruled.
+   */
+  private runHooked(
+    self: unknown,
+    args: readonly unknown[],
+    key: string,
+    at: number,
+    background: boolean,
+  ): unknown {
     const { ctx } = this
-    let ran = false
-    const run = () => {
-      ran = true
-      return at === ctx.computeHooks.length - 1
-        ? this.fn.apply(self, args as unknown[])
-        : this.runHooked(self, args, key, at + 1)
+    const hook = ctx.computeHooks[at]!
+    const broken = (what: string, cause?: unknown) =>
+      ctx.report(
+        'instrumentation',
+        new CallbackError(`An instrumentation's compute hook ${what}`, cause),
+        key,
+      )
+    // Written by `run`, which the hook calls: an object, so the checks after the hook read what it did.
+    const ran: { state: 'not run' | 'returned' | 'threw'; returned?: unknown; thrown?: unknown } = {
+      state: 'not run',
     }
-    const info = {
+    const run = (): unknown => {
+      if (ran.state !== 'not run') {
+        broken('called run() twice (the function ran once)', new Error('run() called twice'))
+        if (ran.state === 'threw') throw ran.thrown
+        return ran.returned
+      }
+      try {
+        if (at < ctx.computeHooks.length - 1) {
+          ran.returned = this.runHooked(self, args, key, at + 1, background)
+        } else {
+          // Hooks see a promise, never a lazy thenable they would run once more by subscribing to it.
+          const out = this.fn.apply(self, args as unknown[])
+          ran.returned = isPromiseLike(out) && !(out instanceof Promise) ? Promise.resolve(out) : out
+        }
+        ran.state = 'returned'
+        return ran.returned
+      } catch (error) {
+        ran.state = 'threw'
+        ran.thrown = error
+        throw error
+      }
+    }
+    const info: ComputeInfo = {
       domainKey: ctx.domainKey,
       functionKey: this.functionKey,
       key,
       backend: ctx.store.backend.name,
-      refresh: this.refreshing.has(this.refreshKeyOf(key)),
+      refresh: background,
     }
+    let answered: unknown
     try {
-      return ctx.computeHooks[at]!(info, run)
+      answered = hook(info, run)
     } catch (error) {
-      if (ran) throw error
-      // A hook that failed before running the function: the function runs without it.
-      ctx.report('instrumentation', error, key)
+      if (ran.state === 'threw' && error === ran.thrown) throw error
+      if (ran.state === 'not run') {
+        // Failed before running the function: the function runs without it.
+        broken('threw before calling run()', error)
+        return run()
+      }
+      broken('threw after run()', error)
+      if (ran.state === 'threw') throw ran.thrown
+      return ran.returned
+    }
+    if (ran.state === 'not run') {
+      broken('returned without calling run()', new Error('run() not called'))
       return run()
     }
+    if (ran.state === 'threw') {
+      broken("swallowed the function's error", ran.thrown)
+      throw ran.thrown
+    }
+    if (answered !== ran.returned)
+      broken("answered something else than run()'s result", new Error('answer replaced'))
+    return ran.returned
   }
 
   /** A computation settled: its time counted, and the `compute` event. */
-  private computed(key: string, startedAt: number, error: unknown, failed: boolean): void {
+  private computed(
+    key: string,
+    startedAt: number,
+    error: unknown,
+    failed: boolean,
+    background: boolean,
+  ): void {
     const ms = performance.now() - startedAt
     const { counters } = this
     counters.computeMs += ms
     if (failed) counters.failures++
     const { events } = this.ctx
     if (events.has('compute')) {
-      const refresh = this.refreshing.has(this.refreshKeyOf(key))
       events.emit(
         'compute',
         failed
-          ? { functionKey: this.functionKey, key, ms, refresh, error }
-          : { functionKey: this.functionKey, key, ms, refresh },
+          ? { functionKey: this.functionKey, key, ms, refresh: background, error }
+          : { functionKey: this.functionKey, key, ms, refresh: background },
       )
     }
   }

@@ -63,7 +63,8 @@ export class LocalFunction extends FunctionEngine {
   }
 
   protected recompute(self: unknown, args: readonly unknown[], key: string): unknown {
-    return this.compute(self, args, key, this.localStamp(key.slice(this.entryPrefix.length)), true)
+    const stamp = this.localStamp(key.slice(this.entryPrefix.length))
+    return this.compute(self, args, key, stamp, true, undefined, true)
   }
 
   /** Running computations of the same call are poisoned (they will not store), then this one computes. */
@@ -152,7 +153,7 @@ export class LocalFunction extends FunctionEngine {
       }
     }
     this.keepAlive?.touch(argumentKey, self, args, coarseNow())
-    this.counters.misses++
+    this.missed(this.entryPrefix, argumentKey)
     return this.compute(self, args, this.entryPrefix + argumentKey, this.localStamp(argumentKey), true)
   }
 

@@ -72,7 +72,7 @@ export class SharedFunction extends FunctionEngine {
 
   /** Reads the generations (not the entry), then computes, joining a computation already running. */
   protected recompute(self: unknown, args: readonly unknown[], key: string): unknown {
-    return this.callShared(self, args, key, true, true)
+    return this.callShared(self, args, key, true, true, false, true)
   }
 
   /**
@@ -90,12 +90,12 @@ export class SharedFunction extends FunctionEngine {
     try {
       superseded = supersede(key)
     } catch (error) {
-      return this.readFailed(error, self, args, key)
+      return this.readFailed(error, self, args, key, 'refresh')
     }
     if (superseded instanceof Promise) {
       return superseded.then(
         () => this.callShared(self, args, key, true),
-        (error: unknown) => this.readFailed(error, self, args, key),
+        (error: unknown) => this.readFailed(error, self, args, key, 'refresh'),
       )
     }
     return this.callShared(self, args, key, true)
@@ -112,8 +112,11 @@ export class SharedFunction extends FunctionEngine {
     skipRead: boolean,
     join = !skipRead,
     keptAlive = false,
+    /** A background refresh (`recompute`), rather than a caller's call or `refresh()`. */
+    background = false,
   ): unknown {
     const { ctx } = this
+    const kind = !skipRead ? 'call' : background ? 'background' : 'refresh'
     const generationKeys = this.generations.generationKeys(key)
     const readKeys = skipRead
       ? generationKeys
@@ -122,7 +125,7 @@ export class SharedFunction extends FunctionEngine {
     try {
       read = ctx.store.getMany(readKeys)
     } catch (error) {
-      return this.readFailed(error, self, args, key)
+      return this.readFailed(error, self, args, key, kind)
     }
     const viaPromise = read instanceof Promise
     const afterRead = (values: unknown[]): unknown => {
@@ -150,18 +153,18 @@ export class SharedFunction extends FunctionEngine {
             )
           }
         }
-        if (!skipRead) this.counters.misses++
-        return this.compute(self, args, key, stamp, join)
+        if (!skipRead) this.missed(key, '')
+        return this.compute(self, args, key, stamp, join, undefined, background)
       }
       // Creating a missing generation is backend I/O too: its failure follows the error policy.
       let stamp: MaybePromise<string>
       try {
         stamp = this.generations.ensureGenerations(generationKeys, values, skipRead ? 0 : 1)
       } catch (error) {
-        return this.readFailed(error, self, args, key)
+        return this.readFailed(error, self, args, key, kind)
       }
       if (stamp instanceof Promise) {
-        return stamp.then(useStamp, (error: unknown) => this.readFailed(error, self, args, key))
+        return stamp.then(useStamp, (error: unknown) => this.readFailed(error, self, args, key, kind))
       }
       return useStamp(stamp)
     }
@@ -184,7 +187,7 @@ export class SharedFunction extends FunctionEngine {
         },
         (error: unknown) => {
           ctx.callEnded()
-          return this.readFailed(error, self, args, key)
+          return this.readFailed(error, self, args, key, kind)
         },
       )
     }
@@ -241,6 +244,7 @@ export class SharedFunction extends FunctionEngine {
     stamp: string,
     startedAt: number,
     guard: FlightGuard | undefined,
+    background: boolean,
   ): Promise<unknown> | undefined {
     const { lock, ctx } = this
     if (lock === undefined) return undefined
@@ -256,7 +260,7 @@ export class SharedFunction extends FunctionEngine {
       startedAt,
       guard,
     )
-    const promise = lockThenCompute(this.lockHost, self, args, key, lock, flight)
+    const promise = lockThenCompute(this.lockHost, self, args, key, lock, flight, background)
     flight.promise = promise
     return promise
   }
@@ -292,11 +296,17 @@ export class SharedFunction extends FunctionEngine {
     ctx: this.ctx,
     lockKey: (key: string) => this.lockKeyOf(key),
     lookUp: (key: string, since: number) => this.lookUp(key, since),
-    runAndStore: (self: unknown, args: readonly unknown[], key: string, flight: Flight) =>
-      this.runAndStore(self, args, key, flight),
+    runAndStore: (
+      self: unknown,
+      args: readonly unknown[],
+      key: string,
+      flight: Flight,
+      background: boolean,
+    ) => this.runAndStore(self, args, key, flight, background),
     finish: (key: string, flight: Flight) => this.finishFlight(key, flight),
     restamp: (key: string, flight: Flight) => this.restamp(key, flight),
-    hit: (key: string, value: unknown, async: boolean) => this.hit(key, '', value, async, true),
+    // The caller counted its miss when it found no result: the one another process stored is its answer.
+    answer: (value: unknown, async: boolean) => this.answer(value, async, true),
   }
 
   protected outdated(flight: Flight): boolean {

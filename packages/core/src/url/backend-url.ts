@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { isAbsolute, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { inspect } from 'node:util'
 import type { AnyBackend } from '../backend/contract.js'
 import { BackendUnavailableError, InvalidOptionError, RapideError } from '../errors.js'
 import { redactUrl } from './redact-url.js'
@@ -51,6 +52,12 @@ export function registerBackendScheme(scheme: string, open: OpenBackendUrl): voi
     throw new InvalidOptionError(`registerBackendScheme: "${scheme}" is not a URL scheme`)
   if (name in BUILT_IN_SCHEMES) throw new InvalidOptionError(`registerBackendScheme: "${name}" is built in`)
   if (typeof open !== 'function') throw new InvalidOptionError('registerBackendScheme: expected a function')
+  const known = registered.get(name)
+  if (known !== undefined && known !== open) {
+    throw new InvalidOptionError(
+      `registerBackendScheme: "${name}" is already registered with another opener (two backends claim it)`,
+    )
+  }
   registered.set(name, open)
 }
 
@@ -93,7 +100,7 @@ export function backendFromUrl(url: string, options: BackendFromUrlOptions = {})
   }
   const scheme = match[1]!.toLowerCase()
   const open = registered.get(scheme)
-  if (open !== undefined) return checked(open(url.trim()), scheme, url)
+  if (open !== undefined) return opened(() => open(url.trim()), scheme, url)
   const packaged = BUILT_IN_SCHEMES[scheme]
   if (packaged === undefined) {
     throw new InvalidOptionError(
@@ -108,17 +115,65 @@ export function backendFromUrl(url: string, options: BackendFromUrlOptions = {})
       `${packaged.packageName} is installed but too old to open URLs (${packaged.exportName}.fromUrl is missing): update it`,
     )
   }
+  const fromUrl = backendClass.fromUrl.bind(backendClass)
+  return opened(() => fromUrl(url.trim()), scheme, url)
+}
+
+/**
+ * Runs a scheme's opener. A typed error passes on as it is, unless its text holds the URL's password;
+ * anything else (a driver's error) is wrapped with the redacted URL. Either way no message, stack or
+ * cause that reaches the caller quotes the password: one that does is rewritten, and its cause dropped.
+ */
+function opened(open: () => AnyBackend, scheme: string, url: string): AnyBackend {
   try {
-    return checked(backendClass.fromUrl(url.trim()), scheme, url)
+    return checked(open(), scheme, url)
   } catch (error) {
-    // A backend's own typed error passes as it is (its messages never quote the URL's password); anything
-    // else, from a driver, is wrapped with a redacted URL.
-    if (RapideError.isInstance(error)) throw error
+    const secrets = secretsOf(url)
+    const leaks = (text: string) => secrets.some((secret) => text.includes(secret))
+    const scrub = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text)
+    const message = String((error as Error)?.message ?? error)
+    const detail = error instanceof Error ? `${error.stack ?? ''}\n${inspect(error, { depth: 4 })}` : message
+    if (RapideError.isInstance(error) && !leaks(detail)) throw error
     throw new BackendUnavailableError(
-      `Cannot open "${redactUrl(url)}": ${String((error as Error)?.message ?? error)}`,
-      error,
+      `Cannot open "${redactUrl(url)}": ${scrub(message)}`,
+      leaks(detail) ? undefined : error,
     )
   }
+}
+
+/**
+ * What of a URL must never be shown: the password (as written and percent-decoded) and the values of
+ * secret-named query parameters, and the raw URL itself when it holds any of them.
+ */
+function secretsOf(url: string): string[] {
+  const text = url.trim()
+  const secrets: string[] = []
+  const redacted = redactUrl(text)
+  if (redacted !== text) {
+    secrets.push(url, text)
+    const start = text.indexOf('//')
+    const at = text.lastIndexOf('@')
+    if (at > 0) {
+      const userInfo = text.slice(start < 0 ? text.indexOf(':') + 1 : start + 2, at)
+      const colon = userInfo.indexOf(':')
+      const password = colon < 0 ? userInfo : userInfo.slice(colon + 1)
+      if (password !== '') {
+        secrets.push(password)
+        try {
+          secrets.push(decodeURIComponent(password))
+        } catch {
+          // not percent-encoded: as written is enough
+        }
+      }
+    }
+    for (const [, value] of text.matchAll(
+      /[?&;][a-z_-]*(?:pass|pwd|secret|token|auth|credential|key)[a-z_-]*=([^&#;]+)/gi,
+    )) {
+      secrets.push(value!)
+    }
+  }
+  // Longest first, so a password inside the whole URL does not leave the rest of the URL half-scrubbed.
+  return [...new Set(secrets)].filter((secret) => secret.length >= 3).sort((a, b) => b.length - a.length)
 }
 
 function checked(backend: AnyBackend, scheme: string, url: string): AnyBackend {
@@ -178,9 +233,10 @@ function loadExport(scheme: PackagedScheme, name: string, resolveFrom: string | 
 function searchBases(resolveFrom: string | URL | undefined): (string | URL)[] {
   const bases: (string | URL)[] = []
   if (resolveFrom !== undefined) bases.push(resolveFrom)
-  bases.push(pathToFileURL(join(process.cwd(), 'noop.js')))
+  // The application's own copy first: its main script's place, then the working directory.
   const main = process.argv[1]
   if (main !== undefined && isAbsolute(main)) bases.push(pathToFileURL(main))
+  bases.push(pathToFileURL(join(process.cwd(), 'noop.js')))
   bases.push(import.meta.url)
   return bases
 }

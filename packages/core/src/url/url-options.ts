@@ -67,8 +67,14 @@ function readValue(text: string, kind: UrlOptionKind, what: string): unknown {
     case 'string':
       return text
     case 'integer':
-      if (INTEGER.test(text)) return Number(text)
-      throw new InvalidOptionError(`${what} must be a whole number, got ${JSON.stringify(text)}`)
+      if (!INTEGER.test(text)) {
+        throw new InvalidOptionError(`${what} must be a whole number, got ${JSON.stringify(text)}`)
+      }
+      // Beyond 2^53 a number would be silently rounded: refused instead.
+      if (!Number.isSafeInteger(Number(text))) {
+        throw new InvalidOptionError(`${what} must be at most ${Number.MAX_SAFE_INTEGER}, got ${text}`)
+      }
+      return Number(text)
     case 'number':
       if (NUMBER.test(text)) return Number(text)
       throw new InvalidOptionError(`${what} must be a number, got ${JSON.stringify(text)}`)
