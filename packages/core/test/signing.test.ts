@@ -12,6 +12,7 @@ import {
   signingKeyId,
   v8Serializer,
 } from '../src/index.js'
+import { decodeEnvelope, encodeEnvelope } from '../src/serialization/envelope.js'
 import { Signer } from '../src/serialization/signing.js'
 import { CountingStoreBackend, FullMapBackend } from './support/backends.js'
 
@@ -136,6 +137,40 @@ describe('the MAC', () => {
         expect(() => signer.verify(storageKey, out, entryLength)).toThrow(SignatureError)
       }
     }
+  })
+})
+
+describe('signed entries', () => {
+  it('every single-byte change, its checksum recomputed, is refused: never decoded to another value', () => {
+    const signer = new Signer({ key: OLD })
+    const key = '|D:r:{F:1:[1]}'
+    const entry = encodeEnvelope(
+      v8Serializer,
+      { id: 1, role: 'reader' },
+      'a.b.c',
+      true,
+      { storedAt: Date.now(), computeMs: 2 },
+      signer,
+      key,
+    )
+    expect(decodeEnvelope(v8Serializer, entry, true, signer, key).value).toEqual({ id: 1, role: 'reader' })
+    let tried = 0
+    for (let at = 0; at < entry.length - 4; at++) {
+      for (const flip of [0x01, 0x04, 0x80, 0xff]) {
+        const changed = Buffer.from(entry.subarray(0, entry.length - 4))
+        changed[at]! ^= flip
+        expect(() => decodeEnvelope(v8Serializer, withChecksum(changed), true, signer, key)).toThrow(
+          CorruptEntryError,
+        )
+        tried++
+      }
+    }
+    expect(tried).toBe((entry.length - 4) * 4)
+    // The same bytes under another storage key, or with a key that did not sign them.
+    expect(() => decodeEnvelope(v8Serializer, entry, true, signer, '|D:r:{F:1:[2]}')).toThrow(SignatureError)
+    expect(() => decodeEnvelope(v8Serializer, entry, true, new Signer({ key: NEW }), key)).toThrow(
+      /neither sign.key/,
+    )
   })
 })
 
