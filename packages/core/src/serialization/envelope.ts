@@ -7,7 +7,8 @@ import { SIGNATURE_BYTES, type Signer } from './signing.js'
  * The byte layout of a stored entry on byte-storing backends:
  *
  * ```
- * 0xF2 | flags (u8) | header length (u16 BE) | header: "{serializer}\n{stamp}" (utf8) | payload | CRC-32 (u32 LE)
+ * 0xF2 | flags (u8) | header length (u16 BE) | header: "{serializer}\n{stamp}" (utf8) | payload
+ *      [| key id (4 bytes) | HMAC-SHA256 (32 bytes)]  when signed | CRC-32 (u32 LE)
  * ```
  *
  * An entry written by a cache with `sign` (flag `SIGNED`) carries a signature between the payload and the
@@ -23,10 +24,11 @@ import { SIGNATURE_BYTES, type Signer } from './signing.js'
  * `incr` (stored as plain decimal text, which lets Redis use `INCRBY`). `stamp` records the generations
  * the value was computed under; key-value entries have an empty stamp.
  *
- * The CRC-32 covers everything before it (magic, flags, header and payload): a flipped, truncated or
- * extended entry is a reported miss ({@link CorruptEntryError}), never a different value. It is stored
- * little-endian so that the CRC of the whole entry is the fixed CRC-32 residue: the hit path checks one
- * call over the bytes it already holds, without slicing them.
+ * The CRC-32 covers everything before it (magic, flags, header, payload, signature): a flipped,
+ * truncated or extended entry is a reported miss ({@link CorruptEntryError}), never a different value. It
+ * is stored little-endian so that the CRC of the whole entry is the fixed CRC-32 residue: the hit path
+ * checks one call over the bytes it already holds, without slicing them. (It guards against accidents
+ * only: a forger recomputes it. Against forgery, `sign`.)
  *
  * 0xF1 was the format before the checksum: such entries are refused (a miss), never read unchecked.
  */
