@@ -80,13 +80,13 @@ export { compileGlob, type GlobMatcher, globToRegExp } from './keys/glob.js'
 export type { ArgumentKeyOptions } from './keys/key-options.js'
 export type { MaybePromise } from './maybe-promise.js'
 export { checkOptions } from './options.js'
-export { jsonSerializer } from './serialization/json-serializer.js'
-export type { Serializer } from './serialization/serializer.js'
 export {
   type DescribeEntryOptions,
   describeEntry,
   type EntryDescription,
 } from './serialization/describe-entry.js'
+export { jsonSerializer } from './serialization/json-serializer.js'
+export type { Serializer } from './serialization/serializer.js'
 export { type SignOptions, signingKeyId } from './serialization/signing.js'
 export { v8Serializer } from './serialization/v8-serializer.js'
 export type { CacheStatisticsSnapshot, CallStatistics } from './statistics.js'
