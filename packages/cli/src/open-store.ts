@@ -1,6 +1,12 @@
-import { type AnyBackend, type Backend, ErrorCodes, RapideError, redactUrl } from '@rapide/core'
+import {
+  type AnyBackend,
+  type Backend,
+  backendFromUrl,
+  ErrorCodes,
+  RapideError,
+  redactUrl,
+} from '@rapide/core'
 import { CliError, ExitCode } from './exit-codes.js'
-import { standInBackendFromUrl } from './stand-in-backend-from-url.js'
 
 /** A store opened from a URL, for one command. */
 export interface OpenStore {
@@ -28,7 +34,7 @@ export function openStore(url: string, options: { inProcess?: boolean } = {}): O
   }
   let backend: AnyBackend
   try {
-    backend = standInBackendFromUrl(url)
+    backend = backendFromUrl(url, { resolveFrom: import.meta.url })
   } catch (error) {
     throw asCliError(error)
   }

@@ -106,12 +106,23 @@ export function createProgram(terminal: Terminal, setExitCode: (code: ExitCode) 
     .argument('<url>', 'the store')
     .argument('<key>', 'the stored key, as `rapide keys --raw` prints it')
     .addOption(
-      new Option('--sign-key <key>', "verify the entry's signature with this key").env('RAPIDE_SIGN_KEY'),
+      new Option(
+        '--sign-key <key>',
+        "verify the entry's signature with the key the app signs with (sign.key); prefer the variable: a flag shows in ps",
+      ).env('RAPIDE_SIGN_KEY'),
+    )
+    .addOption(
+      new Option(
+        '--accept-key <key>',
+        'a key the app also accepts (sign.acceptedKeys), repeatable; else RAPIDE_ACCEPT_KEYS, comma-separated',
+      )
+        .argParser((key: string, previous: string[]) => [...previous, key])
+        .default([], 'none'),
     )
     .addOption(jsonOption())
     .addHelpText(
       'after',
-      `\nExamples:\n  rapide get sqlite:///var/cache/app.db '|SHOP:r:{GET_PRICE:1:"A-1"}'\n  rapide get redis://cache:6379 "$KEY" --json || [ $? -eq 3 ] && echo 'not cached'`,
+      `\nExamples:\n  rapide get sqlite:///var/cache/app.db '|SHOP:r:{GET_PRICE:1:sA-1}'\n  RAPIDE_SIGN_KEY="$CACHE_SIGNING_KEY" rapide get sqlite:///var/cache/app.db "$KEY"\n  rapide get redis://cache:6379 "$KEY" --json || [ $? -eq 3 ] && echo 'not cached'`,
     )
     .action(run((url: string, key: string, options) => get(url, key, options, terminal)))
 

@@ -1,11 +1,10 @@
-import { type DescribedKey, describeKey, generationKeysOf } from '@rapide/core'
+import { type DescribedKey, describeEntry, describeKey, generationKeysOf } from '@rapide/core'
 import { ExitCode } from '../exit-codes.js'
 import { type Column, renderTable } from '../format/table.js'
 import { formatBytes, formatCount } from '../format/units.js'
 import { openStore } from '../open-store.js'
 import { Progress } from '../progress.js'
 import { listingPrefix, type Scope } from '../scope.js'
-import { describeEntry } from '../stand-in-describe-entry.js'
 import { batchesOf, listKeys, readMany, sizeOf } from '../store-access.js'
 import type { Terminal } from '../terminal.js'
 

@@ -19,7 +19,15 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...options.env },
+      // Signing keys only when a test passes them: a developer's shell may have its own.
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        FORCE_COLOR: undefined,
+        RAPIDE_SIGN_KEY: undefined,
+        RAPIDE_ACCEPT_KEYS: undefined,
+        ...options.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''
