@@ -276,15 +276,20 @@ export function statisticsTable(results: readonly OperationResult[]): string {
   return lines.join('\n')
 }
 
-/** The issue's target for statistics: off time / on time ≥ 0.91 (at most 10% more). */
+/**
+ * The targets (MISSION.md, "the price of safety"): off time / on time ≥ 0.91 (at most 10% more), for
+ * statistics and for signed values alike. A signed hot key is measured as it runs in production: the
+ * signer verifies an entry's MAC once, then compares the same bytes (the MAC alone is the line above).
+ */
 export function statisticsTargets(results: readonly OperationResult[]): Target[] {
-  return results
-    .filter((r) => r.comparison === 'statistics')
-    .map((r) => ({
-      description: `${r.lane}: hit with statistics on vs off (0.91× = at most 10% more)`,
-      measured: r.offNs / r.onNs,
-      goal: AT_MOST_10_PERCENT_MORE,
-    }))
+  return results.map((r) => ({
+    description:
+      r.comparison === 'statistics'
+        ? `${r.lane}: hit with statistics on vs off (0.91× = at most 10% more)`
+        : `${r.lane}: signed hit vs unsigned (0.91× = at most 10% more)`,
+    measured: r.offNs / r.onNs,
+    goal: AT_MOST_10_PERCENT_MORE,
+  }))
 }
 
 export function macLine(mac: MacResult): string {
