@@ -9,7 +9,7 @@ export const ExitCode = {
   ok: 0,
   /** The store failed or could not be reached (a backend error, a timeout, a refused connection). */
   failed: 1,
-  /** The command line is wrong: unknown command or option, missing argument, bad URL or URL option. */
+  /** The command line is wrong: unknown command or option, missing argument, bad URL or URL option, a signing key too short. */
   usage: 2,
   /** `rapide get`: the key holds nothing. */
   notFound: 3,

@@ -23,30 +23,54 @@ if (!available) {
   console.warn('SKIPPED the CLI terminal test: tmux is not installed (apt-get install tmux)')
 }
 
-/** A tmux server of this test alone (its own socket), so nothing else's sessions are touched. */
-const socket = `rapide-cli-test-${process.pid}`
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' })
+const dir = mkdtempSync(join(tmpdir(), 'rapide-cli-tty-'))
 
-async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+/**
+ * A tmux server of this test alone, set up from nothing the calling shell provides, so it runs the same
+ * in a developer's terminal, inside their tmux, and under turbo's strict environment in CI (where only
+ * a few variables pass: no TMUX_TMPDIR, maybe no TERM): its socket in the test's own directory (not
+ * TMUX_TMPDIR or /tmp/tmux-UID, which may be shared or unsafe), no ~/.tmux.conf (`-f /dev/null`), and
+ * the pane's shell and terminal named explicitly, whatever the user's login shell is.
+ */
+const socket = join(dir, 'tmux.sock')
+const tmuxEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  TERM: 'xterm-256color',
+  SHELL: '/bin/sh',
+  TMUX: undefined,
+  TMUX_PANE: undefined,
+  NO_COLOR: undefined,
+  FORCE_COLOR: undefined,
+  RAPIDE_SIGN_KEY: undefined,
+  RAPIDE_ACCEPT_KEYS: undefined,
+}
+const tmux = (...args: string[]) =>
+  execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], { encoding: 'utf8', env: tmuxEnv })
+
+/** A word for the pane's `sh -c` command line. */
+const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`
+/** The command line that runs this CLI with the node running the test (not whichever `node` is on the PATH). */
+const rapide = (...args: string[]) => [process.execPath, BIN, ...args].map(quote).join(' ')
+
+async function waitFor(session: string, what: string, check: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!check()) {
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}:\n${tmux('capture-pane', '-p', '-t', 'cli')}`)
+      throw new Error(`timed out waiting for ${what}:\n${tmux('capture-pane', '-p', '-t', session)}`)
     await sleep(50)
   }
 }
 
-describe.skipIf(!available)('rapide in a real terminal (tmux)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rapide-cli-tty-'))
-  afterAll(() => {
-    try {
-      tmux('kill-server')
-    } catch {
-      // already gone
-    }
-    rmSync(dir, { recursive: true, force: true })
-  })
+afterAll(() => {
+  try {
+    if (available) tmux('kill-server')
+  } catch {
+    // already gone
+  }
+  rmSync(dir, { recursive: true, force: true })
+})
 
+describe.skipIf(!available)('rapide in a real terminal (tmux)', () => {
   it('clear asks, then shows its progress and what it removed', async () => {
     const path = join(dir, 'app.db')
     const backend = new SqliteBackend({ path })
@@ -59,15 +83,15 @@ describe.skipIf(!available)('rapide in a real terminal (tmux)', () => {
     )
 
     const log = join(dir, 'pane.log')
-    const command = `env -u NO_COLOR -u FORCE_COLOR node ${BIN} clear sqlite://${path} --domain SHOP --batch 500; echo "EXIT=$?"; sleep 60`
+    const command = `${rapide('clear', `sqlite://${path}`, '--domain', 'SHOP', '--batch', '500')}; echo "EXIT=$?"; sleep 60`
     tmux('new-session', '-d', '-s', 'cli', '-x', '160', '-y', '20', command)
     // Everything the pane shows, progress redraws included (they are erased from the screen at the end).
-    tmux('pipe-pane', '-t', 'cli', '-o', `cat >> ${log}`)
+    tmux('pipe-pane', '-t', 'cli', '-o', `cat >> ${quote(log)}`)
     const screen = () => tmux('capture-pane', '-p', '-t', 'cli')
-    await waitFor('the prompt', () => screen().includes('[y/N]'))
+    await waitFor('cli', 'the prompt', () => screen().includes('[y/N]'))
     expect(screen()).toContain(`Remove everything domain SHOP stores on sqlite://${path}`)
     tmux('send-keys', '-t', 'cli', 'y', 'Enter')
-    await waitFor('the end', () => screen().includes('EXIT='))
+    await waitFor('cli', 'the end', () => screen().includes('EXIT='))
     const shown = screen()
     expect(shown).toMatch(
       /Cleared domain SHOP on sqlite:\/\/.*: 200,200 keys removed in .* \(2 generation tokens kept\)/,
@@ -98,12 +122,12 @@ describe.skipIf(!available)('rapide in a real terminal (tmux)', () => {
       '160',
       '-y',
       '20',
-      `node ${BIN} clear sqlite://${path} -d SHOP; echo "EXIT=$?"; sleep 60`,
+      `${rapide('clear', `sqlite://${path}`, '-d', 'SHOP')}; echo "EXIT=$?"; sleep 60`,
     )
     const screen = () => tmux('capture-pane', '-p', '-t', 'no')
-    await waitFor('the prompt', () => screen().includes('[y/N]'))
+    await waitFor('no', 'the prompt', () => screen().includes('[y/N]'))
     tmux('send-keys', '-t', 'no', 'n', 'Enter')
-    await waitFor('the end', () => screen().includes('EXIT='))
+    await waitFor('no', 'the end', () => screen().includes('EXIT='))
     expect(screen()).toContain('Aborted: nothing was changed.')
     expect(screen()).toContain('EXIT=4')
     expect(cache.get('cart')).toBe(1)
