@@ -132,7 +132,7 @@ export class Signer {
     // A byte comparison costs a few nanoseconds where a MAC costs two microseconds, and a hot key is read
     // far more often than it is rewritten. Nothing secret is compared: both sides are what the store held.
     const known = this.verified.get(storageKey)
-    if (known !== undefined && known.equals(bytes)) return
+    if (known?.equals(bytes)) return
     const id = bytes.readUInt32BE(end)
     const key = this.byId.get(id)
     if (key === undefined) throw new SignatureError('unknown-key', hexId(id))
