@@ -1,6 +1,7 @@
 export { MARKER_FILE } from './cache-directory.js'
 export { defaultDirectory } from './default-directory.js'
 export { type DiskAccelerations, DiskBackend } from './disk-backend.js'
+export { diskOptionsFromUrl } from './from-url.js'
 export type { PruneReport } from './housekeeping.js'
 export { keyGroup } from './key-group.js'
 export type { CorruptFileReport, DiskBackendOptions } from './options.js'

@@ -1,4 +1,5 @@
 export { defaultDatabasePath } from './default-path.js'
+export { sqliteOptionsFromUrl } from './from-url.js'
 export type { SweepReport } from './housekeeping.js'
 export type { SqliteBackendOptions } from './options.js'
 export { SCHEMA_VERSION } from './schema.js'

@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { defaultDirectory, diskOptionsFromUrl, MARKER_FILE } from '@rapide/backend-disk'
+import { defaultDatabasePath, sqliteOptionsFromUrl } from '@rapide/backend-sqlite'
 import {
   type AnyBackend,
   type Backend,
@@ -34,6 +38,7 @@ export function openStore(url: string, options: { inProcess?: boolean } = {}): O
   }
   let backend: AnyBackend
   try {
+    refuseMissingStore(url, label, options.inProcess === true)
     backend = backendFromUrl(url, { resolveFrom: import.meta.url })
   } catch (error) {
     throw asCliError(error)
@@ -52,6 +57,38 @@ export function openStore(url: string, options: { inProcess?: boolean } = {}): O
         // Closing after a failure must not hide the failure the user needs to see.
       }
     },
+  }
+}
+
+/**
+ * A SQLite file or disk directory must exist already: opening one creates it, and a mistyped path would
+ * otherwise be inspected as an empty store ("0 keys") and left behind. A private `:memory:` database is
+ * refused like `mem://` (nothing another process can see).
+ */
+function refuseMissingStore(url: string, label: string, inProcess: boolean): void {
+  if (/^\s*sqlite:/i.test(url)) {
+    const path = sqliteOptionsFromUrl(url).path ?? defaultDatabasePath()
+    if (path === ':memory:' || path === '') {
+      if (inProcess) return
+      throw new CliError(
+        `${label}: an in-memory SQLite database lives inside the connection that opened it; another process cannot see it.`,
+        ExitCode.inProcessStore,
+      )
+    }
+    if (!existsSync(path)) {
+      throw new CliError(
+        `${label}: there is no SQLite file at ${path} (nothing was created: the CLI opens existing stores only)`,
+        ExitCode.failed,
+      )
+    }
+  } else if (/^\s*disk:/i.test(url)) {
+    const directory = diskOptionsFromUrl(url).directory ?? defaultDirectory()
+    if (!existsSync(join(directory, MARKER_FILE))) {
+      throw new CliError(
+        `${label}: ${directory} is not a rapide disk cache (no ${MARKER_FILE}; nothing was created: the CLI opens existing stores only)`,
+        ExitCode.failed,
+      )
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SqliteBackend } from '@rapide/backend-sqlite'
@@ -62,5 +62,36 @@ describe('options in the URL reach the backend', () => {
         expect(result.stdout + result.stderr).not.toContain('s3cret-pw')
       }
     }
+  })
+})
+
+describe('a store that does not exist is not created', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rapide-cli-missing-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('a SQLite path with a typo: exit 1, saying so, and no file left behind', async () => {
+    const path = join(dir, 'typo', 'cahce.db')
+    for (const args of [['stats'], ['keys'], ['ping'], ['clear', '--domain', 'SHOP', '--yes']]) {
+      const [command, ...rest] = args as [string, ...string[]]
+      const result = await runCli([command, `sqlite://${path}`, ...rest])
+      expect(result.code, `${command}: ${result.stderr}`).toBe(1)
+      expect(result.stderr).toContain(`there is no SQLite file at ${path}`)
+    }
+    expect(existsSync(path)).toBe(false)
+    expect(existsSync(join(dir, 'typo'))).toBe(false)
+  })
+
+  it('a disk directory that is not a cache: exit 1, and nothing created in it', async () => {
+    const directory = join(dir, 'not-a-cache')
+    const result = await runCli(['stats', `disk://${directory}`])
+    expect(result.code, result.stderr).toBe(1)
+    expect(result.stderr).toContain('is not a rapide disk cache')
+    expect(existsSync(directory)).toBe(false)
+  })
+
+  it('a private in-memory SQLite database is refused like mem:// (exit 5)', async () => {
+    const result = await runCli(['stats', 'sqlite::memory:'])
+    expect(result.code).toBe(5)
+    expect((await runCli(['ping', 'sqlite::memory:'])).code).toBe(0)
   })
 })
