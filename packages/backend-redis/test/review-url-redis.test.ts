@@ -1,5 +1,5 @@
 import { inspect } from 'node:util'
-import { InvalidOptionError, InvalidTtlError, RapideError } from '@rapide/core'
+import { createCache, InvalidOptionError, InvalidTtlError, RapideError } from '@rapide/core'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { redisOptionsFromUrl } from '../src/from-url.js'
@@ -91,5 +91,23 @@ describe('Redis URL: what is refused, and how', () => {
     expect(client.options.redisOptions?.tls).toBeDefined()
     expect(client.options.redisOptions?.password).toBe(SECRET)
     expect(backend.storeId).toBe(`redis-cluster://127.0.0.1:${a},127.0.0.1:${b}`)
+  })
+})
+
+describe('createCache({ backend: url }): a server that cannot be reached', () => {
+  it('error events, from the first failure and from the open circuit, show no password', async () => {
+    const port = await freePort()
+    const cache = createCache({
+      domainKey: 'REVIEW_URL_CLOSED',
+      backend: `redis://app:${SECRET}@127.0.0.1:${port}/3?timeout=200ms&circuitBreaker=5s`,
+    })
+    const reported: unknown[] = []
+    cache.on('error', (event) => reported.push(event))
+    const double = cache.wrap('double', async (n: number) => n * 2)
+    expect(await double(1)).toBe(2) // computed although the store is down (onError 'silent')
+    expect(await double(2)).toBe(4) // the circuit is open now: refused at once, still reported
+    expect(reported.length).toBeGreaterThanOrEqual(2)
+    expect(everything(reported)).not.toContain(SECRET)
+    await cache.close()
   })
 })
