@@ -95,6 +95,11 @@ function splitLocalUrl(
   }
   // `disk:///C:/cache` keeps the slash before the drive letter, as `file:` URLs do.
   if (process.platform === 'win32' && /^\/[A-Za-z]:[/\\]/.test(path)) path = path.slice(1)
+  else if (process.platform !== 'win32' && /^\/?[A-Za-z]:[/\\]|^\\\\/.test(path)) {
+    throw new InvalidOptionError(
+      `"${shown}" names a Windows path (a drive letter or \\\\server), and this is ${process.platform}: write a path of this machine`,
+    )
+  }
   // Absolute now, against the working directory of the call: a later chdir must not move the cache.
   return { path: resolve(path), query: new URLSearchParams(query) }
 }

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net'
-import { InvalidOptionError, readUrlOptions, type UrlOptionSpec } from '@rapide/core'
+import { InvalidOptionError, readUrlOptions, redactUrl, type UrlOptionSpec } from '@rapide/core'
 import type { RedisUrlOptions } from './redis-backend-options.js'
 
 /** What a Redis URL's query string may hold: the constructor options that are not code. */
@@ -59,12 +59,18 @@ export function redisOptionsFromUrl(
   const at = remainder.lastIndexOf('@')
   const userInfo = at < 0 ? undefined : remainder.slice(0, at)
   const rest = at < 0 ? remainder : remainder.slice(at + 1)
-  const shown = `${prefix}${userInfo === undefined ? '' : `${redactUserInfo(userInfo)}@`}${rest}`
+  // Secret-named query values (`?password=…`, refused below) are hidden too.
+  const shown = redactUrl(`${prefix}${userInfo === undefined ? '' : `${redactUserInfo(userInfo)}@`}${rest}`)
   const where = `${scheme}${cluster ? '+cluster' : ''}: URL "${shown}"`
   const [, hostList = '', path = '', rawQuery = '', fragment] =
     /^([^/?#]*)([^?#]*)(?:\?([^#]*))?(#.*)?$/s.exec(rest)!
   if (fragment !== undefined) {
     throw new InvalidOptionError(`${where}: a Redis URL has no fragment (#…); options go in the query string`)
+  }
+  if (userInfo !== undefined && hostList === '') {
+    throw new InvalidOptionError(
+      `${where}: no host after the credentials (an "@" in the password or the options is written %40)`,
+    )
   }
   const auth = userInfo === undefined ? '' : `${credentialsOf(userInfo, where)}@`
   const hosts = hostList.split(',').map((host) => hostOf(host, where, cluster))

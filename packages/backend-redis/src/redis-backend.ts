@@ -99,7 +99,7 @@ export class RedisBackend
   /** Multi-key commands split by hash slot: only on a cluster. */
   private readonly fanOut: ClusterFanOut | undefined
   /** Merges the `getMany` calls of one tick into one read. */
-  private readonly reads: ReadBatcher
+  private readonly reads: ReadBatcher;
 
   /**
    * A Redis backend from a URL: `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS),
@@ -111,6 +111,14 @@ export class RedisBackend
    * @example
    * const backend = RedisBackend.fromUrl('rediss://app:s3cret@cache.internal:6380/2?timeout=1s')
    */
+  /**
+   * What `console.log(backend)` and `util.inspect` show: the store and its state, never the client (whose
+   * options hold the password).
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `RedisBackend { storeId: ${JSON.stringify(this.storeId)}, status: ${JSON.stringify(this.status)} }`
+  }
+
   static fromUrl(url: string): RedisBackend {
     return new RedisBackend(redisOptionsFromUrl(url))
   }
@@ -118,6 +126,11 @@ export class RedisBackend
   constructor(options: RedisBackendOptions = {}) {
     checkOptions(options, OPTION_NAMES, 'new RedisBackend()')
     this.timeoutMs = parseTtl(options.timeout ?? '500ms', 'RedisBackend: timeout')
+    // Every option is checked before a client connects: a refused option must not leave one reconnecting.
+    const cooldownMs =
+      options.circuitBreaker === false
+        ? undefined
+        : parseTtl(options.circuitBreaker ?? '1s', 'RedisBackend: circuitBreaker')
     if (options.client !== undefined) {
       if (options.url !== undefined)
         throw new InvalidOptionError('RedisBackend: give either url or client, not both')
@@ -137,12 +150,16 @@ export class RedisBackend
       this.client = connect(urls, cluster, this.timeoutMs)
       this.ownsClient = true
       this.storeId = storeIdOfUrls(urls, cluster)
-      // Failures reach callers as typed errors; without a listener ioredis would also print each one.
-      this.client.on('error', () => {})
+      // Failures reach callers as typed errors; without a listener ioredis would also print each one. A
+      // refused SELECT (a database the server does not have) is reported only here, and ioredis would go
+      // on in database 0, someone else's maybe: the client is stopped, so every operation fails instead.
+      const client = this.client
+      client.on('error', (error: unknown) => {
+        if ((error as { command?: { name?: string } }).command?.name === 'select') client.disconnect()
+      })
     }
     let breaker: CircuitBreaker | undefined
-    if (options.circuitBreaker !== false) {
-      const cooldownMs = parseTtl(options.circuitBreaker ?? '1s', 'RedisBackend: circuitBreaker')
+    if (cooldownMs !== undefined) {
       const notify = options.onCircuitChange
       // Runs inside timers and reply handlers: a throwing callback must not crash the process.
       breaker = new CircuitBreaker(cooldownMs, (state) => {

@@ -119,7 +119,7 @@ describe('RedisBackend.fromUrl: reading the URL', () => {
       ['redis://app:secret@h1,h2', /several hosts.*redis\+cluster:\/\//],
       ['redis+cluster://app:secret@h1:7000,h2:7001/2', /only database 0.*remove "\/2"/],
       ['redis+cluster://app:secret@h1:7000,,h2:7001', /every seed host/],
-      ['redis+cluster://app:secret@', /every seed host/],
+      ['redis+cluster://app:secret@', /no host after the credentials/],
       ['redis+cluster://app:secret@h1:7000,h2:99999', /port "99999"/],
       ['redis://app:secret%zz@h', /malformed percent-escape/],
       ['redis://:@h', /empty user and password/],

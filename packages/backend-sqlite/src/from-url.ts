@@ -68,8 +68,14 @@ export function sqliteOptionsFromUrl(url: string): SqliteBackendOptions {
   if (readCache !== undefined) options.readCache = readCacheOf(readCache as string)
   // The in-memory database, as SQLite names it: `sqlite::memory:`, or `sqlite://:memory:` where it stands
   // in the host's place.
+  // SQLite's name is case-sensitive (`:MEMORY:` would be a file): any other casing is refused below.
   const inMemory =
     authority === undefined ? rawPath === ':memory:' : authority === ':memory:' && rawPath === ''
+  if (!inMemory && /^:memory:$/i.test(authority ?? rawPath)) {
+    throw new InvalidOptionError(
+      `"${shown}": SQLite's in-memory database is written in lower case, sqlite::memory: (another casing would be a file of that name)`,
+    )
+  }
   if (inMemory) return { ...options, path: ':memory:' }
   const path = localPath(authority ?? '', rawPath, shown)
   return path === undefined ? options : { ...options, path }
@@ -93,7 +99,7 @@ function localPath(authority: string, rawPath: string, shown: string): string | 
   }
   if (path === '') return undefined
   if (path.includes('\0')) throw new InvalidOptionError(`"${shown}": the file name holds a NUL character`)
-  if (/(^|[/\\]):memory:$/.test(path)) {
+  if (/(^|[/\\]):memory:$/i.test(path)) {
     throw new InvalidOptionError(
       `"${shown}" names a file called ":memory:"; an in-memory database is sqlite::memory: or sqlite://:memory:`,
     )
@@ -105,6 +111,11 @@ function localPath(authority: string, rawPath: string, shown: string): string | 
   }
   // `sqlite:///C:/cache/app.db` keeps the slash before the drive letter, as `file:` URLs do.
   if (process.platform === 'win32' && /^\/[A-Za-z]:[/\\]/.test(path)) path = path.slice(1)
+  else if (process.platform !== 'win32' && /^\/?[A-Za-z]:[/\\]|^\\\\/.test(path)) {
+    throw new InvalidOptionError(
+      `"${shown}" names a Windows path (a drive letter or \\\\server), and this is ${process.platform}: write a path of this machine`,
+    )
+  }
   // Absolute now, against the working directory of the call: a later chdir must not move the cache.
   return resolve(path)
 }

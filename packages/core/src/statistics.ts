@@ -180,7 +180,8 @@ export class CacheStatistics {
       this.keyValueHits = this.keyValueMisses = 0
       this.errorsByOperation.clear()
       this.domainInvalidations = 0
-      this.since = Date.now()
+      // Always a new value, even within one millisecond: `since` is how readers (OpenTelemetry) tell a reset.
+      this.since = Math.max(Date.now(), this.since + 1)
     }
     return out
   }

@@ -3,7 +3,7 @@ import type { AnyBackend } from '../backend/contract.js'
 import type { Cache } from '../cache.js'
 import { NotSupportedError } from '../errors.js'
 import { errorType } from './error-type.js'
-import { LookupTotals } from './lookup-totals.js'
+import { type LookupSeries, LookupTotals } from './lookup-totals.js'
 import {
   ATTR_ERROR_TYPE,
   ATTR_RAPIDE_DOMAIN,
@@ -35,6 +35,8 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
 export class CacheMetrics {
   private readonly lookups: ObservableCounter
   private readonly lookupTotals = new Set<LookupTotals>()
+  /** The last totals of caches gone since, by series. */
+  private readonly retired = new Map<string, LookupSeries>()
   private readonly staleAnswers: Counter
   private readonly computeDuration: Histogram
   private readonly errors: Counter
@@ -46,7 +48,17 @@ export class CacheMetrics {
       unit: '{lookup}',
     })
     this.lookups.addCallback((result) => {
-      for (const totals of this.lookupTotals) if (!totals.report(result)) this.lookupTotals.delete(totals)
+      // Summed per series before observing: the SDK keeps one value per attribute set, so two caches of
+      // one domain (or a closed cache and its successor) must not overwrite each other.
+      const sums = new Map<string, LookupSeries>()
+      for (const [series, { attributes, value }] of this.retired) sums.set(series, { attributes, value })
+      for (const totals of this.lookupTotals) {
+        if (totals.report(sums)) continue
+        // Collected by the garbage collector: its last totals stay in the counter, which never goes down.
+        this.lookupTotals.delete(totals)
+        totals.addTo(this.retired)
+      }
+      for (const { attributes, value } of sums.values()) result.observe(value, attributes)
     })
     this.staleAnswers = meter.createCounter(METRIC_RAPIDE_STALE_ANSWERS, {
       description: 'Calls answered with a result past its ttl, by reason',

@@ -35,10 +35,15 @@ export function computeInSpan<T>(tracer: Tracer, recordKeys: boolean, info: Comp
   }
   if (recordKeys) attributes[ATTR_RAPIDE_KEY] = info.key
   const parent = context.active()
+  // A background refresh runs on a timer that inherited the context of whatever scheduled it, maybe a
+  // request long over: it is a trace of its own, linked to that span, rather than a late child of it.
+  const trigger = info.refresh ? trace.getSpanContext(parent) : undefined
   const span = tracer.startSpan(
     // `{operation} {target}` with a low-cardinality target, as OpenTelemetry names spans (`SELECT users`).
     `${SPAN_RAPIDE_COMPUTE} ${info.functionKey}`,
-    { kind: SpanKind.INTERNAL, attributes },
+    info.refresh
+      ? { kind: SpanKind.INTERNAL, attributes, root: true, links: trigger ? [{ context: trigger }] : [] }
+      : { kind: SpanKind.INTERNAL, attributes },
     parent,
   )
   let result: T

@@ -1,7 +1,13 @@
-import type { Attributes, ObservableResult } from '@opentelemetry/api'
+import type { Attributes } from '@opentelemetry/api'
 import type { AnyBackend } from '../backend/contract.js'
 import type { Cache } from '../cache.js'
 import { ATTR_CACHE_HIT, ATTR_RAPIDE_DOMAIN, ATTR_RAPIDE_FUNCTION } from './names.js'
+
+/** One series of `rapide.lookups`: its attributes and its value. */
+export interface LookupSeries {
+  readonly attributes: Attributes
+  value: number
+}
 
 interface Totals {
   hits: number
@@ -33,10 +39,18 @@ export class LookupTotals {
     this.domain = cache.domainKey
   }
 
-  /** Observes the totals; answers `false` once the cache is gone (then this is dropped). */
-  report(result: ObservableResult): boolean {
+  /**
+   * Brings the totals up to date and adds them to `sums` (by series: several caches of one domain, or a
+   * cache and its successor, share series, and one observation per series is all the SDK keeps). Answers
+   * `false` once the cache is gone: its last totals are then kept by the caller as retired, so the
+   * counter never goes down.
+   */
+  report(sums: Map<string, LookupSeries>): boolean {
     const cache = this.cache.deref()
-    if (cache === undefined) return false
+    if (cache === undefined) {
+      this.addTo(sums)
+      return false
+    }
     const snapshot = cache.stats()
     const restarted = snapshot.since !== this.since
     this.since = snapshot.since
@@ -47,11 +61,23 @@ export class LookupTotals {
       totals.hits += grownBy(before?.hits, now.hits)
       totals.misses += grownBy(before?.misses, now.misses)
     }
-    for (const { hits, misses, hitAttributes, missAttributes } of this.totals.values()) {
-      result.observe(hits, hitAttributes)
-      result.observe(misses, missAttributes)
-    }
+    this.addTo(sums)
     return true
+  }
+
+  /** Adds these totals to `sums`, one entry per series. */
+  addTo(sums: Map<string, LookupSeries>): void {
+    for (const [functionKey, { hits, misses, hitAttributes, missAttributes }] of this.totals) {
+      for (const [hit, value, attributes] of [
+        [true, hits, hitAttributes],
+        [false, misses, missAttributes],
+      ] as const) {
+        const series = `${this.domain}\0${functionKey}\0${hit}`
+        const known = sums.get(series)
+        if (known === undefined) sums.set(series, { attributes, value })
+        else known.value += value
+      }
+    }
   }
 
   private totalsOf(functionKey: string): Totals {

@@ -39,7 +39,8 @@ export interface EntryDescription {
   readonly signedBy?: string
   /**
    * Whether the signature verifies for `options.key` under `options.sign`: present when both are given.
-   * A cache with that `sign` would serve the entry only when `true`.
+   * A cache with that `sign` would serve the entry only when `true`; counters are never signed (Redis
+   * increments them as text), so a signed cache serves a counter as it is and `verified` stays absent.
    */
   readonly verified?: boolean
   /** Whether `value` holds the decoded value (it may be `undefined` itself). */

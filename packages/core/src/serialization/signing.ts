@@ -199,7 +199,9 @@ class PaddedKey {
   /** The inner message buffer, at least `size` bytes, its fixed start in place. */
   innerMessage(size: number): Buffer {
     if (size <= this.inner.length) return this.inner
-    const grown = Buffer.alloc(size > KEPT_INNER_BYTES ? size : Math.max(size, this.inner.length * 2))
+    const grown = Buffer.alloc(
+      size > KEPT_INNER_BYTES ? size : Math.min(KEPT_INNER_BYTES, Math.max(size, this.inner.length * 2)),
+    )
     this.inner.copy(grown, 0, 0, KEY_AT)
     if (size <= KEPT_INNER_BYTES) this.inner = grown
     return grown

@@ -132,7 +132,10 @@ function opened(open: () => AnyBackend, scheme: string, url: string): AnyBackend
     const leaks = (text: string) => secrets.some((secret) => text.includes(secret))
     const scrub = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text)
     const message = String((error as Error)?.message ?? error)
-    const detail = error instanceof Error ? `${error.stack ?? ''}\n${inspect(error, { depth: 4 })}` : message
+    const detail =
+      error instanceof Error
+        ? `${error.stack ?? ''}\n${inspect(error, { depth: Number.POSITIVE_INFINITY })}`
+        : message
     if (RapideError.isInstance(error) && !leaks(detail)) throw error
     throw new BackendUnavailableError(
       `Cannot open "${redactUrl(url)}": ${scrub(message)}`,
@@ -170,6 +173,9 @@ function secretsOf(url: string): string[] {
       /[?&;][a-z_-]*(?:pass|pwd|secret|token|auth|credential|key)[a-z_-]*=([^&#;]+)/gi,
     )) {
       secrets.push(value!)
+      // As a driver may quote it: decoded (`+` a space, `%2B` a plus).
+      const decoded = new URLSearchParams(`v=${value}`).get('v')
+      if (decoded !== null) secrets.push(decoded)
     }
   }
   // Longest first, so a password inside the whole URL does not leave the rest of the URL half-scrubbed.
