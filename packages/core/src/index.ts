@@ -105,6 +105,7 @@ export {
   registerBackendScheme,
   type SyncUrlScheme,
 } from './url/backend-url.js'
+export { type LocalPathUrl, readLocalPathUrl } from './url/local-path-url.js'
 export { redactUrl } from './url/redact-url.js'
 export { readUrlOptions, type UrlOptionKind, type UrlOptionSpec } from './url/url-options.js'
 export type { WrapOptions } from './wrap-options.js'

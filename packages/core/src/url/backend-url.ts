@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import type { AnyBackend } from '../backend/contract.js'
 import { BackendUnavailableError, InvalidOptionError, RapideError } from '../errors.js'
-import { redactUrl } from './redact-url.js'
+import { redactUrl, secretParameterValues } from './redact-url.js'
 
 /** Where a scheme's backend comes from: a package exporting a class with a static `fromUrl(url)`. */
 interface PackagedScheme {
@@ -169,10 +169,8 @@ function secretsOf(url: string): string[] {
         }
       }
     }
-    for (const [, value] of text.matchAll(
-      /[?&;][a-z_-]*(?:pass|pwd|secret|token|auth|credential|key)[a-z_-]*=([^&#;]+)/gi,
-    )) {
-      secrets.push(value!)
+    for (const value of secretParameterValues(text)) {
+      secrets.push(value)
       // As a driver may quote it: decoded (`+` a space, `%2B` a plus).
       const decoded = new URLSearchParams(`v=${value}`).get('v')
       if (decoded !== null) secrets.push(decoded)

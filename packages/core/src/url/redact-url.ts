@@ -43,3 +43,8 @@ function hideUserInfo(text: string): string {
 function hideSecretParameters(text: string): string {
   return text.includes('=') ? text.replace(SECRET_PARAMETER, '$1***') : text
 }
+
+/** The values of a URL's secret-named query parameters, as written (what {@link redactUrl} hides). */
+export function secretParameterValues(url: string): string[] {
+  return [...url.matchAll(SECRET_PARAMETER)].map(([, , value]) => value!).filter((value) => value !== '')
+}
