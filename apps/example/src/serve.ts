@@ -21,13 +21,15 @@ const store = new CustomerStore(
   Number(env.READ_DELAY_MS ?? 50),
 )
 const seeded = store.seed(100)
-const backend = cacheBackend(env)
-const cache = createCache({
+const options = {
   domainKey: 'CUSTOMERS',
-  backend,
   defaultTtl: '10m',
   ...(env.CACHE_SIGNING_KEY ? { sign: { key: env.CACHE_SIGNING_KEY } } : {}),
-})
+} as const
+// With RAPIDE_URL the URL itself goes to createCache, which loads the backend package it names.
+const cache = env.RAPIDE_URL
+  ? createCache({ ...options, backend: env.RAPIDE_URL })
+  : createCache({ ...options, backend: cacheBackend(env) })
 cache.on('error', ({ operation, error }) => {
   console.warn(`cache ${operation} failed, served from the database: ${(error as Error).message}`)
 })

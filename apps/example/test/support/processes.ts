@@ -16,6 +16,9 @@ export async function startService(
       REDIS_URL: '',
       RAPIDE_URL: '',
       CACHE_SIGNING_KEY: '',
+      // As `node` starts it, not pnpm (whose NODE_PATH finds any workspace package): the backend that
+      // RAPIDE_URL names must resolve from the service's own dependencies.
+      NODE_PATH: '',
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',
