@@ -1,84 +1,22 @@
 import { context, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import {
-  type DataPoint,
-  type Histogram,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics'
-import {
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace'
+import { describe, expect, it, vi } from 'vitest'
 import { type CacheInstrumentation, createCache, InvalidOptionError } from '../src/index.js'
 import { openTelemetry } from '../src/opentelemetry/index.js'
 import { SharedStoreBackend, SyncMapBackend } from './support/backends.js'
+import { metricsIn, openTelemetryHarness } from './support/opentelemetry-harness.js'
 
 // OpenTelemetry through the in-memory exporter and a reader collected on demand, with the async-hooks
 // context manager a Node application registers (what makes the active span follow `await`).
 
-/** A reader the test collects from when it wants (no timer). */
-class CollectingReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-let exporter: InMemorySpanExporter
-let tracerProvider: TracerProvider
-let reader: CollectingReader
-let meterProvider: MeterProvider
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-})
-afterAll(() => {
-  context.disable()
-})
-beforeEach(() => {
-  exporter = new InMemorySpanExporter()
-  tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
-  reader = new CollectingReader()
-  meterProvider = new MeterProvider({ readers: [reader] })
-})
-afterEach(async () => {
-  vi.useRealTimers()
-  vi.restoreAllMocks()
-  await tracerProvider.shutdown()
-  await meterProvider.shutdown()
-})
-
-const otel = (options: Parameters<typeof openTelemetry>[0] = {}) =>
-  openTelemetry({ tracerProvider, meterProvider, ...options })
+const { current, otel, spans, parentOf, points, counted } = openTelemetryHarness()
 /** The test's own tracer: the spans a cached function or a request handler would make. */
-const appTracer = () => tracerProvider.getTracer('app')
-const spans = () => exporter.getFinishedSpans()
+const appTracer = () => current.tracerProvider.getTracer('app')
 const spanNamed = (name: string): ReadableSpan => {
   const found = spans().filter((span) => span.name === name)
   expect(found, `one span named ${name}`).toHaveLength(1)
   return found[0] as ReadableSpan
-}
-const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId
-
-/** The data points of one metric, as collected now. */
-async function points(name: string): Promise<DataPoint<number | Histogram>[]> {
-  const { resourceMetrics } = await reader.collect()
-  return metricsIn(resourceMetrics)
-    .filter((m) => m.descriptor.name === name)
-    .flatMap((m) => m.dataPoints as DataPoint<number | Histogram>[])
-}
-function metricsIn(resourceMetrics: ResourceMetrics) {
-  return resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics)
-}
-/** The value of the counter point whose attributes include `attributes`. */
-async function counted(name: string, attributes: Record<string, unknown>): Promise<number> {
-  const matching = (await points(name)).filter((point) =>
-    Object.entries(attributes).every(([k, v]) => point.attributes[k] === v),
-  )
-  return matching.reduce((sum, point) => sum + (point.value as number), 0)
 }
 
 describe('compute spans', () => {
@@ -241,7 +179,7 @@ describe('compute spans', () => {
 
   it('keys stay off spans unless recordKeys is set', () => {
     for (const recordKeys of [false, true]) {
-      exporter.reset()
+      current.exporter.reset()
       const cache = createCache({
         domainKey: 'SHOP',
         backend: new SyncMapBackend(),
@@ -278,7 +216,7 @@ describe('compute spans', () => {
 describe('invalidations', () => {
   it('mark the active span with a rapide.invalidate event (key only with recordKeys)', async () => {
     for (const recordKeys of [false, true]) {
-      exporter.reset()
+      current.exporter.reset()
       const cache = createCache({
         domainKey: 'SHOP',
         backend: new SharedStoreBackend(new Map()),
@@ -557,7 +495,7 @@ describe('metrics', () => {
     customer('jane@example.com')
     customer('jane@example.com')
     customer.invalidate('jane@example.com')
-    const { resourceMetrics } = await reader.collect()
+    const { resourceMetrics } = await current.reader.collect()
     const all = metricsIn(resourceMetrics)
     expect(all.map((metric) => metric.descriptor.name).sort()).toEqual([
       'rapide.compute.duration',
@@ -572,7 +510,7 @@ describe('metrics', () => {
   it('instruments carry their units and are reported under the @rapide/core scope', async () => {
     const cache = createCache({ domainKey: 'SHOP', backend: new SyncMapBackend(), instrumentation: otel() })
     cache.wrap('PRICE', (sku: string) => sku)('A-1')
-    const { resourceMetrics } = await reader.collect()
+    const { resourceMetrics } = await current.reader.collect()
     const scope = resourceMetrics.scopeMetrics.find((s) => s.scope.name === '@rapide/core')
     const units = Object.fromEntries(scope?.metrics.map((m) => [m.descriptor.name, m.descriptor.unit]) ?? [])
     expect(units).toEqual({ 'rapide.lookups': '{lookup}', 'rapide.compute.duration': 's' })
@@ -612,7 +550,7 @@ describe('options', () => {
       instrumentation: otel({ metrics: false }),
     })
     cache.wrap('PRICE', (sku: string) => sku)('A-1')
-    const { resourceMetrics } = await reader.collect()
+    const { resourceMetrics } = await current.reader.collect()
     expect(metricsIn(resourceMetrics)).toEqual([])
     expect(spans().map((span) => span.name)).toEqual(['rapide.compute PRICE'])
   })
@@ -622,21 +560,21 @@ describe('options', () => {
       domainKey: 'SHOP',
       backend: new SyncMapBackend(),
       instrumentation: openTelemetry({
-        tracer: tracerProvider.getTracer('mine'),
-        meter: meterProvider.getMeter('mine'),
+        tracer: current.tracerProvider.getTracer('mine'),
+        meter: current.meterProvider.getMeter('mine'),
       }),
     })
     cache.wrap('PRICE', (sku: string) => sku)('A-1')
     expect(spanNamed('rapide.compute PRICE').instrumentationScope.name).toBe('mine')
-    const { resourceMetrics } = await reader.collect()
+    const { resourceMetrics } = await current.reader.collect()
     expect(resourceMetrics.scopeMetrics.map((scope) => scope.scope.name)).toEqual(['mine'])
   })
 
   it('without options, the global providers are used (read when the first cache attaches)', async () => {
     const instrumentation = openTelemetry()
-    trace.setGlobalTracerProvider(tracerProvider)
+    trace.setGlobalTracerProvider(current.tracerProvider)
     const { metrics } = await import('@opentelemetry/api')
-    metrics.setGlobalMeterProvider(meterProvider)
+    metrics.setGlobalMeterProvider(current.meterProvider)
     try {
       const cache = createCache({ domainKey: 'SHOP', backend: new SyncMapBackend(), instrumentation })
       cache.wrap('PRICE', (sku: string) => sku)('A-1')
@@ -661,14 +599,21 @@ describe('options', () => {
   })
 
   it('refuses a tracer together with a tracerProvider, a meter together with a meterProvider', () => {
-    const tracer = tracerProvider.getTracer('x')
-    const meter = meterProvider.getMeter('x')
-    expect(() => openTelemetry({ tracer, tracerProvider })).toThrow(/`tracer` or `tracerProvider`, not both/)
-    expect(() => openTelemetry({ meter, meterProvider })).toThrow(/`meter` or `meterProvider`, not both/)
+    const tracer = current.tracerProvider.getTracer('x')
+    const meter = current.meterProvider.getMeter('x')
+    expect(() => openTelemetry({ tracer, tracerProvider: current.tracerProvider })).toThrow(
+      /`tracer` or `tracerProvider`, not both/,
+    )
+    expect(() => openTelemetry({ meter, meterProvider: current.meterProvider })).toThrow(
+      /`meter` or `meterProvider`, not both/,
+    )
   })
 
   it('is a CacheInstrumentation', () => {
-    const instrumentation: CacheInstrumentation = openTelemetry({ tracerProvider, meterProvider })
+    const instrumentation: CacheInstrumentation = openTelemetry({
+      tracerProvider: current.tracerProvider,
+      meterProvider: current.meterProvider,
+    })
     expect(typeof instrumentation.attach).toBe('function')
     expect(typeof instrumentation.compute).toBe('function')
   })

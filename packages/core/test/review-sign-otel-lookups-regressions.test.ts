@@ -1,67 +1,12 @@
-import { context } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import {
-  type DataPoint,
-  type Histogram,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics'
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { type AnyBackend, type Cache, createCache } from '../src/index.js'
-import { openTelemetry } from '../src/opentelemetry/index.js'
 import { SyncMapBackend } from './support/backends.js'
+import { openTelemetryHarness } from './support/opentelemetry-harness.js'
 
-// Review of the OpenTelemetry integration (issue 14), defects: `rapide.lookups` must be a monotonic sum
+// Review of the OpenTelemetry integration (issue 14), regressions: `rapide.lookups` must be a monotonic sum
 // over every cache an instrumentation observes, whatever caches share a domain, close, or reset.
 
-class CollectingReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-let exporter: InMemorySpanExporter
-let tracerProvider: TracerProvider
-let reader: CollectingReader
-let meterProvider: MeterProvider
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-})
-afterAll(() => {
-  context.disable()
-})
-beforeEach(() => {
-  exporter = new InMemorySpanExporter()
-  tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
-  reader = new CollectingReader()
-  meterProvider = new MeterProvider({ readers: [reader] })
-})
-afterEach(async () => {
-  vi.useRealTimers()
-  await tracerProvider.shutdown()
-  await meterProvider.shutdown()
-})
-
-const otel = (options: Parameters<typeof openTelemetry>[0] = {}) =>
-  openTelemetry({ tracerProvider, meterProvider, ...options })
-
-function metricsIn(resourceMetrics: ResourceMetrics) {
-  return resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics)
-}
-async function points(name: string): Promise<DataPoint<number | Histogram>[]> {
-  const { resourceMetrics } = await reader.collect()
-  return metricsIn(resourceMetrics)
-    .filter((m) => m.descriptor.name === name)
-    .flatMap((m) => m.dataPoints as DataPoint<number | Histogram>[])
-}
-async function counted(name: string, attributes: Record<string, unknown>): Promise<number> {
-  const matching = (await points(name)).filter((point) =>
-    Object.entries(attributes).every(([k, v]) => point.attributes[k] === v),
-  )
-  return matching.reduce((sum, point) => sum + (point.value as number), 0)
-}
+const { otel, counted } = openTelemetryHarness()
 
 const HITS = { 'rapide.domain': 'SHOP', 'rapide.function': 'PRICE', 'cache.hit': true }
 const MISSES = { ...HITS, 'cache.hit': false }
@@ -72,7 +17,7 @@ function call(cache: Cache<AnyBackend>, calls: number) {
   for (let i = 0; i < calls; i++) price('A-1')
 }
 
-describe('rapide.lookups: known defects (review of issue 14)', () => {
+describe('rapide.lookups: regressions (review of issue 14)', () => {
   it('two caches of the same domain (one per backend) add up, neither hides the other', async () => {
     const instrumentation = otel()
     const local = createCache({ domainKey: 'SHOP', backend: new SyncMapBackend(), instrumentation })

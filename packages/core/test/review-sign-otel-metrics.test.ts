@@ -1,76 +1,17 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { context, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import {
-  type DataPoint,
-  type Histogram,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics'
-import {
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { trace } from '@opentelemetry/api'
+import type { Histogram } from '@opentelemetry/sdk-metrics'
+import { describe, expect, it } from 'vitest'
 import { type AnyBackend, type Cache, type CacheInstrumentation, createCache } from '../src/index.js'
 import { openTelemetry } from '../src/opentelemetry/index.js'
 import { SyncMapBackend } from './support/backends.js'
+import { openTelemetryHarness } from './support/opentelemetry-harness.js'
 
 // Review of the OpenTelemetry integration (issue 14): what the metrics say when caches share one
 // instrumentation, come and go, or reset their statistics; where compute spans sit in a trace.
 
-class CollectingReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-let exporter: InMemorySpanExporter
-let tracerProvider: TracerProvider
-let reader: CollectingReader
-let meterProvider: MeterProvider
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-})
-afterAll(() => {
-  context.disable()
-})
-beforeEach(() => {
-  exporter = new InMemorySpanExporter()
-  tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
-  reader = new CollectingReader()
-  meterProvider = new MeterProvider({ readers: [reader] })
-})
-afterEach(async () => {
-  vi.useRealTimers()
-  await tracerProvider.shutdown()
-  await meterProvider.shutdown()
-})
-
-const otel = (options: Parameters<typeof openTelemetry>[0] = {}) =>
-  openTelemetry({ tracerProvider, meterProvider, ...options })
-const spans = () => exporter.getFinishedSpans()
-const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId
-
-function metricsIn(resourceMetrics: ResourceMetrics) {
-  return resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics)
-}
-async function points(name: string): Promise<DataPoint<number | Histogram>[]> {
-  const { resourceMetrics } = await reader.collect()
-  return metricsIn(resourceMetrics)
-    .filter((m) => m.descriptor.name === name)
-    .flatMap((m) => m.dataPoints as DataPoint<number | Histogram>[])
-}
-async function counted(name: string, attributes: Record<string, unknown>): Promise<number> {
-  const matching = (await points(name)).filter((point) =>
-    Object.entries(attributes).every(([k, v]) => point.attributes[k] === v),
-  )
-  return matching.reduce((sum, point) => sum + (point.value as number), 0)
-}
+const { current, otel, spans, parentOf, points, counted } = openTelemetryHarness()
 
 const HITS = { 'rapide.domain': 'SHOP', 'rapide.function': 'PRICE', 'cache.hit': true }
 
@@ -164,7 +105,7 @@ describe('compute spans: parentage and never left open', () => {
       [otel(), throwing],
       [throwing, otel()],
     ]) {
-      exporter.reset()
+      current.exporter.reset()
       const cache = createCache({ domainKey: 'SHOP', backend: new SyncMapBackend(), instrumentation: order })
       cache.on('error', ({ operation }) => errors.push(operation))
       const price = cache.wrap('PRICE', (sku: string) => `${sku}:10`)
@@ -175,7 +116,7 @@ describe('compute spans: parentage and never left open', () => {
   })
 
   it('a tracer that throws is a reported instrumentation error; the call answers and nothing stays active', () => {
-    const tracer = tracerProvider.getTracer('broken')
+    const tracer = current.tracerProvider.getTracer('broken')
     tracer.startSpan = () => {
       throw new Error('exporter down')
     }
@@ -183,7 +124,7 @@ describe('compute spans: parentage and never left open', () => {
     const cache = createCache({
       domainKey: 'SHOP',
       backend: new SyncMapBackend(),
-      instrumentation: openTelemetry({ tracer, meterProvider }),
+      instrumentation: openTelemetry({ tracer, meterProvider: current.meterProvider }),
     })
     cache.on('error', ({ operation }) => errors.push(operation))
     const price = cache.wrap('PRICE', (sku: string) => `${sku}:10`)
